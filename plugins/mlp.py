@@ -1,0 +1,393 @@
+"""``mlp``: a fully connected network on descriptor vectors, pretrained on simulated rows and
+fine-tuned (all layers) on real rows, with the T trials of a block trained as one batched ensemble.
+
+Procedure for one trial (a *replica* of the ensemble)
+-----------------------------------------------------
+1. Pretraining (skipped when n == 0): the trial's n simulated rows (rows with a non-finite target
+   are dropped) are split into a training part and a validation part (``val_fraction``, drawn from
+   the trial seed). Inputs and targets are standardized with the mean and standard deviation of the
+   trial's simulated rows. The network is trained with AdamW (``lr``) on the mean squared error in
+   standardized units; after every round the validation MAE is measured, the best weights are kept
+   and training stops after ``pretrain_patience`` rounds without improvement (or ``pretrain_epochs``
+   rounds). The best weights are restored.
+2. Fine-tuning: the same procedure on the trial's real training rows (``train_mask`` False rows are
+   never sampled and never validated on), ALL layers trainable, learning rate ``finetune_lr``,
+   ``finetune_epochs`` / ``finetune_patience``, fresh optimizer state. The validation score of the
+   pretrained weights (before any fine-tuning step) is the first candidate for "best", so fine-tuning
+   can never end worse on the validation rows than the pretrained network.
+   *Scalers*: the fine-tuned network keeps the input AND target scalers of pretraining. The pretrained
+   function is then exactly the starting point on the real inputs (a new scaler would feed the first
+   layer differently scaled inputs than it learned on and undo part of the transfer), and any
+   sim-to-real offset in the targets is learnt by the (trainable) layers. With n == 0 (the scratch
+   baseline) both scalers come from the trial's real training rows and the learning rate is ``lr``.
+3. Prediction of every real row with the restored best weights, transformed back to target units.
+
+Missing features: non-finite inputs are NaN-ed and, after standardization, set to 0 — that is,
+imputed with the column mean of the data the scaler was fit on. All-NaN or constant columns get
+mean 0 / scale 1.
+
+One round ("epoch") is ``max(ceil(n_train / batch_size), min_steps_per_epoch)`` minibatch steps; a
+replica draws its minibatches from a stream of its own shuffled training rows (reshuffled whenever
+exhausted), so every minibatch holds exactly ``batch_size`` real rows of that replica.
+
+Batched ensemble
+----------------
+All replicas of a block train together: weights are stacked as (T, in, out) tensors and every layer
+is one ``torch.baddbmm``; a minibatch is a (T, B) tensor of row indices into the shared feature
+matrix, which lives on the device once and is gathered per minibatch (no (T, n, d) copy is ever
+made). The loss is the sum of the per-replica mean losses, so one AdamW on the stacked parameters is
+T independent optimizers (gradients do not mix). Early stopping is per replica; a replica that stops
+is dropped from the stacked tensors (with its optimizer state) so that stopped replicas cost
+nothing, and its best weights are kept.
+
+Determinism and independence of trials: every random draw of a replica (initial weights,
+validation split, minibatch order) comes from generators seeded with that trial's seed only, all
+shapes that influence the arithmetic are fixed by (n, m, hyperparameters) and not by the block
+composition, and the output layer is an elementwise product + sum (a (T, h, 1) bmm takes a
+different BLAS path when T == 1). On the CPU the predictions of a trial are therefore bit-identical
+whether it is trained alone or within any block, and ``batched=False`` (a loop of single-replica
+runs through the same code, used as the reference by ``benchmarks/bench_ensemble.py``) reproduces
+``batched=True`` exactly on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from s2rbench.errors import S2RBenchError
+from s2rbench.hookspecs import hookimpl
+from s2rbench.models import Model, TrainingBlock
+
+_ACTIVATIONS = {
+    "relu": torch.relu,
+    "silu": torch.nn.functional.silu,
+    "gelu": torch.nn.functional.gelu,
+    "tanh": torch.tanh,
+}
+
+#: rows per forward chunk when validating / predicting (a fixed number, so results do not depend on T)
+_CHUNK = 2048
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def _seed_u64(seed: Any) -> int:
+    return int(np.int64(seed)) & 0xFFFFFFFFFFFFFFFF
+
+
+class _Stage:
+    """Shapes and per-replica row sets of one training stage, derived from (L, hyperparameters)."""
+
+    def __init__(self, mask: np.ndarray, seeds: np.ndarray, stage: int, val_fraction: float,
+                 batch_size: int, min_steps: int) -> None:
+        G, L = mask.shape
+        self.L = L
+        if val_fraction > 0:
+            n_val_nominal = _round_half_up(val_fraction * L) if L >= 5 else 0
+            self.v_max = max(n_val_nominal, min(L, 4), 1)
+        else:
+            n_val_nominal = 0
+            self.v_max = max(L, 1)
+        l_train = max(L - n_val_nominal, 1)
+        self.batch = max(1, min(batch_size, l_train))
+        self.steps = max(math.ceil(l_train / self.batch), min_steps, 1)
+
+        self.rngs = [np.random.default_rng([_seed_u64(s), stage]) for s in seeds]
+        self.train_pos: list[np.ndarray] = []
+        self.val_pos = np.zeros((G, self.v_max), dtype=np.int64)
+        self.val_w = np.zeros((G, self.v_max), dtype=np.float32)
+        self._buf: list[np.ndarray] = []
+        for k in range(G):
+            valid = np.flatnonzero(mask[k])
+            perm = self.rngs[k].permutation(valid)
+            s = perm.size
+            n_val = max(1, _round_half_up(val_fraction * s)) if (val_fraction > 0 and s >= 5) else 0
+            tr = np.sort(perm[n_val:])
+            va = np.sort(perm[:n_val]) if n_val else tr  # too few rows: monitor the training rows
+            self.train_pos.append(tr)
+            if va.size:
+                self.val_pos[k, : va.size] = va
+                self.val_w[k, : va.size] = 1.0 / va.size
+            self._buf.append(np.empty(0, dtype=np.int64))
+
+    def draw(self, k: int) -> np.ndarray:
+        """Positions of replica k's minibatches for one round: steps * batch, without replacement
+        within a pass over its training rows."""
+        need = self.steps * self.batch
+        buf = self._buf[k]
+        while buf.size < need:
+            buf = np.concatenate([buf, self.rngs[k].permutation(self.train_pos[k])])
+        self._buf[k] = buf[need:]
+        return buf[:need]
+
+
+class MLP(Model):
+    name = "mlp"
+    version = "1"
+    description = (
+        "Fully connected network on descriptor vectors: pretrained on the simulated rows, all layers "
+        "fine-tuned on the real rows, early stopping on held-out rows; trials trained as a batched ensemble."
+    )
+    defaults: dict[str, Any] = {
+        "hidden": (128, 64),
+        "activation": "silu",
+        "lr": 1e-3,
+        "finetune_lr": 3e-4,
+        "weight_decay": 1e-4,
+        "batch_size": 64,
+        "pretrain_epochs": 200,
+        "finetune_epochs": 300,
+        "pretrain_patience": 15,
+        "finetune_patience": 30,
+        "min_steps_per_epoch": 10,
+        "val_fraction": 0.15,
+        "batched": True,
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        p = self.params
+        try:
+            hidden = tuple(int(h) for h in (p["hidden"] if not isinstance(p["hidden"], int) else [p["hidden"]]))
+        except (TypeError, ValueError):
+            raise S2RBenchError(f"mlp: hidden must be a list of layer widths, got {p['hidden']!r}") from None
+        if any(h < 1 for h in hidden):
+            raise S2RBenchError(f"mlp: hidden layer widths must be >= 1, got {p['hidden']!r}")
+        p["hidden"] = hidden
+        if p["activation"] not in _ACTIVATIONS:
+            raise S2RBenchError(
+                f"mlp: unknown activation {p['activation']!r}; use one of {', '.join(_ACTIVATIONS)}"
+            )
+        if not 0.0 <= float(p["val_fraction"]) < 1.0:
+            raise S2RBenchError(f"mlp: val_fraction must be in [0, 1), got {p['val_fraction']!r}")
+        for key in ("batch_size", "min_steps_per_epoch"):
+            if int(p[key]) < 1:
+                raise S2RBenchError(f"mlp: {key} must be >= 1, got {p[key]!r}")
+        for key in ("pretrain_epochs", "finetune_epochs", "pretrain_patience", "finetune_patience"):
+            if int(p[key]) < 0:
+                raise S2RBenchError(f"mlp: {key} must be >= 0, got {p[key]!r}")
+
+    # ------------------------------------------------------------------ public entry point
+    def fit_predict(self, block: TrainingBlock) -> np.ndarray:
+        T, M = block.n_trials, int(block.X_real.shape[0])
+        dev = torch.device(block.device)
+        X_sim = _to_device_features(block.X_sim, dev) if block.n > 0 else None
+        X_real = _to_device_features(block.X_real, dev)
+        out = np.empty((T, M), dtype=np.float64)
+        if T == 0:
+            return out
+        groups = [np.arange(T)] if bool(self.params["batched"]) else [np.array([k]) for k in range(T)]
+        for ids in groups:
+            out[ids] = self._fit_group(block, ids, X_sim, X_real, dev)
+        return out
+
+    # ------------------------------------------------------------------ one group of replicas
+    def _fit_group(self, block: TrainingBlock, ids: np.ndarray, X_sim, X_real, dev) -> np.ndarray:
+        p = self.params
+        seeds = np.asarray(block.seeds)[ids]
+        G = len(ids)
+        d = int(block.X_real.shape[1])
+        params = _init_params(seeds, [d, *p["hidden"], 1], dev)
+
+        y_train = np.asarray(block.y_train, dtype=np.float64)[ids]
+        real_mask = np.asarray(block.train_mask, dtype=bool)[ids] & np.isfinite(y_train)
+        real_rows = np.asarray(block.train_idx, dtype=np.int64)[ids]
+
+        if block.n > 0:
+            sim_rows = np.asarray(block.sim_idx, dtype=np.int64)[ids]
+            y_sim = np.asarray(block.y_sim, dtype=np.float64)[sim_rows]
+            sim_mask = np.isfinite(y_sim)
+            scal = _scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
+            params = self._train_stage(
+                params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
+                lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
+            )
+            ft_lr = float(p["finetune_lr"])
+        else:
+            scal = _scalers(np.asarray(block.X_real), real_rows, y_train, real_mask)
+            ft_lr = float(p["lr"])
+        if block.m > 0:
+            params = self._train_stage(
+                params, X_real, real_rows, y_train, real_mask, scal, seeds, stage=2, dev=dev,
+                lr=ft_lr, epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
+            )
+        return self._predict(params, X_real, scal, dev)
+
+    def _train_stage(self, params, X, rows, y, mask, scal, seeds, *, stage, dev, lr, epochs, patience):
+        """Train replicas (stacked params, leading dim G) on rows[k][mask[k]] of the shared matrix X;
+        return the per-replica best parameters."""
+        p = self.params
+        act = _ACTIVATIONS[p["activation"]]
+        G = rows.shape[0]
+        st = _Stage(mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"]))
+        mu, isd, ymu, ysd = scal
+        y_std = np.where(mask, (y - ymu[:, None]) / ysd[:, None], 0.0)
+
+        rows_t = torch.as_tensor(rows, device=dev)
+        y_t = torch.as_tensor(y_std, dtype=torch.float32, device=dev)
+        mu_t = torch.as_tensor(mu, dtype=torch.float32, device=dev).unsqueeze(1)  # (G,1,d)
+        isd_t = torch.as_tensor(isd, dtype=torch.float32, device=dev).unsqueeze(1)
+        vrows_t = torch.gather(rows_t, 1, torch.as_tensor(st.val_pos, device=dev))
+        vy_t = torch.gather(y_t, 1, torch.as_tensor(st.val_pos, device=dev))
+        vw_t = torch.as_tensor(st.val_w, device=dev)
+
+        best = [q.detach().clone() for q in params]
+        cur = np.array([k for k in range(G) if st.train_pos[k].size > 0], dtype=np.int64)
+        if cur.size == 0 or epochs == 0:
+            return best
+
+        def val_mae(P, sel_t):
+            with torch.no_grad():
+                errs = []
+                for c0 in range(0, st.v_max, _CHUNK):
+                    xr = vrows_t[sel_t, c0 : c0 + _CHUNK]
+                    xb = _standardize(X[xr], mu_t[sel_t], isd_t[sel_t])
+                    errs.append((_forward(P, xb, act) - vy_t[sel_t, c0 : c0 + _CHUNK]).abs())
+                err = torch.cat(errs, 1) if len(errs) > 1 else errs[0]
+                return (err * vw_t[sel_t]).sum(1).cpu().numpy().astype(np.float64)
+
+        cur_t = torch.as_tensor(cur, device=dev)
+        P = [q[cur_t].detach().clone().requires_grad_(True) for q in params]
+        opt = torch.optim.AdamW(P, lr=lr, weight_decay=float(p["weight_decay"]))
+        best_loss = np.full(G, np.inf)
+        wait = np.zeros(G, dtype=np.int64)
+        best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
+
+        for epoch in range(epochs):
+            g = cur.size
+            pos = torch.as_tensor(np.stack([st.draw(k) for k in cur]), device=dev)  # (g, steps*B)
+            rb = torch.gather(rows_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
+            yb = torch.gather(y_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
+            mu_c, isd_c = mu_t[cur_t], isd_t[cur_t]
+            for s in range(st.steps):
+                xb = _standardize(X[rb[s]], mu_c, isd_c)
+                loss = (_forward(P, xb, act) - yb[s]).square().mean(1).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+            vl = val_mae(P, cur_t)
+            improved = vl < best_loss[cur]
+            if improved.any():
+                imp_local = torch.as_tensor(np.flatnonzero(improved), device=dev)
+                imp_glob = torch.as_tensor(cur[improved], device=dev)
+                with torch.no_grad():
+                    for b, q in zip(best, P):
+                        b[imp_glob] = q[imp_local]
+                best_loss[cur[improved]] = vl[improved]
+            wait[cur] = np.where(improved, 0, wait[cur] + 1)
+            keep = wait[cur] < patience
+            if epoch == epochs - 1 or not keep.any():
+                break
+            if not keep.all():  # drop stopped replicas (and their optimizer state) from the stack
+                keep_t = torch.as_tensor(np.flatnonzero(keep), device=dev)
+                cur = cur[keep]
+                cur_t = torch.as_tensor(cur, device=dev)
+                P, opt = _compact(P, opt, keep_t, lr, float(p["weight_decay"]))
+        return best
+
+    def _predict(self, params, X_real, scal, dev) -> np.ndarray:
+        act = _ACTIVATIONS[self.params["activation"]]
+        mu, isd, ymu, ysd = scal
+        mu_t = torch.as_tensor(mu, dtype=torch.float32, device=dev).unsqueeze(1)
+        isd_t = torch.as_tensor(isd, dtype=torch.float32, device=dev).unsqueeze(1)
+        M = X_real.shape[0]
+        outs = []
+        with torch.no_grad():
+            for c0 in range(0, M, _CHUNK):
+                xb = _standardize(X_real[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t)
+                outs.append(_forward(params, xb, act).cpu().numpy())
+        pred = np.concatenate(outs, 1).astype(np.float64) if outs else np.empty((len(mu), 0))
+        return pred * ysd[:, None] + ymu[:, None]
+
+
+# ---------------------------------------------------------------------- tensor helpers
+def _to_device_features(X: np.ndarray, dev: torch.device) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
+    if not bool(torch.isfinite(t).all()):
+        t = torch.where(torch.isfinite(t), t, torch.full_like(t, float("nan")))
+    return t
+
+
+def _standardize(x: torch.Tensor, mu: torch.Tensor, isd: torch.Tensor) -> torch.Tensor:
+    # NaN (missing) inputs become 0 after standardization: imputation with the scaler's column mean.
+    return torch.nan_to_num((x - mu) * isd, nan=0.0)
+
+
+def _forward(P: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tensor:
+    """P = [W1, b1, ..., w_out, b_out]; W (G, in, out), b (G, 1, out), w_out (G, 1, h), b_out (G, 1, 1).
+    x (G, B, d) -> (G, B). The output layer is a product + sum (not a bmm with out == 1, whose BLAS path
+    changes with G and would make a replica's numbers depend on the block size)."""
+    h = x
+    for i in range(0, len(P) - 2, 2):
+        h = act(torch.baddbmm(P[i + 1], h, P[i]))
+    return (h * P[-2]).sum(-1) + P[-1].squeeze(-1)
+
+
+def _init_params(seeds: np.ndarray, sizes: list[int], dev: torch.device) -> list[torch.Tensor]:
+    """PyTorch-Linear-style uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) init, one CPU generator per replica."""
+    per_layer: list[list[torch.Tensor]] = [[] for _ in range(2 * (len(sizes) - 1))]
+    for s in seeds:
+        gen = torch.Generator(device="cpu")
+        gen.manual_seed(int(np.random.default_rng([_seed_u64(s), 0]).integers(2**62)))
+        for li, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
+            bound = 1.0 / math.sqrt(fi)
+            last = li == len(sizes) - 2
+            w = (torch.rand((fo, fi) if last else (fi, fo), generator=gen) * 2 - 1) * bound
+            b = (torch.rand((1, fo), generator=gen) * 2 - 1) * bound
+            per_layer[2 * li].append(w)
+            per_layer[2 * li + 1].append(b)
+    return [torch.stack(ts).to(dev) for ts in per_layer]
+
+
+def _compact(P, opt, keep_t, lr, wd):
+    newP = [q.detach()[keep_t].clone().requires_grad_(True) for q in P]
+    new_opt = torch.optim.AdamW(newP, lr=lr, weight_decay=wd)
+    for old, new in zip(P, newP):
+        state = opt.state.get(old)
+        if state:
+            new_opt.state[new] = {
+                k: (v.clone() if k == "step" else v[keep_t].clone()) for k, v in state.items()
+            }
+    return newP, new_opt
+
+
+def _scalers(X: np.ndarray, rows: np.ndarray, y: np.ndarray, mask: np.ndarray):
+    """Per-replica (mean, 1/std) of the inputs and (mean, std) of the targets over its masked rows,
+    in float64; missing / constant columns get mean 0 / scale 1."""
+    G = rows.shape[0]
+    d = X.shape[1]
+    mu = np.zeros((G, d))
+    isd = np.ones((G, d))
+    ymu = np.zeros(G)
+    ysd = np.ones(G)
+    for k in range(G):
+        r = rows[k][mask[k]]
+        if r.size == 0:
+            continue
+        xk = np.asarray(X[r], dtype=np.float64)
+        xk[~np.isfinite(xk)] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = np.nanmean(xk, axis=0)
+            sd = np.nanstd(xk, axis=0)
+        m = np.where(np.isfinite(m), m, 0.0)
+        sd = np.where(np.isfinite(sd) & (sd > 1e-12), sd, 1.0)
+        mu[k], isd[k] = m, 1.0 / sd
+        yk = y[k][mask[k]]
+        ymu[k] = yk.mean()
+        s = yk.std()
+        ysd[k] = s if np.isfinite(s) and s > 1e-12 else 1.0
+    return mu, isd, ymu, ysd
+
+
+@hookimpl
+def register_models(register):
+    register(MLP())

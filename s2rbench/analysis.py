@@ -1,0 +1,137 @@
+"""From stored rows to the numbers a user reads: the per-n curve, the scratch baseline, the fitted law.
+
+Everything here is recomputed from the raw per-trial rows of a run directory, so a fit can always be
+redone (with another bootstrap size or seed) from what the store holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import S2RBenchError
+from .store import Store
+
+
+@dataclass
+class Summary:
+    config: dict[str, Any]
+    curve: pd.DataFrame  # n, mean, std, sem, trials
+    scratch_mae: float | None
+    scratch_std: float | None
+    m: int
+    fit: Any = None
+    fit_error: str | None = None
+    matrix: np.ndarray | None = None  # trials x n of MAE
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def largest_n(self) -> int | None:
+        return int(self.curve["n"].max()) if len(self.curve) else None
+
+    @property
+    def mae_at_largest_n(self) -> float | None:
+        return float(self.curve["mean"].iloc[-1]) if len(self.curve) else None
+
+    @property
+    def gain(self) -> float | None:
+        """Relative error reduction of transfer at the largest n over the scratch baseline."""
+        if self.scratch_mae is None or self.mae_at_largest_n is None:
+            return None
+        return 1.0 - self.mae_at_largest_n / self.scratch_mae
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.config.get("task"),
+            "model": self.config.get("model"),
+            "featurizer": self.config.get("featurizer"),
+            "m": self.m,
+            "curve": self.curve.to_dict(orient="list"),
+            "scratch_mae": self.scratch_mae,
+            "scratch_std": self.scratch_std,
+            "mae_at_largest_n": self.mae_at_largest_n,
+            "largest_n": self.largest_n,
+            "gain_over_scratch": self.gain,
+            "fit": self.fit.to_dict() if self.fit is not None else None,
+            "fit_error": self.fit_error,
+            "notes": self.notes,
+        }
+
+
+def trial_matrix(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(sizes, trials x sizes MAE matrix, NaN where a cell is missing) from result rows."""
+    piv = rows.pivot_table(index="trial", columns="n", values="mae", aggfunc="mean").sort_index(axis=1)
+    return piv.columns.to_numpy(dtype=float), piv.to_numpy(dtype=float)
+
+
+def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+    from .laws import fit_power_law
+
+    if rows.empty:
+        raise S2RBenchError("the run holds no results yet; run `s2rbench run` first")
+    if m is None:
+        m = int((config.get("protocol") or {}).get("m") or rows["m"].max())
+    rows = rows[rows["m"] == m]
+    if rows.empty:
+        raise S2RBenchError(f"the run holds no results at m={m}; available m: {sorted(set(rows['m']))}")
+    scratch = rows[rows["n"] == 0]["mae"]
+    curve_rows = rows[rows["n"] > 0]
+    curve = (
+        curve_rows.groupby("n")["mae"].agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "trials"})
+    )
+    curve["sem"] = curve["std"] / np.sqrt(curve["trials"].clip(lower=1))
+    summary = Summary(
+        config=config,
+        curve=curve,
+        scratch_mae=float(scratch.mean()) if len(scratch) else None,
+        scratch_std=float(scratch.std()) if len(scratch) > 1 else None,
+        m=m,
+    )
+    if len(curve) >= 3:
+        n, mat = trial_matrix(curve_rows)
+        summary.matrix = mat
+        try:
+            summary.fit = fit_power_law(n, mat, n_boot=n_boot, seed=seed)
+        except S2RBenchError as exc:
+            summary.fit_error = str(exc)
+    else:
+        summary.fit_error = f"only {len(curve)} pretraining size(s) stored; the law needs at least 3"
+    return summary
+
+
+def summarize(run_dir: str | Path, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+    with Store(run_dir, create=False) as store:
+        config = store.get_meta("config") or {}
+        rows = store.results()
+    return summarize_rows(rows, config, m=m, n_boot=n_boot, seed=seed)
+
+
+def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    if ci is None:
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}g} [{ci[0]:.{digits}g}, {ci[1]:.{digits}g}]"
+
+
+def summary_row(s: Summary) -> dict[str, Any]:
+    """The one-line result of a run, as the CLI table and the leaderboard show it."""
+    f = s.fit
+    unit = (s.config.get("target") or {}).get("unit", "")
+    return {
+        "task": s.config.get("task"),
+        "model": s.config.get("model"),
+        "featurizer": s.config.get("featurizer"),
+        "m": s.m,
+        "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if f else "—",
+        "C [90% CI]": fmt_ci(f.C, f.C_ci) if f else "—",
+        "D [90% CI]": fmt_ci(f.D, f.D_ci) if f else "—",
+        "R2": f"{f.r2:.3f}" if f else "—",
+        f"scratch MAE ({unit})": f"{s.scratch_mae:.4g}" if s.scratch_mae is not None else "—",
+        f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}" if s.mae_at_largest_n is not None else "—",
+        "gain": f"{s.gain:+.1%}" if s.gain is not None else "—",
+    }

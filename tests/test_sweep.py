@@ -1,0 +1,128 @@
+"""The sweep on the synthetic task with the closed-form ridge model (fast): storage, resume, crashes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from s2rbench import sweep
+from s2rbench.errors import S2RBenchError
+from s2rbench.plugins import get_model
+from s2rbench.store import Store
+
+RIDGE = {"random_features": 256, "alpha_pretrain": 0.1, "alpha_finetune": 1.0}
+FAST = dict(model="ridge", sizes=[32, 128, 512, 2048], trials=4, progress=False, fit=False, model_params=RIDGE)
+
+
+def test_run_stores_every_cell_and_transfer_beats_scratch(tmp_path):
+    res = sweep.run("synthetic", out=tmp_path / "r", **FAST)
+    rows = res.results
+    assert len(rows) == 5 * 4  # scratch + 4 sizes, 4 trials each
+    assert set(rows["n"]) == {0, 32, 128, 512, 2048}
+    assert rows["m"].nunique() == 1 and rows["m"].iloc[0] == 240
+    means = rows.groupby("n")["mae"].mean()
+    assert means[2048] < 0.8 * means[32] and means[2048] < means[0]
+    cfg = res.config
+    for key in ("card_hash", "packages", "hyperparameters", "seed", "device", "featurizer_version", "data"):
+        assert cfg[key] is not None
+    assert cfg["model_plugin"]["name"] == "linear"
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
+    a = sweep.run("synthetic", out=tmp_path / "a", **FAST).results
+    b = sweep.run("synthetic", out=tmp_path / "b", **FAST).results
+    c = sweep.run("synthetic", out=tmp_path / "c", seed=7, **FAST).results
+    assert np.array_equal(a["mae"].to_numpy(), b["mae"].to_numpy())
+    assert not np.allclose(a["mae"].to_numpy(), c["mae"].to_numpy())
+
+
+class CountingExecutor(sweep.LocalExecutor):
+    def __init__(self, fail_after: int | None = None):
+        self.ran = []
+        self.fail_after = fail_after
+
+    def map(self, units, prep, model, device):
+        for unit in units:
+            if self.fail_after is not None and len(self.ran) >= self.fail_after:
+                raise RuntimeError("simulated crash")
+            self.ran.append(unit)
+            yield unit, sweep.run_unit(unit, prep, model, device)
+
+
+def test_resume_skips_finished_work_and_crash_loses_nothing_finished(tmp_path):
+    out = tmp_path / "r"
+    crashing = CountingExecutor(fail_after=3)
+    with pytest.raises(RuntimeError):
+        sweep.run("synthetic", out=out, executor=crashing, **FAST)
+    with Store(out) as store:
+        assert len(store.results()) == 3 * 4  # three finished units of 4 trials survive the crash
+    resumed = CountingExecutor()
+    res = sweep.run("synthetic", out=out, executor=resumed, **FAST)
+    assert len(resumed.ran) == 2  # only the two unfinished units ran
+    assert len(res.results) == 20
+    again = CountingExecutor()
+    sweep.run("synthetic", out=out, executor=again, **FAST)
+    assert again.ran == []
+    # adding trials runs only the new ones
+    more = CountingExecutor()
+    sweep.run("synthetic", out=out, executor=more, **{**FAST, "trials": 6})
+    assert sum(len(u.trials) for u in more.ran) == 5 * 2
+
+
+def test_resume_refuses_another_configuration(tmp_path):
+    out = tmp_path / "r"
+    sweep.run("synthetic", out=out, **FAST)
+    with pytest.raises(S2RBenchError, match="different seed"):
+        sweep.run("synthetic", out=out, seed=3, **FAST)
+    with pytest.raises(S2RBenchError, match="different hyperparameters"):
+        sweep.run("synthetic", out=out, **{**FAST, "model_params": {**RIDGE, "alpha_finetune": 2.0}})
+
+
+def test_unit_is_pure_and_independent_of_block(tmp_path):
+    prep = sweep.prepare("synthetic")
+    model = get_model("ridge").with_params(**RIDGE)
+    u_all = sweep.WorkUnit("synthetic", "ridge", "vector", 128, 100, (0, 1, 2), 0)
+    u_one = sweep.WorkUnit("synthetic", "ridge", "vector", 128, 100, (1,), 0)
+    rows_all = sweep.run_unit(u_all, prep, model)
+    rows_one = sweep.run_unit(u_one, prep, model)
+    assert rows_all[1]["mae"] == pytest.approx(rows_one[0]["mae"], rel=1e-12)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(u_all)) == u_all
+
+
+def test_export_csv_and_parquet(tmp_path):
+    out = tmp_path / "r"
+    sweep.run("synthetic", out=out, **FAST)
+    with Store(out) as store:
+        csv = store.export(tmp_path / "x.csv")
+        pq = store.export(tmp_path / "x.parquet")
+        with pytest.raises(S2RBenchError, match=r"\.csv or \.parquet"):
+            store.export(tmp_path / "x.xlsx")
+    a, b = pd.read_csv(csv), pd.read_parquet(pq)
+    assert len(a) == len(b) == 20 and np.allclose(a["mae"], b["mae"])
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(S2RBenchError, match="unknown task 'nope'"):
+        sweep.run("nope", out=tmp_path / "x", **FAST)
+    with pytest.raises(S2RBenchError, match="unknown model 'nope'"):
+        sweep.run("synthetic", **{**FAST, "model": "nope"}, out=tmp_path / "x")
+    with pytest.raises(S2RBenchError, match="--m 10000 is outside"):
+        sweep.run("synthetic", out=tmp_path / "x", m=10000, **FAST)
+    with pytest.raises(S2RBenchError, match="unknown device"):
+        sweep.run("synthetic", out=tmp_path / "x", device="tpu", **FAST)
+
+
+def test_feature_cache_second_run_featurizes_nothing(tmp_path, monkeypatch):
+    from s2rbench.plugins import get_featurizer
+
+    feat = get_featurizer("vector")
+    calls = []
+    original = type(feat).featurize_canonical
+    monkeypatch.setattr(type(feat), "featurize_canonical", lambda self, inputs: calls.append(len(inputs)) or original(self, inputs))
+    monkeypatch.setenv("S2RBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    sweep.prepare("synthetic")
+    assert calls  # cold: featurized
+    calls.clear()
+    sweep.prepare("synthetic")
+    assert calls == []  # warm: nothing featurized
