@@ -100,6 +100,8 @@ def plugins(as_json: bool) -> None:
 @click.option("--trials", type=int, default=None)
 @click.option("--seed", type=int, default=None)
 @click.option("--m", "m", type=int, default=None, help="Real training rows used for fine-tuning (default: the card's).")
+@click.option("--surface", is_flag=True, help="Sweep the card's (n, m) grid: every n at every m of its m_grid.")
+@click.option("--m-grid", default=None, help="Comma-separated m grid for --surface, overriding the card's.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (resumed if it exists).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
@@ -108,14 +110,14 @@ def plugins(as_json: bool) -> None:
 @click.option("--param", "params", multiple=True, help="Model hyperparameter override, name=value (repeatable).")
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-def run(task, model, featurizer, quick, sizes, trials, seed, m, device, out, data_dir, exclude_overlap, split, params, boot, no_progress) -> None:
+def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, split, params, boot, no_progress) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from .analysis import summarize, summary_row
     from .report import write_report
     from .sweep import run as run_sweep
 
     res = run_sweep(
-        task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, device=device,
+        task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface, m_grid=_int_list(m_grid), device=device,
         out=out, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, model_params=_params(params),
         progress=not no_progress, fit=False,
     )

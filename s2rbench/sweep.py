@@ -284,6 +284,8 @@ def run(
     trials: int | None = None,
     seed: int | None = None,
     m: int | None = None,
+    surface: bool = False,
+    m_grid: Iterable[int] | None = None,
     device: str = "auto",
     out: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
@@ -321,6 +323,15 @@ def run(
     m_run = int(m if m is not None else (p.m or m_all))
     if not 1 <= m_run <= m_all:
         raise S2RBenchError(f"--m {m_run} is outside 1..{m_all} (the real training rows of task {card.name!r}); choose a smaller m")
+    m_values = [m_run]
+    if surface or m_grid is not None:
+        wanted = [int(v) for v in (m_grid if m_grid is not None else ((p.quick_m_grid or p.m_grid) if quick else p.m_grid))]
+        if not wanted:
+            raise S2RBenchError(f"task card {card.name!r} declares no m_grid in [protocol]; add one or pass --m-grid")
+        bad = [v for v in wanted if not 1 <= v <= m_all]
+        if bad:
+            raise S2RBenchError(f"m values {bad} are outside 1..{m_all} (the real training rows of task {card.name!r}); fix the m grid")
+        m_values = sorted(set(wanted) | {m_run})
     run_dir = Path(out) if out else default_run_dir(card.name, model_obj.name, feat_name, quick)
     feat_plugin = plugin_of("featurizers", feat_name)
     model_plugin = plugin_of("models", model_obj.name)
@@ -344,7 +355,8 @@ def run(
         "split": split,
         "protocol": {
             "quick": bool(quick), "split": split, "test_fraction": p.test_fraction,
-            "sizes": grid, "trials": n_trials, "m": m_run, "m_all": m_all, "trial_block": p.trial_block,
+            "sizes": grid, "trials": n_trials, "m": m_run, "m_all": m_all, "m_grid": m_values,
+            "surface": len(m_values) > 1, "trial_block": p.trial_block,
         },
         "target": {"name": card.target_name, "unit": card.unit},
         "device": dev,
@@ -355,7 +367,7 @@ def run(
     store = Store(run_dir)
     try:
         store.check_identity(config)
-        units = plan_units(card.name, model_obj.name, feat_name, grid, [m_run], n_trials, p.trial_block, seed, store.done_keys())
+        units = plan_units(card.name, model_obj.name, feat_name, grid, m_values, n_trials, p.trial_block, seed, store.done_keys())
         executor = executor or LocalExecutor()
         bar = None
         if progress and units:
