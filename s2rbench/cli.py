@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import warnings
@@ -108,18 +109,27 @@ def plugins(as_json: bool) -> None:
 @click.option("--exclude-overlap", is_flag=True, help="Drop simulated rows whose input also occurs in the real table.")
 @click.option("--split", type=click.Choice(["random", "group"]), default=None, help="Real train/test split (default: the card's).")
 @click.option("--param", "params", multiple=True, help="Model hyperparameter override, name=value (repeatable).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units of work run.")
+@click.option("--address", default=None, help="Ray cluster address to join (default: start a local one).")
+@click.option("--workers", type=int, default=None, help="Ray: concurrent units (default: the cluster's CPUs).")
+@click.option("--gpus-per-unit", type=float, default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, split, params, boot, no_progress) -> None:
+def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from .analysis import summarize, summary_row
     from .report import write_report
     from .sweep import run as run_sweep
 
+    ex = None
+    if executor != "local":
+        from .executors import make_executor
+
+        ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
     res = run_sweep(
         task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface, m_grid=_int_list(m_grid), device=device,
         out=out, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, model_params=_params(params),
-        progress=not no_progress, fit=False,
+        progress=not no_progress, fit=False, executor=ex,
     )
     summary = summarize(res.run_dir, n_boot=boot)
     report = write_report(res.run_dir, n_boot=boot)
@@ -166,6 +176,17 @@ def export(run_dir, dest) -> None:
 
     with Store(run_dir, create=False) as store:
         click.echo(str(store.export(dest)))
+
+
+# Sub-commands live in their own modules; each exposes register(cli).
+for _name in ("cli_task", "cli_planning", "cli_leaderboard"):
+    try:
+        _mod = importlib.import_module(f".{_name}", __package__)
+    except ModuleNotFoundError as _exc:  # only while that module is being written
+        if _exc.name == f"{__package__}.{_name}":
+            continue
+        raise
+    _mod.register(cli)
 
 
 def main() -> None:
