@@ -182,10 +182,13 @@ def _fit_multistart(
     for i in order[:n_polish]:
         x0 = screened[i] if np.all(np.isfinite(screened[i])) else starts[i]
         try:
-            res = least_squares(
-                fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=2000,
-            )
+            # Degenerate curves (flat or rising) can overflow inside scipy's trust-region step; the
+            # cost comparison below discards any such run, so its floating-point warnings are noise.
+            with np.errstate(all="ignore"):
+                res = least_squares(
+                    fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
+                    ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=2000,
+                )
         except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
             continue
         if np.isfinite(res.cost) and res.cost <= best_cost:
@@ -498,7 +501,7 @@ def _curve_starts(lx: np.ndarray, y: np.ndarray, offset: bool) -> np.ndarray:
     out = []
     for al in alphas:
         for c in cs:
-            v = np.maximum(y - c, 1e-3 * y)
+            v = np.maximum(np.maximum(y - c, 1e-3 * y), 1e-12 * y.max() + 1e-300)
             a = float(np.mean(np.log(v) + al * lx))
             out.append((a, al, c) if offset else (a, al))
     return np.array(out)
@@ -536,8 +539,8 @@ def _fit_one_law(
     valid = np.isfinite(Yb) & ((Yb > 0) if space == "log" else True)
     with np.errstate(divide="ignore", invalid="ignore"):
         TY = np.where(valid, np.log(np.where(valid, Yb, 1.0)) if space == "log" else Yb, 0.0)
-    ymax = np.nanmax(np.where(valid, Yb, np.nan), axis=1)
-    lob, hib = _curve_bounds(np.nan_to_num(ymax, nan=y.max()), offset)
+    ymax = np.where(valid, Yb, -np.inf).max(axis=1)
+    lob, hib = _curve_bounds(np.where(np.isfinite(ymax), ymax, y.max()), offset)
     theta0 = np.broadcast_to(theta, (Yb.shape[0], theta.size))
     tb, _ = _lm_batch(model, X, TY, valid.astype(float), theta0, lob, hib, space)
     return theta, rss, tb
@@ -600,13 +603,15 @@ def _fit_curve(
         alpha_ci=_percentile_ci(boot_p[:, 0], ci), D_ci=_percentile_ci(boot_p[:, 1], ci),
         r2=_r2(y, pred_p), aic=aic_p,
     )
-    criterion = "AICc" if small else "AIC"
+    # With exactly 3 sizes the offset law interpolates them (zero residual), so no criterion can
+    # weigh it against the pure law: keep the simpler law and say so.
+    criterion = "AICc" if small else ("AIC" if K > 3 else "none (3 sizes: the offset law interpolates)")
 
     if with_offset:
         th, rss, tb = _fit_one_law(lx, y, Yb, True, space)
         alpha, C, D = float(th[1]), float(th[2]), float(math.exp(th[0] + th[1] * ln_g))
         aic = _aic(rss, K, 4, small)
-        better = "offset" if aic < aic_p else "pure"
+        better = "offset" if (K > 3 and aic < aic_p) else "pure"
         if tb is not None:
             boot = np.column_stack([tb[:, 1], tb[:, 2], np.exp(tb[:, 0] + tb[:, 1] * ln_g)])
         else:
@@ -637,14 +642,15 @@ def fit_power_law(
     """Fit ``E(n) = D * n**(-alpha) + C`` (D > 0, alpha > 0, C >= 0) and the pure law to mean MAEs.
 
     ``n`` holds the distinct pretraining sizes (> 0, any order); ``mae`` has shape
-    ``(n_trials, len(n))`` with NaN for a missing trial/size (means ignore NaN; a size with no data
+    ``(n_trials, len(n))`` (a 1-D ``mae`` is one trial) with NaN for a missing trial/size (means ignore NaN; a size with no data
     is dropped). The fit is on the per-size means because the law describes the *expected* error;
     the spread between trials enters through the bootstrap, which resamples whole trial rows (a
     trial's errors are correlated across sizes) and refits, giving percentile intervals at level ``ci``.
 
     Model choice: the offset and pure laws are compared by AICc on the residuals of ``space`` (plain
-    AIC when there are fewer than 6 sizes, where AICc is undefined for the 3-parameter law);
-    ``better`` is ``"offset"`` only when the floor earns its extra parameter.
+    AIC with 4-5 sizes, where AICc is undefined for the 3-parameter law; with exactly 3 sizes the
+    offset law interpolates and ``better`` is ``"pure"`` by parsimony); ``better`` is ``"offset"``
+    only when the floor earns its extra parameter.
 
     Raises `S2RBenchError` for fewer than 3 sizes with data, non-positive or repeated sizes, a shape
     mismatch, negative/inf MAEs or all-NaN input.
@@ -779,9 +785,12 @@ def plan_n(fit: PowerLawFit, target_mae: float) -> Plan:
 class SurfaceFit:
     """``E(n, m) = delta * (gamma + n**(-alpha)) * m**(-beta)`` (Mikami et al. 2022) fitted to cell means.
 
-    ``gamma`` is the floor that simulation alone cannot remove (relative to raw-``n`` units: the
-    transfer gap), ``beta`` the real-data exponent. ``*_ci`` are bootstrap percentile intervals over
-    trials, ``r2`` the R² on the linear cell means (``r2_ci`` its bootstrap interval). ``mean_mae``
+    ``gamma`` is the floor that simulation alone cannot remove (in raw-``n`` units: the transfer
+    gap), ``beta`` the real-data exponent. ``*_ci`` are bootstrap percentile intervals over trials.
+    ``r2`` is the R² on the linear cell means; ``r2_ci`` is the interval of each replicate's R²
+    against its own resampled means, which carry extra resampling noise, so it sits a little below
+    ``r2``: read it as how stable the fit quality is, not as an interval that must bracket ``r2``.
+    ``mean_mae``
     has shape ``(len(n), len(m))`` (NaN for a cell with no data); ``boot`` is (B, 4), columns
     (alpha, beta, gamma, delta), NaN rows for replicates that could not be fitted.
     """
@@ -1117,7 +1126,7 @@ def plan_cost(
     current = _surf_E(surface, n0, m0)
     if current <= t:
         from_current = option("from_current", n0, m0, best_all)
-    elif cheapest.reachable or reaches(best_all, finite_both):
+    elif reaches(best_all, finite_both):
         m_at_n0 = _surf_m_for(surface, t, n0)
         m_lo = max(m0, _surf_m_for(surface, t, n_max))
         m_hi = min(m_max, m_at_n0)
