@@ -49,6 +49,11 @@ def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = 
             {"name": n, "version": f.version, "input": f.input_kind, "description": f.description, "plugin": _origin("featurizers", n)}
             for n, f in sorted(reg.featurizers.items())
         ]
+    if kind in ("samplers", "all"):
+        out["samplers"] = [
+            {"name": n, "version": s.version, "description": s.description, "plugin": _origin("samplers", n)}
+            for n, s in sorted(reg.samplers.items())
+        ]
     return out
 
 

@@ -60,7 +60,7 @@ def cli() -> None:
 
 
 @cli.command("list")
-@click.argument("kind", type=click.Choice(["tasks", "models", "featurizers", "all"]), default="all")
+@click.argument("kind", type=click.Choice(["tasks", "models", "featurizers", "samplers", "all"]), default="all")
 @click.option("--details", is_flag=True, help="Load task data and show rows, overlap and invalid inputs.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
 @click.option("--json", "as_json", is_flag=True)
@@ -107,6 +107,7 @@ def plugins(as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (resumed if it exists).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
 @click.option("--exclude-overlap", is_flag=True, help="Drop simulated rows whose input also occurs in the real table.")
+@click.option("--sampler", default="random", show_default=True, help="Which simulated rows pretrain first (see `s2rbench list samplers`).")
 @click.option("--split", type=click.Choice(["random", "group"]), default=None, help="Real train/test split (default: the card's).")
 @click.option("--param", "params", multiple=True, help="Model hyperparameter override, name=value (repeatable).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units of work run.")
@@ -115,7 +116,7 @@ def plugins(as_json: bool) -> None:
 @click.option("--gpus-per-unit", type=float, default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
+def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from .analysis import summarize, summary_row
     from .report import write_report
@@ -128,7 +129,7 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
         ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
     res = run_sweep(
         task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface, m_grid=_int_list(m_grid), device=device,
-        out=out, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, model_params=_params(params),
+        out=out, data_dir=data_dir, exclude_overlap=exclude_overlap, sampler=sampler, split=split, model_params=_params(params),
         progress=not no_progress, fit=False, executor=ex,
     )
     summary = summarize(res.run_dir, n_boot=boot)

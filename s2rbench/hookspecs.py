@@ -36,3 +36,12 @@ def register_loaders(register):
     reads the files a card names. A plugin registers another only when a source needs code
     (a generator, a join between files).
     """
+
+
+@hookspec
+def register_samplers(register):
+    """Register samplers: call ``register(sampler)`` with a `s2rbench.samplers.Sampler`.
+
+    A sampler decides which simulated rows a trial pretrains on: it returns an ordering of the
+    simulated pool whose first n rows are the pretraining set of size n (nested across n).
+    """

@@ -43,6 +43,7 @@ class Registry:
     models: dict[str, Any] = field(default_factory=dict)
     featurizers: dict[str, Any] = field(default_factory=dict)
     loaders: dict[str, Callable] = field(default_factory=dict)
+    samplers: dict[str, Any] = field(default_factory=dict)
     origin: dict[tuple[str, str], PluginInfo] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -153,6 +154,7 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
             ("register_models", "models", registry.models, lambda o: o.name),
             ("register_loaders", "loaders", registry.loaders, None),
             ("register_tasks", "tasks", registry.tasks, lambda o: o.name),
+            ("register_samplers", "samplers", registry.samplers, lambda o: o.name),
         ):
             impl = getattr(plugin, hook, None)
             if impl is None:
@@ -200,6 +202,10 @@ def get_model(name: str):
 
 def get_featurizer(name: str):
     return _lookup("featurizers", name)
+
+
+def get_sampler(name: str):
+    return _lookup("samplers", name)
 
 
 def get_loader(name: str):

@@ -24,7 +24,8 @@ from .errors import S2RBenchError
 from .featurecache import cached_featurize
 from .featurizers import Featurizer, InvalidInputsWarning
 from .models import Model, TrainingBlock
-from .plugins import get_featurizer, get_model, get_registry, plugin_of
+from .plugins import get_featurizer, get_model, get_registry, get_sampler, plugin_of
+from .samplers import Sampler, SamplingContext, checked_order
 from .provenance import device_name, package_versions, resolve_device
 from .store import Store
 from .tasks import TaskCard, get_task, load_tables
@@ -57,6 +58,7 @@ class Prepared:
     invalid_examples: dict[str, list[str]] = field(default_factory=dict)
     overlap: int = 0
     excluded_overlap: int = 0
+    sim_families: np.ndarray | None = None
 
     def data_info(self) -> dict[str, Any]:
         return {
@@ -172,6 +174,7 @@ class WorkUnit:
     trials: tuple[int, ...]
     seed: int
     sampler: str = "random"
+    n_max: int = 0  # the largest n of the sweep: samplers order the pool that far
 
     @property
     def key(self) -> str:
@@ -189,13 +192,35 @@ def full_m(prep: Prepared, seed: int, trials: int) -> int:
     return min(len(split_for(prep, seed, t).train_order) for t in range(trials))
 
 
-def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu") -> list[dict[str, Any]]:
+_ORDER_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def sim_order_for(prep: Prepared, sampler: Sampler, seed: int, trial: int, train_rows: np.ndarray, n_max: int) -> np.ndarray:
+    """The trial's ordering of the simulated pool by `sampler` (memoised: every n of a trial shares it)."""
+    key = (prep.sim_key, prep.real_key, sampler.name, sampler.version, seed, trial, len(train_rows), n_max)
+    if key not in _ORDER_CACHE:
+        if len(_ORDER_CACHE) > 4096:
+            _ORDER_CACHE.clear()
+        ctx = SamplingContext(
+            X_pool=prep.X_sim, inputs=tuple(prep.sim_inputs), X_real_train=prep.X_real[train_rows],
+            key=prep.sim_key, seed=seed, trial=trial, families=prep.sim_families,
+        )
+        _ORDER_CACHE[key] = checked_order(sampler, ctx, n_max)
+    return _ORDER_CACHE[key]
+
+
+def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", sampler: Sampler | None = None) -> list[dict[str, Any]]:
     """Train one block of trials and score each on its real test split. Pure: returns rows, writes nothing."""
     t0 = time.perf_counter()
     splits = [split_for(prep, unit.seed, t) for t in unit.trials]
     if unit.n > len(prep.y_sim):
         raise S2RBenchError(f"n={unit.n} exceeds the {len(prep.y_sim)} simulated rows of task {unit.task!r}; drop it from --sizes")
-    sim_idx = np.stack([proto.sim_order(len(prep.y_sim), prep.sim_key, unit.seed, t)[: unit.n] for t in unit.trials])
+    sampler = sampler or get_sampler(unit.sampler)
+    n_max = unit.n_max or unit.n
+    sim_idx = np.stack([
+        sim_order_for(prep, sampler, unit.seed, t, s.train(unit.m), n_max)[: unit.n] if unit.n else np.zeros(0, np.int64)
+        for t, s in zip(unit.trials, splits)
+    ])
     train_idx = np.stack([s.train(unit.m) for s in splits])
     if train_idx.shape[1] != unit.m:
         raise S2RBenchError(f"m={unit.m} exceeds the real training rows of task {unit.task!r}; use a smaller --m")
@@ -233,16 +258,17 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu") 
 
 def plan_units(
     task: str, model: str, featurizer: str, sizes: Iterable[int], m_values: Iterable[int], trials: int,
-    block: int, seed: int, done: set[tuple[int, int, int]] = frozenset(), scratch: bool = True,
+    block: int, seed: int, done: set[tuple[int, int, int]] = frozenset(), scratch: bool = True, sampler: str = "random",
 ) -> list[WorkUnit]:
     """Every (n, m, block of trials) cell not yet stored; n = 0 is the scratch baseline."""
     units = []
     ns = ([0] if scratch else []) + [int(n) for n in sizes]
+    n_max = max(ns)
     for m in m_values:
         for n in ns:
             todo = [t for t in range(trials) if (n, m, t) not in done]
             for i in range(0, len(todo), block):
-                units.append(WorkUnit(task, model, featurizer, n, int(m), tuple(todo[i : i + block]), seed))
+                units.append(WorkUnit(task, model, featurizer, n, int(m), tuple(todo[i : i + block]), seed, sampler, n_max))
     return units
 
 
@@ -291,6 +317,7 @@ def run(
     data_dir: str | os.PathLike | None = None,
     exclude_overlap: bool = False,
     split: str | None = None,
+    sampler: str = "random",
     model_params: dict[str, Any] | None = None,
     progress: bool = True,
     executor: Any = None,
@@ -303,6 +330,7 @@ def run(
         model_obj = model_obj.with_params(**model_params)
     feat_name = featurizer or card.featurizer
     dev = resolve_device(device)
+    sampler_obj: Sampler = get_sampler(sampler)
     p = card.protocol
     grid = [int(s) for s in (sizes if sizes is not None else (p.quick_sizes if quick else p.sizes))]
     if not grid or any(s <= 0 for s in grid):
@@ -348,6 +376,9 @@ def run(
         "featurizer_version": prep.featurizer.version,
         "featurizer_config": prep.featurizer.config(),
         "featurizer_plugin": asdict(feat_plugin) if feat_plugin else None,
+        "sampler": sampler_obj.name,
+        "sampler_version": sampler_obj.version,
+        "sampler_plugin": asdict(plugin_of("samplers", sampler_obj.name)) if plugin_of("samplers", sampler_obj.name) else None,
         "seed": seed,
         "data": {"sim": prep.sim_key, "real": prep.real_key},
         "data_info": prep.data_info(),
@@ -367,7 +398,7 @@ def run(
     store = Store(run_dir)
     try:
         store.check_identity(config)
-        units = plan_units(card.name, model_obj.name, feat_name, grid, m_values, n_trials, p.trial_block, seed, store.done_keys())
+        units = plan_units(card.name, model_obj.name, feat_name, grid, m_values, n_trials, p.trial_block, seed, store.done_keys(), sampler=sampler_obj.name)
         executor = executor or LocalExecutor()
         bar = None
         if progress and units:

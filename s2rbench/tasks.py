@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class TableSpec:
     group: str | None = None
     drop_missing_target: bool = False
     query: str | None = None
+    input_kind: str = ""  # the side's declared input kind (the card's `input_kind` unless the side overrides it)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,33 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+#: Input kinds whose featurizer a card may leave out (they need no chemistry: the columns are the features).
+DEFAULT_FEATURIZER = {"features": "columns"}
+
+
+def _input_kind(raw: dict[str, Any], where: str) -> str:
+    """The card's input kind: top-level `input_kind`, or the one both [sim] and [real] declare."""
+    sides = {s: (raw.get(s) or {}).get("input_kind") if isinstance(raw.get(s), dict) else None for s in ("sim", "real")}
+    for side, k in sides.items():
+        if k is not None and str(k) not in INPUT_KINDS:
+            raise S2RBenchError(f"{where}: [{side}] has unknown input_kind {k!r}; use one of {', '.join(INPUT_KINDS)}")
+    kind = raw.get("input_kind")
+    if kind in (None, ""):
+        if sides["sim"] is not None and sides["real"] is not None and sides["sim"] != sides["real"]:
+            raise S2RBenchError(
+                f"{where}: [sim] input_kind {sides['sim']!r} differs from [real] input_kind {sides['real']!r}; "
+                "the simulated and the real table must hold the same kind of input (one featurizer reads both): "
+                "convert one table, or make the two kinds agree"
+            )
+        kind = sides["sim"] or sides["real"]
+    if kind in (None, ""):
+        raise S2RBenchError(f"{where}: [top level] has no `input_kind`; add it (one of {', '.join(INPUT_KINDS)})")
+    kind = str(kind)
+    if kind not in INPUT_KINDS:
+        raise S2RBenchError(f"{where}: unknown input_kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
+    return kind
+
+
 def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
     """Validate a parsed TOML card; every problem is one line naming the card and the field."""
     where = _where(path, raw.get("name"))
@@ -121,9 +150,7 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
             f"{where} is in card format {fmt}, newer than this s2rbench understands ({CARD_FORMAT}); upgrade s2rbench"
         )
     name = str(_req(raw, "name", where, "top level"))
-    kind = str(_req(raw, "input_kind", where, "top level"))
-    if kind not in INPUT_KINDS:
-        raise S2RBenchError(f"{where}: unknown input_kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
+    kind = _input_kind(raw, where)
     files: dict[str, data_mod.FileEntry] = {}
     for key, entry in (raw.get("files") or {}).items():
         if not isinstance(entry, dict):
@@ -151,6 +178,13 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         file_key = str(_req(t, "file", where, section)) if loader == "tables" else str(t.get("file", ""))
         if loader == "tables" and file_key not in files:
             raise S2RBenchError(f"{where}: [{section}] file {file_key!r} is not declared under [files]; add [files.{file_key}]")
+        side_kind = t.get("input_kind")
+        if side_kind is not None and str(side_kind) != kind:
+            raise S2RBenchError(
+                f"{where}: [{section}] input_kind {side_kind!r} differs from the card's input_kind {kind!r}; "
+                "the simulated and the real table must hold the same kind of input (one featurizer reads both): "
+                "convert one table, or make the two kinds agree"
+            )
         return TableSpec(
             file=file_key,
             input=_as_tuple(_req(t, "input", where, section)) if loader == "tables" else _as_tuple(t.get("input", "input")),
@@ -159,9 +193,15 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
             group=t.get("group"),
             drop_missing_target=bool(t.get("drop_missing_target", False)),
             query=t.get("query"),
+            input_kind=kind,
         )
 
     sim, real = table("sim"), table("real")
+    if kind == "features" and len(sim.input) != len(real.input):
+        raise S2RBenchError(
+            f"{where}: input_kind 'features' needs the same number of feature columns on both sides, but [sim] input "
+            f"names {len(sim.input)} and [real] input names {len(real.input)}; list the same descriptors, in the same order"
+        )
     if len(sim.conditions) != len(real.conditions):
         raise S2RBenchError(
             f"{where}: [sim] has conditions {list(sim.conditions)} but [real] has {list(real.conditions)}; "
@@ -197,7 +237,7 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         name=name,
         version=str(raw.get("version", "0")),
         input_kind=kind,
-        featurizer=str(_req(raw, "featurizer", where, "top level")),
+        featurizer=str(raw.get("featurizer") or DEFAULT_FEATURIZER.get(kind) or _req(raw, "featurizer", where, "top level")),
         target_name=str(target.get("name", real.target)),
         unit=str(target.get("unit", "")),
         sim=sim,
@@ -240,11 +280,12 @@ def register_card_dirs(registry: Any) -> None:
                 card = load_card(card_path)
             except S2RBenchError as exc:
                 registry.problems.append(str(exc))
+                warnings.warn(str(exc), UserWarning, stacklevel=2)
                 continue
             if card.name in registry.tasks:
-                registry.problems.append(
-                    f"task card {card_path} names task {card.name!r}, which is already registered; rename it"
-                )
+                msg = f"task card {card_path} names task {card.name!r}, which is already registered; rename it (`name` in the card)"
+                registry.problems.append(msg)
+                warnings.warn(msg, UserWarning, stacklevel=2)
                 continue
             registry.tasks[card.name] = card
             from .plugins import PluginInfo
@@ -256,10 +297,30 @@ def get_task(name_or_path: str | os.PathLike) -> TaskCard:
     """A registered task by name, or a card file by path (anything ending in .toml)."""
     s = str(name_or_path)
     if s.endswith(".toml") or os.sep in s:
-        return load_card(s)
+        card = load_card(s)
+        check_unique_name(card)
+        return card
     from .plugins import _lookup
 
     return _lookup("tasks", s)
+
+
+def check_unique_name(card: TaskCard) -> None:
+    """A card file must not reuse the name of another registered task (results are stored by task name)."""
+    from .plugins import get_registry, plugin_of
+
+    other = get_registry().tasks.get(card.name)
+    if other is None:
+        return
+    other_path = getattr(other, "path", None)
+    if card.path is not None and other_path is not None and Path(other_path).resolve() == Path(card.path).resolve():
+        return
+    info = plugin_of("tasks", card.name)
+    src = f"{other_path}" if other_path else (f"plugin {info.name!r}" if info else "another plugin")
+    raise S2RBenchError(
+        f"{_where(card.path, card.name)} names task {card.name!r}, which is already registered ({src}); "
+        "give this card another `name`"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +340,12 @@ class TaskTables:
 
 def standardize(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> pd.DataFrame:
     """Map a raw table to standard columns; missing columns and bad targets are one-line errors."""
+    return standardize_rows(frame, spec, where=where)[0]
+
+
+def standardize_rows(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """`standardize`, plus the position in `frame` (0-based data row) of every row it keeps."""
+    frame = frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
     if spec.query:
         try:
             frame = frame.query(spec.query)
@@ -316,21 +383,55 @@ def standardize(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> pd.DataF
             f"{where}: target column {spec.target!r} has {int(nan_target.sum())} missing value(s); "
             "set drop_missing_target = true in the card to drop those rows, or fill them"
         )
-    out = out[~nan_target & ~missing_input.to_numpy()].reset_index(drop=True)
+    kept = ~nan_target & ~missing_input.to_numpy()
+    out = out[kept].reset_index(drop=True)
     if out.empty:
         raise S2RBenchError(f"{where}: no rows left with a target in column {spec.target!r}; check the card's columns")
-    return out
+    return out, frame.index.to_numpy()[kept]
+
+
+def fetch_file(card: TaskCard, key: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """The verified local copy of the card's file `key`; problems name the card and [files.KEY]."""
+    entry = card.files[key]
+    where = f"{_where(card.path, card.name)} [files.{key}]"
+    if entry.url:
+        try:
+            return data_mod.fetch(entry, card_dir=card.card_dir, data_dir=data_dir)
+        except S2RBenchError as exc:
+            raise S2RBenchError(f"{where}: {exc}") from None
+    # a user's own file (a `path`, no url): nothing to download, so a changed file is re-pinned, not deleted
+    from dataclasses import replace
+
+    try:
+        path = data_mod.fetch(replace(entry, sha256=None), card_dir=card.card_dir, data_dir=data_dir)
+    except S2RBenchError as exc:
+        raise S2RBenchError(f"{where}: {exc}") from None
+    if entry.sha256:
+        got = data_mod.sha256_of(path)
+        if got != entry.sha256.lower():
+            raise S2RBenchError(
+                f"{where}: local file {path} has sha256 {got[:12]}…, but the card expects {entry.sha256[:12]}…; if you "
+                f"changed the file on purpose run `s2rbench task hash {card.path or card.name}`, otherwise delete it and "
+                "put the original back"
+            )
+    return path
+
+
+def read_side(card: TaskCard, side: str, data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
+    """One side of a `tables` card: (raw table, standardized table with a `_row` column of raw positions, file)."""
+    spec: TableSpec = getattr(card, side)
+    path = fetch_file(card, spec.file, data_dir)
+    where = f"{_where(card.path, card.name)} [{side}] ({path.name})"
+    raw = data_mod.read_table(path, what=where)
+    frame, rows = standardize_rows(raw, spec, where=where)
+    return raw, frame.assign(_row=rows), path
 
 
 def tables_loader(card: TaskCard, data_dir: str | os.PathLike | None = None) -> TaskTables:
     """The default loader: read the two files a card names and map their columns."""
     out = {}
     for side in ("sim", "real"):
-        spec: TableSpec = getattr(card, side)
-        entry = card.files[spec.file]
-        path = data_mod.fetch(entry, card_dir=card.card_dir, data_dir=data_dir)
-        where = f"task {card.name!r} [{side}] ({path.name})"
-        out[side] = standardize(data_mod.read_table(path, what=where), spec, where=where)
+        out[side] = read_side(card, side, data_dir)[1].drop(columns="_row")
     return TaskTables(sim=out["sim"], real=out["real"], conditions=card.sim.conditions)
 
 

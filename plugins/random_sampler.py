@@ -1,0 +1,9 @@
+"""Registers the default `random` sampler (its code is in the core: every run uses it)."""
+
+from s2rbench.hookspecs import hookimpl
+from s2rbench.samplers import RandomSampler
+
+
+@hookimpl
+def register_samplers(register):
+    register(RandomSampler())

@@ -1,0 +1,338 @@
+"""Leaderboard by pull request: submit, build, check — on temp copies, never the repo's leaderboard/."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from s2rbench import leaderboard as lb
+from s2rbench import submission as S
+from s2rbench.cli import cli
+from s2rbench.errors import S2RBenchError
+from s2rbench.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures: one real quick sweep (ridge, 64 random features), everything else derived in memory
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    from s2rbench.sweep import run
+
+    out = tmp_path_factory.mktemp("run") / "ridge64"
+    run("synthetic", "ridge", quick=True, model_params={"random_features": 64}, out=out, device="cpu", progress=False, fit=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_data(run_dir):
+    with Store(run_dir, create=False) as store:
+        return store.results(), store.get_meta("config")
+
+
+@pytest.fixture(scope="module")
+def sub_a(run_data) -> dict:
+    rows, config = run_data
+    return S.build_submission(rows, config, name="Ridge RFF-64", author="Tester", date="2026-01-02")
+
+
+@pytest.fixture(scope="module")
+def sub_b(run_data) -> dict:
+    """A second, clearly worse entry: the same run with every transfer MAE 30% higher."""
+    rows, config = run_data
+    rows = rows.copy()
+    rows.loc[rows["n"] > 0, "mae"] *= 1.3
+    return S.build_submission(rows, config, name="Worse ridge", url="https://example.org/worse", date="2026-01-03")
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    """A temp copy of the repo's leaderboard directory."""
+    dst = tmp_path / "leaderboard"
+    shutil.copytree(REPO / "leaderboard", dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, sub_a, sub_b) -> Path:
+    """A leaderboard with two submissions, built once (plots included); tests copy it."""
+    root = tmp_path_factory.mktemp("built") / "leaderboard"
+    root.mkdir()
+    S.write_submission(sub_a, root)
+    S.write_submission(sub_b, root)
+    lb.build(root)
+    return root
+
+
+@pytest.fixture
+def two(tmp_path, built) -> Path:
+    dst = tmp_path / "leaderboard"
+    shutil.copytree(built, dst)
+    return dst
+
+
+def _edit(path: Path, fn) -> None:
+    data = json.loads(path.read_text())
+    fn(data)
+    path.write_text(json.dumps(data, indent=1))
+
+
+def _file(root: Path, sub: dict) -> Path:
+    return S.submission_path(root, sub)
+
+
+# ---------------------------------------------------------------------------------------------
+# Submissions
+# ---------------------------------------------------------------------------------------------
+
+
+def test_schema_is_shipped_and_is_a_valid_schema():
+    jsonschema.Draft202012Validator.check_schema(S.schema())
+    assert S.schema()["properties"]["fit"]["properties"]["seed"] == {"const": S.FIT_SEED}
+
+
+def test_submission_carries_raw_data_provenance_and_fit(sub_a, run_data, run_dir):
+    from s2rbench.tasks import get_task
+
+    rows, config = run_data
+    card = get_task("synthetic")
+    assert S.schema_problems(sub_a) == []
+    assert sub_a["task"] == {"name": "synthetic", "version": card.version, "hash": card.hash}
+    assert sub_a["model"]["name"] == "ridge" and sub_a["model"]["hyperparameters"]["random_features"] == 64
+    assert sub_a["featurizer"]["name"] == "vector" and sub_a["featurizer"]["version"]
+    assert sub_a["packages"]["numpy"] and sub_a["device"]["type"] == "cpu" and sub_a["date"] == "2026-01-02"
+    assert sub_a["protocol"]["quick"] is True and sub_a["protocol"]["m"] == config["protocol"]["m"]
+    res = sub_a["results"]
+    assert res["sizes"] == list(card.protocol.quick_sizes)
+    assert len(res["mae"]) == len(res["seeds"]) == len(res["scratch_mae"]) == card.protocol.quick_trials
+    first = rows[(rows["n"] == res["sizes"][0]) & (rows["trial"] == 0)]["mae"].item()
+    assert res["mae"][0][0] == first
+    # The stated fit is what `s2rbench fit --boot 1000` reports for the run.
+    from s2rbench.analysis import summarize
+
+    s = summarize(run_dir, n_boot=S.FIT_BOOT)
+    assert sub_a["fit"]["alpha"] == pytest.approx(s.fit.alpha, rel=1e-12)
+    assert sub_a["fit"]["C_ci"] == pytest.approx(list(s.fit.C_ci), rel=1e-12)
+    assert sub_a["summary"]["mae_at_largest_n"] == pytest.approx(s.mae_at_largest_n)
+    lo, hi = sub_a["summary"]["mae_at_largest_n_ci"]
+    assert lo < sub_a["summary"]["mae_at_largest_n"] < hi
+
+
+def test_id_is_deterministic_and_ignores_metadata(run_data, sub_a):
+    rows, config = run_data
+    again = S.build_submission(rows, config, name="Ridge RFF-64", author="Someone else", description="edited", date="2027-05-05")
+    assert again["id"] == sub_a["id"]
+    assert sub_a["id"].startswith("ridge-rff-64-synthetic-")
+    other = S.build_submission(rows, config, name="Ridge RFF-64", date="2026-01-02", author=None)
+    assert other["id"] == sub_a["id"]
+
+
+def test_submit_refuses_incomplete_and_nonstandard_runs(run_data):
+    rows, config = run_data
+    with pytest.raises(S2RBenchError, match="incomplete"):
+        S.build_submission(rows[~((rows["n"] == 128) & (rows["trial"] == 1))], config, name="x")
+    fewer = rows[rows["trial"] < 3]
+    cfg = copy.deepcopy(config)
+    cfg["protocol"]["trials"] = 3
+    with pytest.raises(S2RBenchError, match=r"protocol\.trials: 3 is not the card's quick 4"):
+        S.build_submission(fewer, cfg, name="x")
+    with pytest.raises(S2RBenchError, match="--name"):
+        S.build_submission(rows, config, name="!!!")
+    cfg = copy.deepcopy(config)
+    cfg["task"] = "no-such-task"
+    with pytest.raises(S2RBenchError, match="not a registered task"):
+        S.build_submission(rows, cfg, name="x")
+
+
+def test_submit_cli_writes_file_and_plot(root, run_dir):
+    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "Ridge RFF-64", "--author", "Tester", "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    files = list((root / "submissions" / "synthetic").glob("*.json"))
+    assert len(files) == 1 and files[0].stem.startswith("ridge-rff-64-synthetic-")
+    sub = json.loads(files[0].read_text())
+    assert S.validate(sub, files[0]) == []
+    assert (root / "plots" / "synthetic" / f"{sub['id']}.png").stat().st_size > 1000
+    # After a build the directory passes the check, through the CLI too.
+    assert CliRunner().invoke(cli, ["leaderboard", "build", "--root", str(root)]).exit_code == 0
+    res = CliRunner().invoke(cli, ["leaderboard", "check", "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    assert "leaderboard OK: 1 submission(s)" in res.output
+
+
+def test_submit_needs_an_existing_leaderboard_dir(tmp_path, run_dir):
+    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "x", "--root", str(tmp_path / "nowhere")])
+    assert res.exit_code == 1
+    assert "does not exist" in res.output and "--root" in res.output and "Traceback" not in res.output
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------
+
+
+def test_build_and_check_on_empty_dirs(tmp_path, root):
+    bare = tmp_path / "bare"
+    bare.mkdir()  # not even a submissions/ folder
+    for r in (bare, root):
+        res = lb.build(r)
+        assert res.entries == 0
+        assert "No submissions yet" in (r / "README.md").read_text()
+        assert lb.find_problems(r) == []
+        assert lb.check(r) == 0
+
+
+def test_build_ranks_and_links(two, sub_a, sub_b):
+    text = (two / "README.md").read_text()
+    assert "## synthetic" in text and "Ranking" in text and "Ties" in text
+    a_row = next(line for line in text.splitlines() if "Ridge RFF-64" in line)
+    b_row = next(line for line in text.splitlines() if "Worse ridge" in line)
+    assert text.index(a_row) < text.index(b_row)
+    assert a_row.split("|")[1].strip() == "1" and b_row.split("|")[1].strip() == "2"  # disjoint intervals: ordered
+    assert f"(plots/synthetic/{sub_a['id']}.png)" in a_row and f"(submissions/synthetic/{sub_a['id']}.json)" in a_row
+    assert "[code](https://example.org/worse)" in b_row and "quick" in b_row
+    assert f"{sub_a['fit']['alpha']:.3g} [" in a_row
+    for s in (sub_a, sub_b):
+        assert (two / "plots" / "synthetic" / f"{s['id']}.png").is_file()
+    assert lb.find_problems(two) == []
+
+
+def _entry(name, lo, hi, quick=False, n=8192):
+    mid = (lo + hi) / 2 if lo is not None else 1.0
+    sub = {
+        "id": name, "task": {"name": "t"}, "protocol": {"quick": quick},
+        "summary": {"mae_at_largest_n": mid, "mae_at_largest_n_ci": [lo, hi], "largest_n": n},
+    }
+    return lb.Entry(rel=Path(f"submissions/t/{name}.json"), sub=sub)
+
+
+def test_rank_rule_ties_overlapping_intervals():
+    es = [_entry("c", 2.5, 4.0), _entry("a", 1.0, 2.0), _entry("b", 1.8, 3.0), _entry("q", 0.1, 0.2, quick=True), _entry("d", 5.0, 6.0)]
+    got = [(label, e.id) for label, e in lb.rank(es)]
+    # a and b overlap: tied. c is beaten only by a (disjoint), d by a, b and c. Quick entries come after full ones.
+    assert got == [("1=", "a"), ("1=", "b"), ("2", "c"), ("4", "d"), ("5", "q")]
+    # No interval (one trial): never placed below anything, never above anything.
+    got = [(label, e.id) for label, e in lb.rank([_entry("a", 1.0, 2.0), _entry("x", None, None), _entry("d", 5.0, 6.0)])]
+    assert dict((i, label) for label, i in got) == {"a": "1=", "x": "1=", "d": "2"}
+
+
+def test_build_removes_orphan_plots_and_refuses_broken_files(two, sub_b):
+    _file(two, sub_b).unlink()
+    res = lb.build(two)
+    assert [p.name for p in res.plots_removed] == [f"{sub_b['id']}.png"]
+    assert "Worse ridge" not in (two / "README.md").read_text()
+    (two / "submissions" / "synthetic" / "broken.json").write_text("{")
+    with pytest.raises(lb.LeaderboardError, match="1 problem"):
+        lb.build(two)
+
+
+# ---------------------------------------------------------------------------------------------
+# Check
+# ---------------------------------------------------------------------------------------------
+
+
+def test_check_rejects_a_tampered_fit_naming_file_and_field(two, sub_a):
+    path = _file(two, sub_a)
+    _edit(path, lambda d: d["fit"].__setitem__("alpha", d["fit"]["alpha"] * 1.2))
+    lb.build(two)  # an up-to-date page does not save a wrong number
+    problems = lb.find_problems(two)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path}: fit.alpha: stated ")
+    with pytest.raises(lb.LeaderboardError) as info:
+        lb.check(two)
+    assert info.value.problems == problems and "1 problem(s)" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_check_tolerates_numerical_noise(two, sub_a):
+    path = _file(two, sub_a)
+    _edit(path, lambda d: (d["fit"].__setitem__("C", d["fit"]["C"] * (1 + 1e-5)), d["fit"]["D_ci"].__setitem__(0, d["fit"]["D_ci"][0] * (1 - 1e-3))))
+    lb.build(two)
+    assert lb.find_problems(two) == []
+
+
+def test_check_rejects_edited_raw_data(two, sub_a):
+    path = _file(two, sub_a)
+    _edit(path, lambda d: d["results"]["mae"][0].__setitem__(-1, d["results"]["mae"][0][-1] * 0.5))
+    lb.build(two)
+    problems = lb.find_problems(two)
+    assert any(p.startswith(f"{path}: id:") and "content hash" in p for p in problems)
+    assert any(f"{path}: summary.mae_at_largest_n:" in p for p in problems)
+
+
+def test_check_reports_every_offender(two, sub_a, sub_b):
+    """A tampered fit, an unknown task, a malformed file, a schema violation and a stale page: all reported."""
+    subs = two / "submissions"
+    _edit(_file(two, sub_a), lambda d: d["fit"].__setitem__("D", d["fit"]["D"] * 3))
+    unknown = copy.deepcopy(sub_b)
+    unknown["task"]["name"] = "no-such-task"
+    unknown["id"] = S.make_id(unknown["name"], "no-such-task", S.content_hash(unknown))
+    S.write_submission(unknown, two)
+    (subs / "synthetic" / "malformed.json").write_text('{"format": 1, "id": ')
+    bad = copy.deepcopy(sub_b)
+    bad["protocol"]["quick"] = "yes"
+    del bad["fit"]["C"]
+    (subs / "synthetic" / "schema-bad.json").write_text(json.dumps(bad))
+    (subs / "stray.txt").write_text("hello")
+
+    res = CliRunner().invoke(cli, ["leaderboard", "check", "--root", str(two)])
+    assert res.exit_code == 1
+    lines = [line for line in res.output.splitlines() if line.strip() and not line.startswith("Warning:")]
+    *problems, summary = lines
+    assert summary.startswith("Error: leaderboard check found") and f"{len(problems)} problem(s)" in summary
+    text = "\n".join(problems)
+    assert f"{_file(two, sub_a)}: fit.D: stated" in text
+    unknown_path = subs / "no-such-task" / f"{unknown['id']}.json"
+    assert f"{unknown_path}: task.name: 'no-such-task' is not a registered task" in text
+    assert f"{subs / 'synthetic' / 'malformed.json'}: is not valid JSON" in text
+    assert f"{subs / 'synthetic' / 'schema-bad.json'}: protocol.quick:" in text
+    assert f"{subs / 'synthetic' / 'schema-bad.json'}: fit: 'C' is a required property" in text
+    assert f"{subs / 'stray.txt'}: unexpected file" in text
+    assert f"{two / 'README.md'}: stale" in text
+    assert f"{two / 'plots' / 'no-such-task' / unknown['id']}.png: missing plot" in text
+    assert all(line.startswith(str(two)) for line in problems)  # one problem per line, each naming its file
+
+
+def test_check_rejects_a_card_hash_mismatch_and_misplaced_or_renamed_files(two, sub_a):
+    path = _file(two, sub_a)
+    _edit(path, lambda d: d["task"].__setitem__("hash", "0" * 64))
+    renamed = path.with_name("renamed.json")
+    shutil.copy(_file(two, sub_a), renamed)
+    problems = lb.find_problems(two)
+    assert any(p.startswith(f"{path}: task: card synthetic v1.0.0") and "not the registered card" in p for p in problems)
+    assert any(p.startswith(f"{renamed}: id: the file is named renamed.json") for p in problems)
+    assert sum(": the same measurement as " in p for p in problems) == 1
+
+
+def test_stale_readme_fails_and_build_fixes_it(two):
+    readme = two / "README.md"
+    readme.write_text(readme.read_text().replace("| 2 ", "| 1=", 1))
+    problems = lb.find_problems(two)
+    assert len(problems) == 1 and problems[0].startswith(f"{readme}: stale (first difference at line")
+    readme.unlink()
+    assert lb.find_problems(two)[0].startswith(f"{readme}: missing")
+    lb.build(two)
+    assert lb.find_problems(two) == []
+
+
+def test_default_root_is_leaderboard_in_the_working_directory(tmp_path, root):
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        res = runner.invoke(cli, ["leaderboard", "check"])
+        assert res.exit_code == 1 and "leaderboard does not exist" in res.output
+        shutil.copytree(root, "leaderboard")
+        res = runner.invoke(cli, ["leaderboard", "check"])
+        assert res.exit_code == 0, res.output
+
+
+def test_the_repository_leaderboard_passes_the_check():
+    """The CI gate: the committed leaderboard/ (read only here) validates, refits and is up to date."""
+    assert lb.find_problems(REPO / "leaderboard") == []
