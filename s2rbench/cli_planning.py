@@ -47,6 +47,8 @@ def _num(v: Any, digits: int = 3) -> str:
         return "—"
     if math.isinf(v):
         return "∞" if v > 0 else "−∞"
+    if abs(v) < 1e-12:
+        return "0"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:.{digits}g}"
@@ -75,6 +77,16 @@ def _extra(ext: dict[str, Any], axis: str) -> str:
     if d == "above":
         return f"extrapolates {fs}× above the largest measured {axis} ({_num(hi)})"
     return f"extrapolates {fs}× below the smallest measured {axis} ({_num(lo)})"
+
+
+def _extra_short(ext: dict[str, Any], axis: str) -> str:
+    """'' inside the measured range, else 'n 3.2× above' (table cells)."""
+    d = ext.get("direction")
+    if d is None:
+        return ""
+    f = float(ext["factor"]) if ext.get("factor") is not None else math.inf
+    fs = "∞" if math.isinf(f) else (f"{f:.3f}" if f < 1.1 else _num(f))
+    return f"{axis} {fs}× {d}"
 
 
 def _head(run: dict[str, Any]) -> str:
@@ -264,16 +276,20 @@ def _print_cost_plan(p) -> None:
             rows.append({"option": label, "n": "unreachable", "m": "", "cost": "", "extra cost": "",
                          f"fitted MAE {pct}% CI": f"best {_num(o['best_mae'], 4)}", "extrapolation": ""})
             continue
-        ext = "; ".join(x for x in (_extra(o["n_extrapolation"], "n"), _extra(o["m_extrapolation"], "m")) if x)
+        ext = ", ".join(x for x in (_extra_short(o["n_extrapolation"], "n"), _extra_short(o["m_extrapolation"], "m")) if x)
         rows.append(
             {
                 "option": label, "n": _vci(o["n"], o.get("n_ci")), "m": _vci(o["m"], o.get("m_ci")),
                 "cost": _vci(o["cost"], o.get("cost_ci")), "extra cost": _vci(o["extra_cost"], o.get("extra_cost_ci")),
-                f"fitted MAE {pct}% CI": _ci(o.get("mae_ci"), 3), "extrapolation": ext or "inside the measured range",
+                f"fitted MAE {pct}% CI": _ci(o.get("mae_ci"), 3), "extrapolation": ext or "none (inside)",
             }
         )
     click.echo(tabulate(rows, headers="keys", tablefmt="simple"))
-    click.echo(f"intervals: {pct}% bootstrap over trials (each replicate re-optimised); sizes are continuous, round up")
+    click.echo(
+        f"intervals: {pct}% bootstrap over trials (each replicate re-optimised); extrapolation: factor beyond the measured "
+        f"n {_num(p.run['n_grid'][0])}..{_num(p.run['n_grid'][-1])} / m {_num(p.run['m_grid'][0])}..{_num(p.run['m_grid'][-1])}; "
+        "sizes are continuous, round up"
+    )
     for note in p.notes:
         click.echo(f"note: {note}")
 
@@ -350,5 +366,5 @@ def _print_backtest(b) -> None:
         if "error" in b.surface:
             click.echo(f"surface: no backtest: {b.surface['error']}")
         else:
-            click.echo(f"E(n, m) = δ·(γ + n^−α)·m^−β on all m: {summary(b.surface)}")
+            click.echo(f"surface E(n, m) = δ·(γ + n^−α)·m^−β fitted on all m: {summary(b.surface)}")
             click.echo(table(b.surface["table"], True))

@@ -394,8 +394,11 @@ def _check_law(
 
 def _sem(Y: np.ndarray) -> np.ndarray:
     """Standard error of the trial mean along axis 0 (NaN with < 2 trials)."""
+    import warnings
+
     cnt = np.sum(np.isfinite(Y), axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # cells with < 2 trials: NaN, handled below
         sd = np.nanstd(Y, axis=0, ddof=1) if Y.shape[0] > 1 else np.full(Y.shape[1:], np.nan)
         return np.where(cnt > 1, sd / np.sqrt(np.maximum(cnt, 1)), np.nan)
 
@@ -434,9 +437,12 @@ class SurfaceReport:
     """The laws of a surface run: E(n, m), E(n) at each m, E0(m), and whether alpha depends on m.
 
     ``alpha_vs_m`` holds ``depends_on_m`` (True / False / None when it cannot be judged), a
-    ``verdict`` sentence, per-m alpha intervals, and paired bootstrap differences against the
-    largest m (the same trial resamples at every m, so the difference interval is tighter than
-    comparing two intervals by eye).
+    ``verdict`` sentence, per-m alpha intervals (``per_m``, with whether the surface's alpha lies
+    inside each), pairs of per-m intervals that do not overlap (``disjoint_intervals``), and paired
+    bootstrap differences alpha(m) - alpha(m_max) (``paired``): every per-m fit resamples the same
+    trials, so replicate b of each is the same resample and the difference has its own interval,
+    Bonferroni-widened to level ``paired_ci_level`` so that the verdict holds at ``ci`` family-wise.
+    Only m values whose 1-D law fits take part.
     """
 
     run: dict[str, Any]
@@ -499,10 +505,13 @@ def _alpha_vs_m(per_m: list[CurveReport], surface: laws.SurfaceFit, ci: float) -
     paired = []
     B = ref.fit.boot.shape[0]
     same_design = all(c.fit.boot.shape[0] == B and c.fit.n_trials == ref.fit.n_trials for c in good)
+    # Bonferroni over the k comparisons, so that "depends on m" is a family-wise level-ci statement.
+    ci_pair = 1.0 - (1.0 - ci) / max(len(good) - 1, 1)
+    out["paired_ci_level"] = ci_pair
     if same_design and B > 0:
         for c in good[:-1]:
             d = c.fit.boot[:, 0] - ref.fit.boot[:, 0]
-            lo, hi = _interval(d[np.isfinite(d)], ci)
+            lo, hi = _interval(d[np.isfinite(d)], ci_pair)
             paired.append({"m": c.m, "m_ref": ref.m, "diff": c.fit.alpha - ref.fit.alpha, "diff_ci": (lo, hi), "excludes_zero": bool(lo > 0 or hi < 0)})
     out["paired"] = paired
     disjoint = []
@@ -518,10 +527,16 @@ def _alpha_vs_m(per_m: list[CurveReport], surface: laws.SurfaceFit, ci: float) -
         if hits:
             txt = "; ".join(f"α(m={p['m']:g}) − α(m={p['m_ref']:g}) = {p['diff']:+.3g} [{p['diff_ci'][0]:+.3g}, {p['diff_ci'][1]:+.3g}]" for p in hits)
             out["depends_on_m"] = True
-            out["verdict"] = f"alpha depends on m: {txt} ({pct}% paired bootstrap interval excludes 0); the surface's single alpha is a compromise"
+            out["verdict"] = (
+                f"alpha depends on m: {txt} (paired bootstrap interval, {pct}% family-wise, excludes 0); "
+                "the surface's single alpha is a compromise"
+            )
         else:
             out["depends_on_m"] = False
-            out["verdict"] = f"no evidence that alpha depends on m: every paired difference to m={ref.m:g} has a {pct}% interval containing 0"
+            out["verdict"] = (
+                f"no evidence that alpha depends on m: every paired difference to m={ref.m:g} has an interval "
+                f"({pct}% family-wise) containing 0"
+            )
     elif disjoint:
         out["depends_on_m"] = True
         out["verdict"] = "alpha depends on m: the per-m intervals of " + ", ".join(f"m={a:g} and m={b:g}" for a, b in disjoint) + " do not overlap"
@@ -901,6 +916,13 @@ def _plan_cost(data: RunData, t: float, cs: float, ce: float, *, n_max: float, m
     )
 
 
+def _finite_limit(v: Any) -> bool:
+    try:
+        return not math.isinf(float(v))
+    except (TypeError, ValueError):
+        return True
+
+
 def plan(
     run_dir: str | Path,
     target_mae: float,
@@ -941,6 +963,8 @@ def plan(
         m_max = check_positive(m_max, "--m-max (m_max)", allow_inf=True)
         data = load_run(run_dir, allow_incomplete=allow_incomplete)
         return _plan_cost(data, t, cs, ce, n_max=n_max, m_max=m_max, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
+    if _finite_limit(n_max) or _finite_limit(m_max):
+        raise S2RBenchError("--n-max/--m-max (n_max, m_max) limit cost planning only; add --cost-sim and --cost-exp, or drop them")
     data = load_run(run_dir, allow_incomplete=allow_incomplete)
     mm = data.m_default if m is None else _check_m_in_grid(data, m)
     return _plan_n(data, t, mm, law=law, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)

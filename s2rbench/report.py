@@ -98,6 +98,13 @@ def write_report(run_dir: str | Path, *, n_boot: int = 1000) -> Path:
     run_dir = Path(run_dir)
     summary = summarize(run_dir, n_boot=n_boot)
     png = plot(summary, run_dir / "mae_vs_n.png")
+    text = markdown(summary, png.name)
+    if (summary.config.get("protocol") or {}).get("surface"):
+        # a surface run (several m): the (n, m) law, heat map, per-m curves, scratch and equivalence plots
+        from .report_surface import surface_figures, surface_markdown
+
+        figures = surface_figures(run_dir, n_boot=n_boot)
+        text += "\n" + surface_markdown(run_dir, n_boot=n_boot, figures=figures)
     out = run_dir / "report.md"
-    out.write_text(markdown(summary, png.name))
+    out.write_text(text)
     return out

@@ -4,13 +4,15 @@
 `surface_markdown(run_dir)` returns a markdown section (laws with intervals, or why a law does not
 fit; whether alpha depends on m; the scratch curve; what simulations are worth; the backtest) that
 links those PNGs by file name, so it belongs in a page written into the run directory. Both accept
-an incomplete run and say so. Fits are cached per (run directory, results file state, n_boot), so
+an incomplete run and say so; when no surface can be fitted yet (one m so far, too few cells) the
+markdown says why and `surface_figures` returns [] with a warning, so a report never fails on it. Fits are cached per (run directory, results file state, n_boot), so
 calling both costs one set of fits.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ _CACHE: dict[tuple, Any] = {}
 
 
 def _fits(run_dir: Path, n_boot: int) -> tuple[Any, Any, Any, Any]:
-    """(RunData, SurfaceReport, EquivalenceResult or error str, BacktestResult or error str), cached."""
+    """(RunData, SurfaceReport or error str, EquivalenceResult or error str, BacktestResult or error str), cached."""
     from . import planning as pl
     from .store import DB_NAME
 
@@ -42,8 +44,12 @@ def _fits(run_dir: Path, n_boot: int) -> tuple[Any, Any, Any, Any]:
     if key in _CACHE:
         return _CACHE[key]
     data = pl.load_run(run_dir, allow_incomplete=True)
-    pl._require_surface(data, "the surface report")
-    rep = pl._fit_surface_data(data, n_boot=n_boot, ci=0.90, seed=0, r2_min=pl.R2_MIN)
+    try:
+        rep = pl._fit_surface_data(data, n_boot=n_boot, ci=0.90, seed=0, r2_min=pl.R2_MIN)
+    except S2RBenchError as exc:  # too few cells or one m so far: the report says so instead of failing
+        _CACHE.clear()
+        _CACHE[key] = (data, str(exc), None, None)
+        return _CACHE[key]
     try:
         eq: Any = pl._equivalence(rep, data, float(data.n.max()), float(data.m_default), rep.ci)
     except S2RBenchError as exc:
@@ -100,6 +106,9 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000) -> list[Path]:
 
     run_dir = Path(run_dir)
     data, rep, eq, _ = _fits(run_dir, n_boot)
+    if isinstance(rep, str):
+        warnings.warn(f"no surface figures for {run_dir}: {rep}", UserWarning, stacklevel=2)
+        return []
     s = rep.surface
     unit = data.unit
     title = f"{data.config.get('task')} · {data.config.get('model')} · {data.config.get('featurizer')}"
@@ -244,6 +253,8 @@ def _n(v: Any, d: int = 3) -> str:
         return "—"
     if math.isinf(v):
         return "∞"
+    if abs(v) < 1e-12:
+        return "0"
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.{d}g}"
 
 
@@ -257,11 +268,13 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
     """A markdown section on the (n, m) surface of RUN_DIR; links the figures of `surface_figures` that exist."""
     run_dir = Path(run_dir)
     data, rep, eq, bt = _fits(run_dir, n_boot)
-    s = rep.surface
-    pct = int(round(100 * rep.ci))
     L: list[str] = ["## The (n, m) surface", ""]
     if data.missing:
         L += [f"**Incomplete run:** {data.missing} of {data.expected} (n, m, trial) cells are missing; `s2rbench run` resumes it. The fits below use what is stored.", ""]
+    if isinstance(rep, str):
+        return "\n".join(L + [f"No surface fit: {rep}", ""])
+    s = rep.surface
+    pct = int(round(100 * rep.ci))
     L += [
         f"n grid {[int(v) for v in data.n]}, m grid {[int(v) for v in data.m]}, {len(data.trials)} trials. "
         f"Intervals: {pct}% bootstrap over trials ({rep.n_boot} resamples). Definitions: docs/planning.md.",

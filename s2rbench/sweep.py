@@ -100,7 +100,6 @@ def prepare(
             fm = cached_featurize(feat, frame["input"].tolist(), what=f"{card.name} {side}", use_cache=use_cache)
         for w in caught:
             if issubclass(w.category, InvalidInputsWarning):
-                log.warning("task %s: %s", card.name, w.message)
                 warnings.warn(f"task {card.name!r}: {w.message}", InvalidInputsWarning, stacklevel=2)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
