@@ -41,9 +41,13 @@ Design choices, and why
   environment of an attachment atom is never seen with its real neighbour, and H-capping invents
   end groups. Closing a ring of n units makes every unit see its real neighbours. Aromaticity is
   kept as perceived on the repeat unit (RDKit would otherwise call the cyclic trimer of
-  polyacetylene ``*C=C*`` benzene); the closing ring itself is still counted by ring descriptors,
-  which adds a near-constant 1/n to ``RingCount``/``NumAliphaticRings`` and makes backbone bonds
-  ring bonds (so ``NumRotatableBonds`` undercounts; the backbone columns cover that).
+  polyacetylene ``*C=C*`` benzene). The closing ring itself is
+  still counted by ring descriptors, which adds a near-constant 1/n to ``RingCount`` and the
+  aliphatic ring counts, and makes backbone bonds ring bonds (so ``NumRotatableBonds`` undercounts;
+  the backbone columns cover that).
+* Rings are the plain SSSR (as many as the cycle rank) for every featurized molecule, not RDKit's
+  default symmetrized SSSR, which keeps all 2^n equivalent macrocycles of a ring through n
+  para-linked rings (a polyimide trimer: 4,114 rings, 30-60 s in ``NumSpiroAtoms`` alone).
 * Canonical form of a polymer is RDKit's canonical SMILES with both attachment points written ``*``
   (isotope labels and atom maps on dummies removed), so both notations of one polymer give one
   string. Translationally equivalent repeat units (``*CC*`` vs ``*CCCC*``) are NOT merged.
@@ -63,7 +67,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from rdkit import Chem, rdBase
-from rdkit.Chem import Descriptors, rdFingerprintGenerator
+from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
 from s2rbench.featurizers import PART_SEP, Featurizer
 from s2rbench.hookspecs import hookimpl
@@ -90,12 +94,12 @@ _E, _I = True, False  # extensive (scales with the number of repeat units) / int
 
 #: (name, extensive) for the descriptors taken from `rdkit.Chem.Descriptors`. A stable subset chosen
 #: for polymers: size/mass, polarity and hydrogen bonding, lipophilicity/refractivity (Crippen),
-#: saturation, connectivity indices (Bicerano's group-free correlations for Tg, density and
-#: refractive index use Chi0/Chi1 and their valence forms), ring counts, and the functional groups
-#: that define common polymer classes (esters, ethers, amides, imides, carbonates, urethanes,
-#: sulfones, ureas, halogens, nitriles). Left out on purpose: charges (Gasteiger fails for some
-#: elements, e.g. Si/Se), EState/VSA bins (many near-empty columns), BertzCT/Ipc/Kappa (not
-#: additive, so undefined per repeat unit), qed/SPS (drug-likeness).
+#: saturation, connectivity indices (Bicerano's correlations for Tg, density and refractive index
+#: are built on Chi0/Chi1 and their valence forms), ring counts, and the functional groups that
+#: define common polymer classes (esters, ethers, amides, imides, urethanes, sulfones, ureas,
+#: halogens, nitriles). Left out on purpose: partial charges (Gasteiger gives NaN for Se, Ge, Sn,
+#: Te...), EState/VSA bins (many near-empty columns), BertzCT/Ipc/Kappa (not additive, so undefined
+#: per repeat unit), qed/SPS (drug-likeness).
 _RDKIT_DESCRIPTORS: tuple[tuple[str, bool], ...] = (
     # size and mass
     ("MolWt", _E), ("HeavyAtomMolWt", _E), ("HeavyAtomCount", _E), ("NumValenceElectrons", _E),
@@ -140,6 +144,8 @@ _EXTENSIVE = np.array([e for _, e in _RDKIT_DESCRIPTORS + _EXTRA_DESCRIPTORS], d
 _RDKIT_FUNCS: tuple[Callable[[Chem.Mol], float], ...] = tuple(
     getattr(Descriptors, n) for n, _ in _RDKIT_DESCRIPTORS
 )
+# MolLogP and MolMR share one Crippen atom typing; compute it once (the slowest descriptor here).
+_CRIPPEN_AT = (DESCRIPTORS.index("MolLogP"), DESCRIPTORS.index("MolMR"))
 
 #: Per attachment atom (two of them, sorted): what each column holds.
 _ATTACHMENT_ATOM_FIELDS = ("atomic_num", "is_aromatic", "in_ring", "heavy_degree", "num_hs")
@@ -169,6 +175,25 @@ def _parse(smiles: str) -> Chem.Mol | None:
     if mol is None or mol.GetNumAtoms() == 0:
         return None
     return mol
+
+
+def _plain_rings(mol: Chem.Mol) -> Chem.Mol:
+    """Replace RDKit's symmetrized SSSR by the plain SSSR (as many rings as the cycle rank).
+
+    Every molecule that descriptors are computed on goes through this. A macrocycle running
+    through para-linked rings (a cyclic oligomer of poly(p-phenylene)-like units, as in the
+    COSMO-RS chi data) has 2^n equally small alternatives, all kept by the symmetrized SSSR: 1,034
+    "rings" for one of those polymers, and ``NumSpiroAtoms`` then needs seconds per molecule.
+    """
+    Chem.GetSSSR(mol)
+    return mol
+
+
+def _features_mol(canon: str) -> Chem.Mol:
+    mol = _parse(canon)
+    if mol is None:
+        raise ValueError(f"canonical SMILES {canon!r} does not parse")
+    return _plain_rings(mol)
 
 
 def _dummies(mol: Chem.Mol) -> list[Chem.Atom]:
@@ -267,7 +292,7 @@ def cap_with_hydrogens(unit: Chem.Mol) -> Chem.Mol:
             atom.SetAtomicNum(1)
             atom.SetIsotope(0)
             atom.SetNoImplicit(True)
-    return Chem.RemoveHs(rw.GetMol())  # folds the new H atoms into their neighbours' H counts
+    return _plain_rings(Chem.RemoveHs(rw.GetMol()))  # folds the new H atoms into their neighbours
 
 
 def cyclic_oligomer(unit: Chem.Mol, n_units: int) -> Chem.Mol | None:
@@ -299,9 +324,13 @@ def cyclic_oligomer(unit: Chem.Mol, n_units: int) -> Chem.Mol | None:
         for idx in dummy_idx:
             rw.RemoveAtom(idx)
         ring = rw.GetMol()
-        ops = Chem.SanitizeFlags.SANITIZE_ALL ^ Chem.SanitizeFlags.SANITIZE_KEKULIZE
-        ops ^= Chem.SanitizeFlags.SANITIZE_SETAROMATICITY
-        Chem.SanitizeMol(ring, sanitizeOps=ops)
+        flags = Chem.SanitizeFlags
+        ops = flags.SANITIZE_ALL ^ flags.SANITIZE_KEKULIZE ^ flags.SANITIZE_SETAROMATICITY
+        # Plain SSSR, not the symmetrized one: the closing ring can run either way round every
+        # para-phenylene or imide, and RDKit's symmetrized SSSR then holds thousands of equivalent
+        # macrocycles (a polyimide trimer: 4,114 rings, 30-60 s in NumSpiroAtoms).
+        Chem.SanitizeMol(ring, sanitizeOps=ops ^ flags.SANITIZE_SYMMRINGS)
+        Chem.GetSSSR(ring)
         return ring
     except Exception:  # noqa: BLE001 (RDKit raises several types; any failure means "not closable")
         return None
@@ -314,7 +343,11 @@ def cyclic_oligomer(unit: Chem.Mol, n_units: int) -> Chem.Mol | None:
 
 def descriptor_vector(mol: Chem.Mol) -> np.ndarray:
     """The `DESCRIPTORS` of a closed-shell molecule, in order."""
-    values = [float(f(mol)) for f in _RDKIT_FUNCS]
+    logp, mr = rdMolDescriptors.CalcCrippenDescriptors(mol)
+    values = [
+        logp if i == _CRIPPEN_AT[0] else mr if i == _CRIPPEN_AT[1] else float(f(mol))
+        for i, f in enumerate(_RDKIT_FUNCS)
+    ]
     heavy = mol.GetNumHeavyAtoms()
     aromatic = sum(1 for a in mol.GetAtoms() if a.GetIsAromatic())
     z_counts: dict[int, int] = {}
@@ -378,14 +411,14 @@ def morgan_counts(mol: Chem.Mol, radius: int, nbits: int) -> np.ndarray:
 
 
 def _polymer_row(canon: str, radius: int, nbits: int) -> np.ndarray:
-    unit = _parse(canon)
+    unit = _features_mol(canon)
     return np.concatenate(
         [descriptor_vector(cap_with_hydrogens(unit)), attachment_vector(unit), morgan_counts(unit, radius, nbits)]
     )
 
 
 def _chain_row(canon: str, radius: int, nbits: int, n_units: int) -> np.ndarray:
-    unit = _parse(canon)
+    unit = _features_mol(canon)
     ring = cyclic_oligomer(unit, n_units)
     if ring is None:
         raise ValueError(f"cannot close {canon!r} into a ring")
@@ -395,13 +428,13 @@ def _chain_row(canon: str, radius: int, nbits: int, n_units: int) -> np.ndarray:
 
 
 def _molecule_row(canon: str, radius: int, nbits: int) -> np.ndarray:
-    mol = _parse(canon)
+    mol = _features_mol(canon)
     return np.concatenate([descriptor_vector(mol), morgan_counts(mol, radius, nbits)])
 
 
 def _polymer_or_molecule_row(canon: str, radius: int, nbits: int) -> np.ndarray:
     """polymer-rdkit row plus a 1 flag; for a molecule: its descriptors, zero attachment columns, 0."""
-    mol = _parse(canon)
+    mol = _features_mol(canon)
     if _dummies(mol):
         return np.concatenate([_polymer_row(canon, radius, nbits), [1.0]])
     return np.concatenate(
@@ -409,22 +442,18 @@ def _polymer_or_molecule_row(canon: str, radius: int, nbits: int) -> np.ndarray:
     )
 
 
-def _pair_row(canon: str, radius: int, nbits: int) -> np.ndarray:
-    polymer, solvent = canon.split(PART_SEP)
-    return np.concatenate([_polymer_or_molecule_row(polymer, radius, nbits), _molecule_row(solvent, radius, nbits)])
-
-
 _ROW_FUNCS: dict[str, Callable[..., np.ndarray]] = {
     "polymer": _polymer_row,
     "chain": _chain_row,
     "molecule": _molecule_row,
-    "pair": _pair_row,
+    "polymer_or_molecule": _polymer_or_molecule_row,
 }
 
 _CANON_FUNCS: dict[str, Callable[..., str | None]] = {
     "polymer": canonical_polymer,
     "chain": canonical_chain,
     "molecule": canonical_molecule,
+    "polymer_or_molecule": canonical_polymer_or_molecule,
     "pair": canonical_pair,
 }
 
@@ -615,10 +644,41 @@ class PolymerSolvent(_RDKitFeaturizer):
     )
     _kind = "pair"
 
-    def feature_names(self) -> list[str]:
+    def _part_names(self) -> tuple[list[str], list[str]]:
         polymer = [*DESCRIPTORS, *ATTACHMENT_FEATURES, *self.morgan_names(), "has_attachment_points"]
         solvent = [*DESCRIPTORS, *self.morgan_names()]
+        return polymer, solvent
+
+    def feature_names(self) -> list[str]:
+        polymer, solvent = self._part_names()
         return [f"polymer:{n}" for n in polymer] + [f"solvent:{n}" for n in solvent]
+
+    def canonicalize(self, inputs: Sequence[str]) -> list[str | None]:
+        """Each distinct polymer and solvent is canonicalized once (a chi table repeats both)."""
+        parts = [str(s).split(PART_SEP) for s in inputs]
+        ok = [len(p) == 2 for p in parts]
+        polymers = _canonicalize_batch("polymer_or_molecule", [p[0] for p, good in zip(parts, ok) if good])
+        solvents = _canonicalize_batch("molecule", [p[1] for p, good in zip(parts, ok) if good])
+        pairs = iter(zip(polymers, solvents))
+        out: list[str | None] = []
+        for good in ok:
+            if not good:
+                out.append(None)
+                continue
+            polymer, solvent = next(pairs)
+            out.append(None if polymer is None or solvent is None else f"{polymer}{PART_SEP}{solvent}")
+        return out
+
+    def featurize_canonical(self, inputs: Sequence[str]) -> np.ndarray:
+        """Polymers and solvents are featurized separately: a chi table has far fewer distinct
+        polymers (tens) and solvents (about a hundred) than pairs, and each is computed once."""
+        polymer_names, solvent_names = self._part_names()
+        parts = [c.split(PART_SEP) for c in inputs]
+        polymers = _featurize_batch(
+            "polymer_or_molecule", len(polymer_names), [p for p, _ in parts], self._args()
+        )
+        solvents = _featurize_batch("molecule", len(solvent_names), [s for _, s in parts], self._args())
+        return np.hstack([polymers, solvents])
 
 
 @hookimpl
