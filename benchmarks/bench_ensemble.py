@@ -25,14 +25,15 @@ from s2rbench_plugins.mlp import MLP
 def make_problem(d: int, pool: int, real: int, seed: int):
     rng = np.random.default_rng(seed)
     A = rng.normal(size=(d, 4)) / np.sqrt(d)
+    w = rng.normal(size=d) / np.sqrt(d)
     c = rng.normal(size=d) / np.sqrt(d)
 
-    def f(X):
+    def f(X):  # a linear trend plus low-dimensional nonlinear structure
         Z = X @ A
-        return np.sin(2 * Z[:, 0]) + Z[:, 1] * Z[:, 2] + 0.5 * np.tanh(3 * Z[:, 3]) + 0.3 * Z[:, 0] ** 2
+        return X @ w + np.sin(2 * Z[:, 0]) + 0.7 * Z[:, 1] * Z[:, 2] + 0.5 * np.tanh(3 * Z[:, 3])
 
     def g(X):  # the simulator's systematic error
-        return 0.4 * (X @ c) + 0.3
+        return 0.3 * (X @ c) + 0.3
 
     X_sim = rng.normal(size=(pool, d)).astype(np.float32)
     y_sim = (f(X_sim) + g(X_sim)).astype(np.float32)

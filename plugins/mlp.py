@@ -52,6 +52,7 @@ runs through the same code, used as the reference by ``benchmarks/bench_ensemble
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from typing import Any
@@ -62,6 +63,8 @@ import torch
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.models import Model, TrainingBlock
+
+log = logging.getLogger(__name__)
 
 _ACTIVATIONS = {
     "relu": torch.relu,
@@ -259,6 +262,8 @@ class MLP(Model):
         best_loss = np.full(G, np.inf)
         wait = np.zeros(G, dtype=np.int64)
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
+        start_loss = best_loss.copy()
+        best_epoch = np.zeros(G, dtype=np.int64)
 
         for epoch in range(epochs):
             g = cur.size
@@ -282,6 +287,7 @@ class MLP(Model):
                     for b, q in zip(best, P):
                         b[imp_glob] = q[imp_local]
                 best_loss[cur[improved]] = vl[improved]
+                best_epoch[cur[improved]] = epoch + 1
             wait[cur] = np.where(improved, 0, wait[cur] + 1)
             keep = wait[cur] < patience
             if epoch == epochs - 1 or not keep.any():
@@ -291,6 +297,12 @@ class MLP(Model):
                 cur = cur[keep]
                 cur_t = torch.as_tensor(cur, device=dev)
                 P, opt = _compact(P, opt, keep_t, lr, float(p["weight_decay"]))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "stage %d: G=%d steps/epoch=%d batch=%d best epochs %s; val MAE (std units) start %s -> best %s",
+                stage, G, st.steps, st.batch, best_epoch.tolist(),
+                np.round(start_loss, 3).tolist(), np.round(best_loss, 3).tolist(),
+            )
         return best
 
     def _predict(self, params, X_real, scal, dev) -> np.ndarray:

@@ -180,7 +180,7 @@ def export(run_dir, dest) -> None:
 
 
 # Sub-commands live in their own modules; each exposes register(cli).
-for _name in ("cli_task", "cli_planning", "cli_leaderboard"):
+for _name in ("cli_task", "cli_planning", "cli_leaderboard", "cli_samplers"):
     try:
         _mod = importlib.import_module(f".{_name}", __package__)
     except ModuleNotFoundError as _exc:  # only while that module is being written

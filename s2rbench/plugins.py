@@ -147,8 +147,12 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
 
         return register
 
-    for plugin in pm.get_plugins():
-        plugin_name = pm.get_name(plugin) or repr(plugin)
+    def precedence(item: tuple[str, Any]) -> tuple[int, str]:
+        # deterministic: s2rbench's own plugins claim names first, then the others by name
+        info = _infos.get(item[0])
+        return (0 if info and info.distribution == "s2rbench" else 1, item[0])
+
+    for plugin_name, plugin in sorted(pm.list_name_plugin(), key=precedence):
         for hook, kind, store, namer in (
             ("register_featurizers", "featurizers", registry.featurizers, lambda o: o.name),
             ("register_models", "models", registry.models, lambda o: o.name),

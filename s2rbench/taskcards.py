@@ -366,7 +366,7 @@ TEMPLATE_SIDE = """
 file = {file}
 input = {input}{input_comment}
 target = {target}{target_comment}
-{conditions}{alternatives}# drop_missing_target = true  # drop rows with an empty target instead of refusing the table
+{alternatives}{conditions}# drop_missing_target = true  # drop rows with an empty target instead of refusing the table
 # query = "column > 0"         # keep only the rows a pandas query selects
 {group}"""
 
@@ -810,13 +810,15 @@ def _load_sides(card: TaskCard, data_dir) -> tuple[dict[str, pd.DataFrame], dict
             if spec.query:
                 q = q.query(spec.query)
             tgt_missing = int(pd.to_numeric(q[spec.target], errors="coerce").isna().sum())
-            inp_missing_rows = q.index[q[list(spec.input)].isna().any(axis=1).to_numpy()
-                                       & pd.to_numeric(q[spec.target], errors="coerce").notna().to_numpy()]
+            empty = q[list(spec.input)].isna()
+            has_target = pd.to_numeric(q[spec.target], errors="coerce").notna().to_numpy()
+            inp_missing = {int(r): [c for c in spec.input if empty.at[r, c]]
+                           for r in q.index[empty.any(axis=1).to_numpy() & has_target]}
             info[side] = {
                 "file": spec.file, "path": str(path), "format": "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv",
                 "sha256": "verified" if entry.sha256 else "not pinned",
                 "rows_in_file": int(len(raw)), "rows_after_query": int(len(q)) if spec.query else None,
-                "rows_without_target": tgt_missing, "missing_input_rows": [int(r) for r in inp_missing_rows],
+                "rows_without_target": tgt_missing, "missing_input_rows": inp_missing,
                 "input_columns": list(spec.input), "target_column": spec.target, "conditions": list(spec.conditions),
             }
             frames[side] = frame
@@ -829,7 +831,7 @@ def _load_sides(card: TaskCard, data_dir) -> tuple[dict[str, pd.DataFrame], dict
         entry = card.files.get(spec.file)
         frames[side] = f.assign(_row=np.arange(len(f)))
         info[side] = {"file": spec.file or None, "loader": card.loader, "sha256": ("verified" if entry.sha256 else "not pinned") if entry else "—",
-                      "rows_in_file": int(len(f)), "rows_after_query": None, "rows_without_target": 0, "missing_input_rows": [],
+                      "rows_in_file": int(len(f)), "rows_after_query": None, "rows_without_target": 0, "missing_input_rows": {},
                       "input_columns": list(spec.input), "target_column": spec.target, "conditions": list(tables.conditions)}
     return frames, info, tuple(tables.conditions)
 
@@ -866,8 +868,9 @@ def check_card(
         bad = list(fm.invalid)
         rows = frame["_row"].to_numpy()
         is_csv = info[side].get("format") == "csv"
-        for r in info[side]["missing_input_rows"]:
-            invalid_rows.append({"side": side, "row": int(r), "line": int(r) + 2 if is_csv else None, "input": None, "reason": "missing input"})
+        for r, cols in info[side]["missing_input_rows"].items():
+            invalid_rows.append({"side": side, "row": int(r), "line": int(r) + 2 if is_csv else None, "input": None,
+                                 "reason": f"empty {', '.join(map(repr, cols))}"})
         for i in bad:
             invalid_rows.append({"side": side, "row": int(rows[i]), "line": int(rows[i]) + 2 if is_csv else None,
                                  "input": inputs[i], "reason": f"does not parse as {card.input_kind} ({feat.name})"})
@@ -1069,12 +1072,22 @@ def format_report(d: dict[str, Any]) -> str:
     )
     lines += ["", "Tables:"]
     s, r = d["sides"]["sim"], d["sides"]["real"]
+    def short(x: str, n: int = 40) -> str:
+        return x if len(x) <= n else x[: n - 3] + "..."
+
+    def fname(side: dict) -> str:
+        return Path(side["path"]).name if side.get("path") else f"(loader {side.get('loader')})"
+
+    def cols(side: dict) -> str:
+        c = side["input_columns"]
+        return short(c[0], 40) if len(c) == 1 else short(", ".join(c), 40) + f" ({len(c)} columns)"
+
     rows = [
-        ["file", Path(s.get("path", s.get("loader", "")) or "").name or s.get("loader"), Path(r.get("path", r.get("loader", "")) or "").name or r.get("loader")],
+        ["file", fname(s), fname(r)],
         ["sha256", s.get("sha256", "—"), r.get("sha256", "—")],
-        ["input column(s)", ", ".join(s["input_columns"]), ", ".join(r["input_columns"])],
-        ["target column", s["target_column"], r["target_column"]],
-        ["rows in file", s["rows_in_file"], r["rows_in_file"]],
+        ["input column(s)", cols(s), cols(r)],
+        ["target column", short(s["target_column"]), short(r["target_column"])],
+        ["rows in table", s["rows_in_file"], r["rows_in_file"]],
     ]
     if s.get("rows_after_query") is not None or r.get("rows_after_query") is not None:
         rows.append(["rows after query", _f(s.get("rows_after_query")), _f(r.get("rows_after_query"))])

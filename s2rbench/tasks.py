@@ -315,6 +315,8 @@ def check_unique_name(card: TaskCard) -> None:
     other_path = getattr(other, "path", None)
     if card.path is not None and other_path is not None and Path(other_path).resolve() == Path(card.path).resolve():
         return
+    if getattr(other, "hash", None) == card.hash:  # the same card, e.g. a copy of a built-in one: the same task
+        return
     info = plugin_of("tasks", card.name)
     src = f"{other_path}" if other_path else (f"plugin {info.name!r}" if info else "another plugin")
     raise S2RBenchError(
