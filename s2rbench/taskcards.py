@@ -50,7 +50,7 @@ from . import data as data_mod
 from . import protocol as proto
 from .errors import S2RBenchError
 from .featurizers import INPUT_KINDS, PART_SEP, InvalidInputsWarning
-from .tasks import CARD_FORMAT, DEFAULT_FEATURIZER, TaskCard, _where, fetch_file, get_task, load_card, load_tables, read_side
+from .tasks import CARD_FORMAT, TaskCard, _where, fetch_file, get_task, load_card, load_tables, read_side
 
 #: The featurizer `task init` writes for each input kind (the built-in one).
 KIND_FEATURIZER = {
@@ -94,7 +94,7 @@ _SIDE_WORDS = {
 }
 _CONDITION_RE = re.compile(r"(^|[^a-z])(temp|temperature|pressure)([^a-z]|$)|^(t|p)(\s*[\[(_].*)?$", re.I)
 _UNCERTAINTY_RE = re.compile(r"std|stdev|st\.?\s*dev|sigma|error|err\b|uncert|\bunc\b|\bsd\b", re.I)
-_ID_RE = re.compile(r"^(unnamed:\s*\d+|id|index|idx|sl_?num|no\.?|#|row|sample|.*[_ ]id|.*[_ ]no\.?)$", re.I)
+_ID_RE = re.compile(r"^(unnamed:\s*\d+|id|index|idx|sl_?num|sn|s\.?\s?no\.?|serial.*|no\.?|#|row|sample|.*[_ ]id|.*[_ ]no\.?)$", re.I)
 
 
 def looks_smiles(s: str) -> bool:
@@ -225,7 +225,8 @@ def _is_id_like(name: str, col: pd.Series) -> bool:
     if _ID_RE.match(name.strip()):
         return True
     v = pd.to_numeric(col, errors="coerce").dropna().to_numpy()
-    return len(v) > 2 and np.all(v == np.round(v)) and np.all(np.diff(v) == 1)
+    # integers that only ever increase are row numbers (a subset of a table keeps them increasing)
+    return len(v) > 2 and np.all(v == np.round(v)) and np.all(np.diff(v) > 0)
 
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:
@@ -504,7 +505,7 @@ def init_card(
             ok &= f[g.input].notna().all(axis=1)
         rows = f[ok]
         valid = None
-        if g.input and featurizer:
+        if g.input and featurizer and (s == "real" or len(rows) <= 5000):  # the m grid must fit exactly; the n grid need not
             joined = rows[g.input[0]].astype(str).str.strip()
             for c in g.input[1:]:
                 joined = joined + PART_SEP + rows[c].astype(str).str.strip()
@@ -587,7 +588,7 @@ def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, 
     )
     body = ""
     for side, g in sides.items():
-        inp = _q(g.input[0]) if len(g.input) == 1 else _qlist(g.input)
+        inp = _q(g.input[0]) if len(g.input) == 1 else (_qlist(g.input) if g.input else _q("FILL_IN"))
         alts = ""
         if g.alternatives:
             alts = f"# other numeric columns that could be the target: {', '.join(g.alternatives[:12])}{' ...' if len(g.alternatives) > 12 else ''}\n"

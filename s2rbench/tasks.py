@@ -178,6 +178,8 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         file_key = str(_req(t, "file", where, section)) if loader == "tables" else str(t.get("file", ""))
         if loader == "tables" and file_key not in files:
             raise S2RBenchError(f"{where}: [{section}] file {file_key!r} is not declared under [files]; add [files.{file_key}]")
+        if loader == "tables" and not _as_tuple(t.get("input")) and t.get("input") is not None:
+            raise S2RBenchError(f"{where}: [{section}] `input` is empty; name the input column(s)")
         side_kind = t.get("input_kind")
         if side_kind is not None and str(side_kind) != kind:
             raise S2RBenchError(
