@@ -13,6 +13,7 @@ Prints the wall time of each, the speed ratio and both mean test MAEs; repeats o
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -71,7 +72,10 @@ def run(device: str, args) -> None:
     blocks, test_idx = make_blocks(X_sim, y_sim, X_real, y_real, args.ns, args.trials, args.seed, device)
     trivial = float(np.mean([np.abs(y_real[test_idx[k]] - y_real[np.setdiff1d(np.arange(args.real), test_idx[k])].mean()).mean()
                              for k in range(args.trials)]))
-    name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name(torch.device(device))
+    else:
+        name = f"cpu, {torch.get_num_threads()} torch threads, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}"
     print(f"\n== device {device}: {name}; T={args.trials}, d={args.d}, pool={args.pool}, real={args.real} "
           f"(80/20), predict-the-mean test MAE {trivial:.4f}")
     print(f"{'n':>6} {'batched s':>10} {'loop s':>9} {'ratio':>6} {'MAE batched':>12} {'MAE loop':>9} {'max |diff|':>11}")
@@ -79,7 +83,7 @@ def run(device: str, args) -> None:
     for n in args.ns:
         res = {}
         for batched in (True, False):
-            model = MLP(batched=batched)
+            model = MLP(**{**args.params, "batched": batched})
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
@@ -92,6 +96,8 @@ def run(device: str, args) -> None:
         tot_l += tl
         print(f"{n:>6} {tb:>10.2f} {tl:>9.2f} {tl / tb:>6.2f} {mb:>12.4f} {ml:>9.4f} {np.abs(pb - pl).max():>11.2e}")
     print(f"{'total':>6} {tot_b:>10.2f} {tot_l:>9.2f} {tot_l / tot_b:>6.2f}")
+    if not device.startswith("cuda"):
+        print(f"(load avg at the end {os.getloadavg()[0]:.1f}; other processes on the CPU inflate both times)")
 
 
 def main() -> None:
@@ -104,7 +110,15 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=["all", "cpu", "cuda"], default="all")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op CPU threads (default: torch's own choice)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a model hyperparameter (Python literal), e.g. --set hidden=(64,64)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import ast
+    args.params = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     if args.n is not None:
         args.ns = [args.n]
     if args.device in ("all", "cpu"):

@@ -68,8 +68,7 @@ class Ridge(Model):
                 lam = self.params["alpha_pretrain"]
             B = np.hstack([self._lift(_scaled(X_real[rows], mu, sd), seed), np.ones((len(rows), 1))])
             pen = lam * np.eye(d + 1)
-            if block.n == 0:
-                pen[-1, -1] = 0.0
+            pen[-1, -1] = 0.0  # the intercept stays free: a constant sim-to-real offset is the commonest gap
             w = np.linalg.solve(B.T @ B + pen, B.T @ y_r + pen @ w0)
             out[t] = np.hstack([self._lift(_scaled(X_real, mu, sd), seed), np.ones((len(X_real), 1))]) @ w
         return out

@@ -143,7 +143,7 @@ class MLP(Model):
         "activation": "silu",
         "lr": 1e-3,
         "finetune_lr": 3e-4,
-        "weight_decay": 1e-4,
+        "weight_decay": 1e-2,
         "batch_size": 64,
         "pretrain_epochs": 200,
         "finetune_epochs": 300,
@@ -232,6 +232,7 @@ class MLP(Model):
         st = _Stage(mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"]))
         mu, isd, ymu, ysd = scal
         y_std = np.where(mask, (y - ymu[:, None]) / ysd[:, None], 0.0)
+        rows = np.where(mask, rows, 0)  # padded rows may hold any index; they are never used
 
         rows_t = torch.as_tensor(rows, device=dev)
         y_t = torch.as_tensor(y_std, dtype=torch.float32, device=dev)
@@ -240,6 +241,7 @@ class MLP(Model):
         vrows_t = torch.gather(rows_t, 1, torch.as_tensor(st.val_pos, device=dev))
         vy_t = torch.gather(y_t, 1, torch.as_tensor(st.val_pos, device=dev))
         vw_t = torch.as_tensor(st.val_w, device=dev)
+        impute = bool(torch.isnan(X).any())
 
         best = [q.detach().clone() for q in params]
         cur = np.array([k for k in range(G) if st.train_pos[k].size > 0], dtype=np.int64)
@@ -251,14 +253,14 @@ class MLP(Model):
                 errs = []
                 for c0 in range(0, st.v_max, _CHUNK):
                     xr = vrows_t[sel_t, c0 : c0 + _CHUNK]
-                    xb = _standardize(X[xr], mu_t[sel_t], isd_t[sel_t])
+                    xb = _standardize(_rows(X, xr), mu_t[sel_t], isd_t[sel_t], impute)
                     errs.append((_forward(P, xb, act) - vy_t[sel_t, c0 : c0 + _CHUNK]).abs())
                 err = torch.cat(errs, 1) if len(errs) > 1 else errs[0]
                 return (err * vw_t[sel_t]).sum(1).cpu().numpy().astype(np.float64)
 
         cur_t = torch.as_tensor(cur, device=dev)
         P = [q[cur_t].detach().clone().requires_grad_(True) for q in params]
-        opt = torch.optim.AdamW(P, lr=lr, weight_decay=float(p["weight_decay"]))
+        opt = _AdamW(P, lr=lr, weight_decay=float(p["weight_decay"]))
         best_loss = np.full(G, np.inf)
         wait = np.zeros(G, dtype=np.int64)
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
@@ -272,9 +274,8 @@ class MLP(Model):
             yb = torch.gather(y_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
             mu_c, isd_c = mu_t[cur_t], isd_t[cur_t]
             for s in range(st.steps):
-                xb = _standardize(X[rb[s]], mu_c, isd_c)
+                xb = _standardize(_rows(X, rb[s]), mu_c, isd_c, impute)
                 loss = (_forward(P, xb, act) - yb[s]).square().mean(1).sum()
-                opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
 
@@ -296,7 +297,8 @@ class MLP(Model):
                 keep_t = torch.as_tensor(np.flatnonzero(keep), device=dev)
                 cur = cur[keep]
                 cur_t = torch.as_tensor(cur, device=dev)
-                P, opt = _compact(P, opt, keep_t, lr, float(p["weight_decay"]))
+                opt.keep(keep_t)
+                P = opt.params
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "stage %d: G=%d steps/epoch=%d batch=%d best epochs %s; val MAE (std units) start %s -> best %s",
@@ -311,10 +313,11 @@ class MLP(Model):
         mu_t = torch.as_tensor(mu, dtype=torch.float32, device=dev).unsqueeze(1)
         isd_t = torch.as_tensor(isd, dtype=torch.float32, device=dev).unsqueeze(1)
         M = X_real.shape[0]
+        impute = bool(torch.isnan(X_real).any())
         outs = []
         with torch.no_grad():
             for c0 in range(0, M, _CHUNK):
-                xb = _standardize(X_real[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t)
+                xb = _standardize(X_real[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t, impute)
                 outs.append(_forward(params, xb, act).cpu().numpy())
         pred = np.concatenate(outs, 1).astype(np.float64) if outs else np.empty((len(mu), 0))
         return pred * ysd[:, None] + ymu[:, None]
@@ -328,9 +331,15 @@ def _to_device_features(X: np.ndarray, dev: torch.device) -> torch.Tensor:
     return t
 
 
-def _standardize(x: torch.Tensor, mu: torch.Tensor, isd: torch.Tensor) -> torch.Tensor:
+def _rows(X: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """X[idx] for an index tensor (G, B): (G, B, d), gathered per minibatch from the shared matrix."""
+    return X.index_select(0, idx.reshape(-1)).view(*idx.shape, X.shape[1])
+
+
+def _standardize(x: torch.Tensor, mu: torch.Tensor, isd: torch.Tensor, impute: bool = True) -> torch.Tensor:
     # NaN (missing) inputs become 0 after standardization: imputation with the scaler's column mean.
-    return torch.nan_to_num((x - mu) * isd, nan=0.0)
+    z = (x - mu) * isd
+    return torch.nan_to_num(z, nan=0.0) if impute else z
 
 
 def _forward(P: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tensor:
@@ -359,16 +368,43 @@ def _init_params(seeds: np.ndarray, sizes: list[int], dev: torch.device) -> list
     return [torch.stack(ts).to(dev) for ts in per_layer]
 
 
-def _compact(P, opt, keep_t, lr, wd):
-    newP = [q.detach()[keep_t].clone().requires_grad_(True) for q in P]
-    new_opt = torch.optim.AdamW(newP, lr=lr, weight_decay=wd)
-    for old, new in zip(P, newP):
-        state = opt.state.get(old)
-        if state:
-            new_opt.state[new] = {
-                k: (v.clone() if k == "step" else v[keep_t].clone()) for k, v in state.items()
-            }
-    return newP, new_opt
+class _AdamW:
+    """AdamW (decoupled weight decay) over stacked per-replica parameters, as a handful of
+    ``torch._foreach_*`` calls per step (``torch.optim.AdamW`` costs several times more per step in
+    Python, which is most of a small network's step). All operations are elementwise, so replica k's
+    update depends on its own gradients only. ``keep`` drops replicas (rows of the leading dim) from
+    the parameters and the moment estimates."""
+
+    def __init__(self, params, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+        self.params = params
+        self.lr, self.wd, self.b1, self.b2, self.eps = lr, weight_decay, betas[0], betas[1], eps
+        self.m = [torch.zeros_like(q) for q in params]
+        self.v = [torch.zeros_like(q) for q in params]
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        P = self.params
+        grads = [q.grad for q in P]
+        self.t += 1
+        bc1 = 1.0 - self.b1**self.t
+        bc2_sqrt = math.sqrt(1.0 - self.b2**self.t)
+        if self.wd:
+            torch._foreach_mul_(P, 1.0 - self.lr * self.wd)
+        torch._foreach_lerp_(self.m, grads, 1.0 - self.b1)
+        torch._foreach_mul_(self.v, self.b2)
+        torch._foreach_addcmul_(self.v, grads, grads, value=1.0 - self.b2)
+        denom = torch._foreach_sqrt(self.v)
+        torch._foreach_div_(denom, bc2_sqrt)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(P, self.m, denom, value=-self.lr / bc1)
+        for q in P:
+            q.grad = None
+
+    def keep(self, keep_t: torch.Tensor) -> None:
+        self.params = [q.detach()[keep_t].clone().requires_grad_(True) for q in self.params]
+        self.m = [a[keep_t].clone() for a in self.m]
+        self.v = [a[keep_t].clone() for a in self.v]
 
 
 def _scalers(X: np.ndarray, rows: np.ndarray, y: np.ndarray, mask: np.ndarray):

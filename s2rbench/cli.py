@@ -122,16 +122,18 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
     from .report import write_report
     from .sweep import run as run_sweep
 
-    ex = None
-    if executor != "local":
-        from .executors import make_executor
+    from .executors import make_executor
 
-        ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
-    res = run_sweep(
-        task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface, m_grid=_int_list(m_grid), device=device,
-        out=out, data_dir=data_dir, exclude_overlap=exclude_overlap, sampler=sampler, split=split, model_params=_params(params),
-        progress=not no_progress, fit=False, executor=ex,
-    )
+    ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
+    try:
+        res = run_sweep(
+            task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface,
+            m_grid=_int_list(m_grid), device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
+            sampler=sampler, split=split, model_params=_params(params), progress=not no_progress, fit=False, executor=ex,
+        )
+    finally:
+        if hasattr(ex, "close"):
+            ex.close()
     summary = summarize(res.run_dir, n_boot=boot)
     report = write_report(res.run_dir, n_boot=boot)
     click.echo(tabulate([summary_row(summary)], headers="keys", tablefmt="simple"))

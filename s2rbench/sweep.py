@@ -202,7 +202,7 @@ def sim_order_for(prep: Prepared, sampler: Sampler, seed: int, trial: int, train
             _ORDER_CACHE.clear()
         ctx = SamplingContext(
             X_pool=prep.X_sim, inputs=tuple(prep.sim_inputs), X_real_train=prep.X_real[train_rows],
-            key=prep.sim_key, seed=seed, trial=trial, families=prep.sim_families,
+            key=prep.sim_key, seed=seed, trial=trial, families=prep.sim_families, input_kind=prep.card.input_kind,
         )
         _ORDER_CACHE[key] = checked_order(sampler, ctx, n_max)
     return _ORDER_CACHE[key]
@@ -398,7 +398,10 @@ def run(
     try:
         store.check_identity(config)
         units = plan_units(card.name, model_obj.name, feat_name, grid, m_values, n_trials, p.trial_block, seed, store.done_keys(), sampler=sampler_obj.name)
-        executor = executor or LocalExecutor()
+        if executor is None:
+            from .executors import make_executor  # one thread per unit: same numbers as any other executor
+
+            executor = make_executor("local")
         bar = None
         if progress and units:
             from tqdm.auto import tqdm

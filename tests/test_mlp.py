@@ -1,0 +1,196 @@
+"""Tests of the ``mlp`` model plugin (batched ensemble MLP). Small networks and budgets keep it fast."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from s2rbench.errors import S2RBenchError
+from s2rbench.models import TrainingBlock
+from s2rbench_plugins import mlp as mlp_plugin
+from s2rbench_plugins.mlp import MLP
+
+# a small, quick configuration for most tests (the defaults are exercised where it matters)
+FAST = dict(hidden=(32, 32), pretrain_epochs=60, finetune_epochs=80, pretrain_patience=8,
+            finetune_patience=10, min_steps_per_epoch=4)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """One intra-op thread: fast for these tiny networks on a shared CPU, and the setting under which
+    a replica's numbers are bit-identical whatever the block size (with several threads a one-replica
+    small gemm may take another BLAS path: ~1e-6 relative differences)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _f(X):
+    return X[:, 0] - 0.5 * X[:, 1] + np.sin(2 * X[:, 2]) + 0.5 * X[:, 3] * X[:, 4]
+
+
+def make_block(T=3, n=100, m=40, M=60, d=6, pool=400, seed=0, sim_shift=0.2, noise=0.05, seeds=None):
+    """A block and the real targets; trial k trains on a random m-subset of the M real rows."""
+    rng = np.random.default_rng(seed)
+    X_sim = rng.normal(size=(pool, d)).astype(np.float32)
+    y_sim = (_f(X_sim) + sim_shift * X_sim[:, 0] + sim_shift).astype(np.float32)
+    X_real = rng.normal(size=(M, d)).astype(np.float32)
+    y_real = (_f(X_real) + noise * rng.normal(size=M)).astype(np.float32)
+    perm_real = np.stack([rng.permutation(M) for _ in range(T)])
+    train_idx = perm_real[:, :m].copy()
+    sim_idx = np.stack([rng.permutation(pool)[:n] for _ in range(T)]).astype(np.int64)
+    block = TrainingBlock(
+        X_sim=X_sim, y_sim=y_sim, sim_idx=sim_idx, X_real=X_real,
+        train_idx=train_idx.astype(np.int64), train_mask=np.ones((T, m), dtype=bool),
+        y_train=y_real[train_idx], seeds=np.arange(T, dtype=np.int64) + 100 if seeds is None else seeds,
+    )
+    return block, y_real, perm_real[:, m:]
+
+
+def test_mae(pred, y_real, test_idx):
+    return float(np.mean([np.abs(pred[k, t] - y_real[t]).mean() for k, t in enumerate(test_idx)]))
+
+
+test_mae.__test__ = False  # a helper, not a test
+
+
+def sub_block(block, ids):
+    ids = np.asarray(ids)
+    return dataclasses.replace(
+        block, sim_idx=block.sim_idx[ids], train_idx=block.train_idx[ids], train_mask=block.train_mask[ids],
+        y_train=block.y_train[ids], seeds=block.seeds[ids],
+    )
+
+
+def test_registers_through_hook():
+    got = []
+    mlp_plugin.register_models(got.append)
+    assert len(got) == 1 and isinstance(got[0], MLP) and got[0].name == "mlp"
+    hp = got[0].hyperparameters
+    assert hp["batched"] is True and hp["hidden"] == (128, 64)
+
+
+def test_unknown_or_bad_hyperparameters_raise():
+    with pytest.raises(S2RBenchError):
+        MLP(nonsense=1)
+    with pytest.raises(S2RBenchError):
+        MLP(activation="sigmoidish")
+    with pytest.raises(S2RBenchError):
+        MLP(val_fraction=1.5)
+    assert MLP().with_params(hidden=[16]).hyperparameters["hidden"] == (16,)
+
+
+def test_shape_and_finite():
+    block, _, _ = make_block(T=3, n=80, m=30, M=50)
+    pred = MLP(**FAST).fit_predict(block)
+    assert pred.shape == (3, 50)
+    assert np.isfinite(pred).all()
+
+
+def test_learns_a_simple_function():
+    block, y_real, test_idx = make_block(T=2, n=0, m=240, M=300, d=5, seed=1)  # n=0: real rows only
+    pred = MLP(**{**FAST, "finetune_epochs": 150, "finetune_patience": 20, "min_steps_per_epoch": 10, "lr": 3e-3}).fit_predict(block)
+    mae = test_mae(pred, y_real, test_idx)
+    trivial = float(np.mean([np.abs(y_real[t] - block.y_train[k].mean()).mean() for k, t in enumerate(test_idx)]))
+    assert mae < 0.3 * trivial, (mae, trivial)
+
+
+def test_pretraining_helps_when_real_data_are_few():
+    # The simulator knows the nonlinear function up to a small shift; 12 real rows cannot teach it.
+    kw = dict(T=2, m=12, M=212, d=5, pool=800, seed=2, sim_shift=0.1)
+    pre, y_real, test_idx = make_block(n=800, **kw)
+    scratch = dataclasses.replace(pre, sim_idx=pre.sim_idx[:, :0])
+    model = MLP(**FAST)
+    mae_pre = test_mae(model.fit_predict(pre), y_real, test_idx)
+    mae_scratch = test_mae(model.fit_predict(scratch), y_real, test_idx)
+    assert mae_pre < 0.6 * mae_scratch, (mae_pre, mae_scratch)
+
+
+def test_deterministic_and_seed_dependent():
+    block, _, _ = make_block(T=2, n=60, m=30)
+    model = MLP(**FAST)
+    a = model.fit_predict(block)
+    b = model.fit_predict(block)
+    np.testing.assert_array_equal(a, b)
+    other = model.fit_predict(dataclasses.replace(block, seeds=block.seeds + 7))
+    assert not np.allclose(a, other)
+
+
+def test_trials_are_independent_of_block_composition():
+    """Trial k of a block equals the same trial trained alone; also batched=False == batched (CPU)."""
+    block, _, _ = make_block(T=4, n=70, m=30)
+    # different real row counts per trial (padding) so replicas stop at different epochs
+    mask = block.train_mask.copy()
+    mask[1, -6:] = False
+    mask[3, -11:] = False
+    y = np.where(mask, block.y_train, np.nan).astype(np.float32)
+    block = dataclasses.replace(block, train_mask=mask, y_train=y)
+    model = MLP(**FAST)
+    full = model.fit_predict(block)
+    for k in (0, 1, 3):
+        alone = model.fit_predict(sub_block(block, [k]))
+        np.testing.assert_array_equal(full[k], alone[0])
+    pair = model.fit_predict(sub_block(block, [3, 1]))
+    np.testing.assert_array_equal(full[[3, 1]], pair)
+    loop = model.with_params(batched=False).fit_predict(block)
+    np.testing.assert_allclose(loop, full, rtol=0, atol=1e-5)  # bit-identical on the CPU by design
+
+
+def test_train_mask_is_respected():
+    block, _, _ = make_block(T=3, n=50, m=36)
+    mask = block.train_mask.copy()
+    mask[0, -8:] = False
+    mask[2, -3:] = False
+    clean = dataclasses.replace(block, train_mask=mask, y_train=np.where(mask, block.y_train, np.nan).astype(np.float32))
+    rng = np.random.default_rng(5)
+    garbage_y = np.where(mask, block.y_train, 1e6 * rng.normal(size=mask.shape)).astype(np.float32)
+    garbage_idx = np.where(mask, block.train_idx, rng.integers(0, block.X_real.shape[0], size=mask.shape))
+    garbage_idx[0, -1], garbage_idx[2, -1] = -1, 10**9  # padded indices need not even be valid
+    dirty = dataclasses.replace(clean, y_train=garbage_y, train_idx=garbage_idx)
+    model = MLP(**FAST)
+    np.testing.assert_array_equal(model.fit_predict(clean), model.fit_predict(dirty))
+
+
+def test_nan_and_inf_features_do_not_crash():
+    block, y_real, test_idx = make_block(T=2, n=80, m=40, M=60, d=6)
+    X_sim = block.X_sim.copy()
+    X_real = block.X_real.copy()
+    X_sim[:, 5] = np.nan  # an all-missing column
+    X_real[:, 5] = np.nan
+    X_sim[::7, 1] = np.nan  # scattered gaps
+    X_real[::5, 2] = np.nan
+    X_sim[3, 0] = np.inf
+    block = dataclasses.replace(block, X_sim=X_sim, X_real=X_real)
+    for n in (80, 0):
+        b = block if n else dataclasses.replace(block, sim_idx=block.sim_idx[:, :0])
+        pred = MLP(**FAST).fit_predict(b)
+        assert pred.shape == (2, 60) and np.isfinite(pred).all()
+
+
+def test_nan_sim_targets_and_tiny_real_sets():
+    block, _, _ = make_block(T=2, n=60, m=3)
+    y_sim = block.y_sim.copy()
+    y_sim[block.sim_idx[0, :5]] = np.nan
+    mask = block.train_mask.copy()
+    mask[1, 1:] = False  # trial 1 has a single real row
+    block = dataclasses.replace(block, y_sim=y_sim, train_mask=mask,
+                                y_train=np.where(mask, block.y_train, np.nan).astype(np.float32))
+    for b in (block, dataclasses.replace(block, sim_idx=block.sim_idx[:, :0])):
+        pred = MLP(**FAST).fit_predict(b)
+        assert np.isfinite(pred).all()
+    # no real rows at all: the pretrained network predicts
+    none = dataclasses.replace(block, train_idx=block.train_idx[:, :0], train_mask=block.train_mask[:, :0],
+                               y_train=block.y_train[:, :0])
+    assert np.isfinite(MLP(**FAST).fit_predict(none)).all()
+
+
+def test_unbatched_reference_reaches_equal_accuracy():
+    block, y_real, test_idx = make_block(T=3, n=150, m=40, M=100, seed=3)
+    model = MLP(**FAST)
+    mae_b = test_mae(model.fit_predict(block), y_real, test_idx)
+    mae_l = test_mae(model.with_params(batched=False).fit_predict(block), y_real, test_idx)
+    assert abs(mae_b - mae_l) <= 0.05 * max(mae_b, mae_l) + 1e-6, (mae_b, mae_l)
