@@ -238,7 +238,7 @@ def test_killed_driver_process_resumes(cluster, tmp_path):
     out = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-c", KILLED_DRIVER, cluster, str(out), repr(SWEEP)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300  # a fresh driver joins the cluster and imports torch: slow on a busy 2-core box
     stored = 0
     while not stored and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -252,7 +252,7 @@ def test_killed_driver_process_resumes(cluster, tmp_path):
         pytest.fail(f"the driver ended before it could be killed:\n{proc.stdout.read().decode()[-3000:]}")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert stored, "the driver stored no unit within 90 s"
+    assert stored, "the driver stored no unit within 300 s"
     kept = _stored(out)
     assert len(kept) % 4 == 0 and 0 < len(kept) < 4 * N_UNITS  # whole units only, and not all of them
     ex = make_executor("ray", workers=2)
