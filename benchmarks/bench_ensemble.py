@@ -5,9 +5,11 @@ y = f(x) + g(x) (a smooth systematic shift), the real world y = f(x) + noise. Fo
 size n in the sweep, one TrainingBlock of T trials (each with its own seed, its own 80/20 split of
 the real rows and its own nested draw of n simulated rows) is fitted twice: with ``batched=True``
 (one ensemble) and with ``batched=False`` (the T trials one after another, same per-trial code).
-Prints the wall time of each, the speed ratio and both mean test MAEs; repeats on CUDA when present.
+Prints the wall time of each, the speed ratio and both mean test MAEs (plus the process CPU time of
+each, steadier than wall time on a shared machine); repeats on CUDA when present.
 
     python benchmarks/bench_ensemble.py [--trials 20 --ns 50,200,1000 --pool 4000 --real 200 --d 32]
+                                        [--threads 1] [--device all|cpu|cuda] [--set hidden=(64,64)]
 """
 
 from __future__ import annotations
@@ -78,24 +80,29 @@ def run(device: str, args) -> None:
         name = f"cpu, {torch.get_num_threads()} torch threads, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}"
     print(f"\n== device {device}: {name}; T={args.trials}, d={args.d}, pool={args.pool}, real={args.real} "
           f"(80/20), predict-the-mean test MAE {trivial:.4f}")
-    print(f"{'n':>6} {'batched s':>10} {'loop s':>9} {'ratio':>6} {'MAE batched':>12} {'MAE loop':>9} {'max |diff|':>11}")
-    tot_b = tot_l = 0.0
+    print(f"{'n':>6} {'batched s':>10} {'loop s':>9} {'ratio':>6} {'MAE batched':>12} {'MAE loop':>9} {'max |diff|':>11}"
+          f" {'cpu b s':>7} {'cpu l s':>7} {'ratio':>6}")
+    tot_b = tot_l = cpu_b = cpu_l = 0.0
     for n in args.ns:
         res = {}
         for batched in (True, False):
             model = MLP(**{**args.params, "batched": batched})
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             pred = model.fit_predict(blocks[n])
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
-            res[batched] = (time.perf_counter() - t0, test_mae(pred, y_real, test_idx), pred)
-        (tb, mb, pb), (tl, ml, pl) = res[True], res[False]
+            res[batched] = (time.perf_counter() - t0, time.process_time() - c0, test_mae(pred, y_real, test_idx), pred)
+        (tb, cb, mb, pb), (tl, cl, ml, pl) = res[True], res[False]
         tot_b += tb
         tot_l += tl
-        print(f"{n:>6} {tb:>10.2f} {tl:>9.2f} {tl / tb:>6.2f} {mb:>12.4f} {ml:>9.4f} {np.abs(pb - pl).max():>11.2e}")
-    print(f"{'total':>6} {tot_b:>10.2f} {tot_l:>9.2f} {tot_l / tot_b:>6.2f}")
+        cpu_b += cb
+        cpu_l += cl
+        print(f"{n:>6} {tb:>10.2f} {tl:>9.2f} {tl / tb:>6.2f} {mb:>12.4f} {ml:>9.4f} {np.abs(pb - pl).max():>11.2e}"
+              f" {cb:>7.2f} {cl:>7.2f} {cl / cb:>6.2f}")
+    print(f"{'total':>6} {tot_b:>10.2f} {tot_l:>9.2f} {tot_l / tot_b:>6.2f} {'':>12} {'':>9} {'':>11}"
+          f" {cpu_b:>7.2f} {cpu_l:>7.2f} {cpu_l / cpu_b:>6.2f}")
     if not device.startswith("cuda"):
         print(f"(load avg at the end {os.getloadavg()[0]:.1f}; other processes on the CPU inflate both times)")
 
@@ -110,12 +117,13 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=["all", "cpu", "cuda"], default="all")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op CPU threads (default: torch's own choice)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op CPU threads; 0 = torch's own choice. Default 1: on a shared, "
+                         "oversubscribed CPU several threads make both paths many times slower")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a model hyperparameter (Python literal), e.g. --set hidden=(64,64)")
     args = ap.parse_args()
-    if args.threads:
+    if args.threads > 0:
         torch.set_num_threads(args.threads)
     import ast
     args.params = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in args.set)}
