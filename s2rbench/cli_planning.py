@@ -39,19 +39,7 @@ def _emit(obj: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _num(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    v = float(v)
-    if math.isnan(v):
-        return "—"
-    if math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    if abs(v) < 1e-12:
-        return "0"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.{digits}g}"
+from .report_surface import format_number as _num  # one formatter for the commands and the report
 
 
 def _ci(ci: Any, digits: int = 3) -> str:

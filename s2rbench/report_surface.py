@@ -245,17 +245,22 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000) -> list[Path]:
     return out
 
 
-def _n(v: Any, d: int = 3) -> str:
+def format_number(v: Any, d: int = 3) -> str:
+    """A number as the planning reports and commands print it: '—' for missing, '∞', 0 below 1e-12,
+    thousands separators from 1,000 up, else d significant digits."""
     if v is None:
         return "—"
     v = float(v)
     if math.isnan(v):
         return "—"
     if math.isinf(v):
-        return "∞"
+        return "∞" if v > 0 else "−∞"
     if abs(v) < 1e-12:
         return "0"
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.{d}g}"
+
+
+_n = format_number
 
 
 def _vci(v: Any, ci: Any, d: int = 3) -> str:

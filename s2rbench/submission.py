@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from .laws import _jsonable as _num  # plain JSON scalars: numpy unwrapped, NaN/inf -> None
 from .errors import S2RBenchError
 
 FORMAT = 1
@@ -65,15 +66,6 @@ def slugify(text: str, max_len: int = 40) -> str:
     return slug[:max_len].strip("-")
 
 
-def _num(x: Any) -> Any:
-    """Plain JSON scalars: numpy types unwrapped, NaN/inf to None."""
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(float(x)) else None
-    return x
 
 
 def _plain(x: Any) -> Any:
