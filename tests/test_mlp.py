@@ -194,3 +194,21 @@ def test_unbatched_reference_reaches_equal_accuracy():
     mae_b = test_mae(model.fit_predict(block), y_real, test_idx)
     mae_l = test_mae(model.with_params(batched=False).fit_predict(block), y_real, test_idx)
     assert abs(mae_b - mae_l) <= 0.05 * max(mae_b, mae_l) + 1e-6, (mae_b, mae_l)
+
+
+def test_constant_columns_are_dropped_losslessly():
+    """Columns constant over the sim pool and the real inputs cannot change an output: a block with
+    such columns added gives the same predictions as the block without them; a column constant in
+    one table but not the other is kept."""
+    block, _, _ = make_block(T=2, n=60, m=30, M=50, d=5)
+    fast = dict(pretrain_epochs=5, finetune_epochs=5, hidden=(16,))
+
+    def widen(X, value):
+        pad = np.full((X.shape[0], 3), value, dtype=np.float32)
+        return np.hstack([pad[:, :1], X, pad[:, 1:]])
+
+    wide = dataclasses.replace(block, X_sim=widen(block.X_sim, 7.0), X_real=widen(block.X_real, 7.0))
+    np.testing.assert_array_equal(MLP(**fast).fit_predict(block), MLP(**fast).fit_predict(wide))
+    assert mlp_plugin.informative_columns(wide.X_sim, wide.X_real).tolist() == [1, 2, 3, 4, 5]
+    shifted = dataclasses.replace(block, X_sim=widen(block.X_sim, 7.0), X_real=widen(block.X_real, 8.0))
+    assert mlp_plugin.informative_columns(shifted.X_sim, shifted.X_real).tolist() == list(range(8))
