@@ -80,10 +80,20 @@ Defaults (chosen to train in seconds per block on a CPU; see benchmarks/bench_en
 - ``val_fraction=0.15``: 15% of each stage's rows (at least 1 when the stage has >= 5 rows; below
   that the training rows themselves are monitored) for early stopping.
 - ``batched=True``: the ensemble path; ``False`` is the one-trial-at-a-time reference.
+- ``precision="fp32"``: full float32. ``"tf32"`` lets CUDA matmuls use TF32 tensor cores (and sets
+  PyTorch's "high" float32 matmul precision elsewhere); ``"bf16"`` runs the forward passes under
+  bfloat16 autocast (weights, optimizer and losses stay float32). Both are opt-in because they change
+  the numbers; their effect on MAE is measured in benchmarks/bench_precision.py.
+
+Memory: a unit's T replicas are stacked when they fit in the device's free memory (the estimate of
+``s2rbench.executors.model_bytes``, with a 20% margin); otherwise they train in consecutive groups
+of as many as fit (``last_groups`` records the group sizes). On a CPU this changes no number (see
+above), so a unit never fails for want of memory as long as one replica fits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -105,6 +115,10 @@ _ACTIVATIONS = {
     "gelu": torch.nn.functional.gelu,
     "tanh": torch.tanh,
 }
+
+#: arithmetic of the matrix products: full float32 (the default), TF32 tensor cores (CUDA, Ampere and
+#: later; elsewhere PyTorch's "high" float32 matmul precision), or bfloat16 autocast
+_PRECISIONS = ("fp32", "tf32", "bf16")
 
 #: rows per forward chunk when validating / predicting (a fixed number, so results do not depend on T)
 _CHUNK = 2048
@@ -185,6 +199,7 @@ class MLP(Model):
         "min_steps_per_epoch": 10,
         "val_fraction": 0.15,
         "batched": True,
+        "precision": "fp32",
     }
 
     def __init__(self, **params: Any) -> None:
@@ -201,6 +216,8 @@ class MLP(Model):
             raise S2RBenchError(
                 f"mlp: unknown activation {p['activation']!r}; use one of {', '.join(_ACTIVATIONS)}"
             )
+        if p["precision"] not in _PRECISIONS:
+            raise S2RBenchError(f"mlp: precision must be one of {', '.join(_PRECISIONS)}, got {p['precision']!r}")
         if not 0.0 <= float(p["val_fraction"]) < 1.0:
             raise S2RBenchError(f"mlp: val_fraction must be in [0, 1), got {p['val_fraction']!r}")
         for key in ("batch_size", "min_steps_per_epoch"):
@@ -223,10 +240,34 @@ class MLP(Model):
         out = np.empty((T, M), dtype=np.float64)
         if T == 0:
             return out
-        groups = [np.arange(T)] if bool(self.params["batched"]) else [np.array([k]) for k in range(T)]
-        for ids in groups:
-            out[ids] = self._fit_group(block, ids, X_sim, X_real, dev)
+        k = self.replicas_per_group(block, dev) if bool(self.params["batched"]) else 1
+        groups = [np.arange(g, min(g + k, T)) for g in range(0, T, k)]
+        self.last_groups = [len(g) for g in groups]
+        with _precision(str(self.params["precision"]), dev):
+            for ids in groups:
+                out[ids] = self._fit_group(block, ids, X_sim, X_real, dev)
         return out
+
+    #: replicas trained together at most (None: as many as fit in the device's free memory)
+    max_replicas: int | None = None
+    #: the mlp trains a unit's trials in groups that fit, so a unit needs memory for one replica only
+    chunks_replicas = True
+
+    def replicas_per_group(self, block: TrainingBlock, dev: torch.device) -> int:
+        """How many replicas to stack: all T when they fit in the free memory of the device (on a CPU
+        the arithmetic of a replica does not depend on its group, so chunking changes no number),
+        else as many as fit with a 20% margin, at least one. The per-replica cost is the
+        harness's own estimate (`s2rbench.executors.model_bytes`)."""
+        from s2rbench.executors import available_memory_bytes, model_bytes
+
+        T = block.n_trials
+        cap = T if self.max_replicas is None else max(1, min(T, int(self.max_replicas)))
+        free = available_memory_bytes(str(dev))
+        if not free:
+            return cap
+        once, per = model_bytes(self, block.n, block.m, int(block.X_real.shape[1]), int(block.X_real.shape[0]))
+        fit = int((0.8 * free - once) // max(per, 1))
+        return max(1, min(cap, fit))
 
     # ------------------------------------------------------------------ one group of replicas
     def _fit_group(self, block: TrainingBlock, ids: np.ndarray, X_sim, X_real, dev) -> np.ndarray:
@@ -361,6 +402,30 @@ class MLP(Model):
 
 
 # ---------------------------------------------------------------------- tensor helpers
+@contextlib.contextmanager
+def _precision(precision: str, dev: torch.device):
+    """Run a group's training and prediction at the requested matmul precision, and restore the
+    process-wide settings afterwards (another unit in the same process must not inherit them)."""
+    if precision == "fp32":
+        yield
+        return
+    if precision == "tf32":
+        old_matmul = torch.get_float32_matmul_precision()
+        old_cuda = torch.backends.cuda.matmul.allow_tf32 if dev.type == "cuda" else None
+        torch.set_float32_matmul_precision("high")
+        if dev.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.set_float32_matmul_precision(old_matmul)
+            if old_cuda is not None:
+                torch.backends.cuda.matmul.allow_tf32 = old_cuda
+        return
+    with torch.autocast(device_type=dev.type, dtype=torch.bfloat16):
+        yield
+
+
 def informative_columns(X_sim: np.ndarray, X_real: np.ndarray) -> np.ndarray:
     """Indices of the columns that vary somewhere in the simulated pool or the real inputs.
 
@@ -411,7 +476,7 @@ def _forward(P: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tensor:
     h = x
     for i in range(0, len(P) - 2, 2):
         h = act(torch.baddbmm(P[i + 1], h, P[i]))
-    return (h * P[-2]).sum(-1) + P[-1].squeeze(-1)
+    return ((h * P[-2]).sum(-1) + P[-1].squeeze(-1)).float()  # float32 under bf16 autocast too
 
 
 def _init_params(seeds: np.ndarray, sizes: list[int], dev: torch.device) -> list[torch.Tensor]:

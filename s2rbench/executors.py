@@ -99,7 +99,9 @@ def estimate_unit_bytes(unit: WorkUnit, prep: Prepared, model: Model | None = No
     for planning, not a measurement; docs/scale-out.md compares it with measured peaks."""
     data = 3 * sum(int(a.nbytes) for a in (prep.X_sim, prep.y_sim, prep.X_real, prep.y_real))
     once, per_trial = model_bytes(model, int(unit.n), int(unit.m), int(prep.X_real.shape[1]), int(len(prep.y_real)))
-    return int(data + once + len(unit.trials) * per_trial + PROCESS_BYTES)
+    # a model that trains its replicas in groups that fit (attribute ``chunks_replicas``) needs one at least
+    trials = 1 if getattr(model, "chunks_replicas", False) else len(unit.trials)
+    return int(data + once + trials * per_trial + PROCESS_BYTES)
 
 
 def available_memory_bytes(device: str = "cpu") -> int | None:
