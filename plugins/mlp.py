@@ -422,7 +422,9 @@ def _precision(precision: str, dev: torch.device):
             if old_cuda is not None:
                 torch.backends.cuda.matmul.allow_tf32 = old_cuda
         return
-    with torch.autocast(device_type=dev.type, dtype=torch.bfloat16):
+    # no cast cache: the weights change at every step inside this one context, and a cached bf16 copy
+    # of a leaf tensor would be reused stale (training then diverges)
+    with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, cache_enabled=False):
         yield
 
 
