@@ -239,7 +239,7 @@ def test_replicas_train_in_groups_that_fit_with_identical_numbers(monkeypatch):
 
 def test_reduced_precision_is_opt_in_close_and_restores_settings():
     block, y_real, test_idx = make_block(T=2, n=200, m=40)
-    fast = dict(pretrain_epochs=20, finetune_epochs=20, hidden=(32,))
+    fast = dict(pretrain_epochs=60, finetune_epochs=30, hidden=(32,))
     before = torch.get_float32_matmul_precision()
     ref = MLP(**fast).fit_predict(block)
     for precision in ("tf32", "bf16"):
