@@ -427,7 +427,7 @@ def test_surface_markdown(noisy_run, incomplete_run):
     from s2rbench.report_surface import surface_markdown
 
     md = surface_markdown(noisy_run, n_boot=60)
-    for s in ("## The (n, m) surface", "δ·(γ + n^−α)·m^−β", "Does α depend on m?", "E0(m)", "m' =", "Backtest", "surface E(n, m)"):
+    for s in ("## The (n, m) surface", "Transfer gain over scratch at each m", "δ·(γ + n^−α)·m^−β", "Does α depend on m?", "E0(m)", "m' =", "Backtest", "surface E(n, m)"):
         assert s in md, s
     assert "Incomplete run" in surface_markdown(incomplete_run, n_boot=0)
 
@@ -478,3 +478,17 @@ def test_end_to_end_on_a_real_synthetic_surface_run(tmp_path):
         assert p.parent == out and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
     md = surface_markdown(out, n_boot=50, figures=paths)
     assert "## The (n, m) surface" in md and "](surface_equivalence.png)" in md
+
+
+def test_gain_by_m_matches_a_hand_computation(exact_run):
+    """On the exact surface every trial has the same MAEs, so the gain is 1 - E(n_max, m)/E0(m) exactly,
+    its interval collapses onto it, and transfer wins in every trial where E < E0."""
+    from s2rbench import planning as pl
+    from s2rbench.report_surface import gain_by_m
+
+    rows = gain_by_m(pl.load_run(exact_run), n_boot=50)
+    assert [r["m"] for r in rows] == [str(m) for m in MS]
+    for r, m in zip(rows, MS):
+        g = 100 * (1 - E(NS[-1], m) / E0(m))
+        assert r["gain [90% CI]"] == f"{g:+.1f}% [{g:+.1f}%, {g:+.1f}%]"
+        assert r["wins"] == ("2/2" if E(NS[-1], m) < E0(m) else "0/2")
