@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tabulate import tabulate
 
 from . import submission as S
@@ -184,6 +185,22 @@ def _ci(v: Any, ci: Any, digits: int = 3) -> str:
     return f"{_g(v, digits)} [{_g(ci[0], digits)}, {_g(ci[1], digits)}]"
 
 
+def _law_cells(f: dict[str, Any]) -> dict[str, str]:
+    """α, C, D with intervals where the law describes the curve (R² >= R2_MIN); where it does not,
+    "no law" instead of parameters that mean nothing (the submission keeps them, and the check
+    still recomputes them)."""
+    from .planning import R2_MIN
+
+    r2 = f.get("r2")
+    fits = r2 is not None and np.isfinite(r2) and r2 >= R2_MIN
+    return {
+        "R²": "—" if r2 is None else _g(r2, 3),
+        "α [90% CI]": _ci(f["alpha"], f["alpha_ci"]) if fits else "no law",
+        "C [90% CI]": _ci(f["C"], f["C_ci"]) if fits else "—",
+        "D [90% CI]": _ci(f["D"], f["D_ci"]) if fits else "—",
+    }
+
+
 def _row(label: str, e: Entry) -> dict[str, str]:
     s, f, p = e.sub, e.sub["fit"], e.sub["protocol"]
     st = s["summary"]
@@ -202,9 +219,7 @@ def _row(label: str, e: Entry) -> dict[str, str]:
         "MAE at n_max [90% CI]": _ci(st["mae_at_largest_n"], st["mae_at_largest_n_ci"], 4),
         "scratch MAE": _g(st["scratch_mae"], 4),
         "gain": "—" if gain is None else f"{gain:+.1%}",
-        "α [90% CI]": _ci(f["alpha"], f["alpha_ci"]),
-        "C [90% CI]": _ci(f["C"], f["C_ci"]),
-        "D [90% CI]": _ci(f["D"], f["D_ci"]),
+        **_law_cells(f),
         "links": links,
     }
 
@@ -229,7 +244,9 @@ How to read the tables:
   of that mean lies entirely below the entry's own interval. Entries that share a rank, marked
   `=` (e.g. `1=`), are not separated by the data: their intervals overlap, so ordering them would
   be ordering noise. Intervals are percentile bootstrap intervals over trials ({S.FIT_BOOT} resamples, seed {S.FIT_SEED}).
-- **α, C, D**: the fitted law with 90% bootstrap intervals over trials (same resampling).
+- **α, C, D**: the fitted law with 90% bootstrap intervals over trials (same resampling), shown
+  where the law describes the mean curve (R² ≥ 0.9); below that the entry says **no law**: its
+  error does not fall with n as a power law, and its fitted parameters (kept in the submission) mean nothing.
 - **scratch MAE**: the same model trained on the m real samples only; **gain** = 1 − MAE(n_max) / scratch MAE.
 - **protocol**: `full` or `quick` (the task card's two standard sweeps), trials, and m.
 """

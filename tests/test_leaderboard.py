@@ -337,3 +337,11 @@ def test_default_root_is_leaderboard_in_the_working_directory(tmp_path, root):
 def test_the_repository_leaderboard_passes_the_check():
     """The CI gate: the committed leaderboard/ (read only here) validates, refits and is up to date."""
     assert lb.find_problems(REPO / "leaderboard") == []
+
+
+def test_a_curve_without_a_law_shows_no_law_instead_of_parameters():
+    fit = {"alpha": 0.01, "alpha_ci": [0.0, 0.02], "C": 0.3, "C_ci": [0.2, 0.4], "D": 0.1, "D_ci": [0.0, 0.2]}
+    flat = lb._law_cells({**fit, "r2": 0.31})
+    assert flat["α [90% CI]"] == "no law" and flat["C [90% CI]"] == "—" and flat["R²"] == "0.31"
+    good = lb._law_cells({**fit, "r2": 0.95})
+    assert good["α [90% CI]"] == "0.01 [0, 0.02]" and good["C [90% CI]"] == "0.3 [0.2, 0.4]"
