@@ -22,6 +22,12 @@ Procedure for one trial (a *replica* of the ensemble)
    baseline) both scalers come from the trial's real training rows and the learning rate is ``lr``.
 3. Prediction of every real row with the restored best weights, transformed back to target units.
 
+Clipped inputs: standardized inputs are clipped to ``±input_clip`` (5; 0 turns it off). A column
+that is almost constant on a trial's rows (a rare element property among n = 1,000 Materials Project
+compositions) has a tiny standard deviation, and an unseen real row then gets a z-score in the
+millions (measured: 2×10⁶ for "minimum GSmagmom" on bandgap, which made one trial's MAE 76 eV);
+clipping bounds every input to the range the network can have learnt from (version 3).
+
 Constant columns: columns constant over the simulated pool and the real inputs together are
 dropped before training (``informative_columns``); this is lossless and makes wide fingerprints cheap
 (version 2; version 1 trained on them).
@@ -80,6 +86,7 @@ Defaults (chosen to train in seconds per block on a CPU; see benchmarks/bench_en
 - ``val_fraction=0.15``: 15% of each stage's rows (at least 1 when the stage has >= 5 rows; below
   that the training rows themselves are monitored) for early stopping.
 - ``batched=True``: the ensemble path; ``False`` is the one-trial-at-a-time reference.
+- ``input_clip=5.0``: standardized inputs are clipped to ±5 (see "Clipped inputs" above).
 - ``precision="fp32"``: full float32. ``"tf32"`` lets CUDA matmuls use TF32 tensor cores (and sets
   PyTorch's "high" float32 matmul precision elsewhere); ``"bf16"`` runs the forward passes under
   bfloat16 autocast (weights, optimizer and losses stay float32). Both are opt-in because they change
@@ -105,7 +112,7 @@ import torch
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.models import Model, TrainingBlock
+from s2rbench.models import Model, TrainingBlock, informative_columns
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +187,7 @@ class _Stage:
 
 class MLP(Model):
     name = "mlp"
-    version = "2"
+    version = "3"
     description = (
         "Fully connected network on descriptor vectors: pretrained on the simulated rows, all layers "
         "fine-tuned on the real rows, early stopping on held-out rows; trials trained as a batched ensemble."
@@ -200,6 +207,7 @@ class MLP(Model):
         "val_fraction": 0.15,
         "batched": True,
         "precision": "fp32",
+        "input_clip": 5.0,
     }
 
     def __init__(self, **params: Any) -> None:
@@ -218,6 +226,8 @@ class MLP(Model):
             )
         if p["precision"] not in _PRECISIONS:
             raise S2RBenchError(f"mlp: precision must be one of {', '.join(_PRECISIONS)}, got {p['precision']!r}")
+        if not float(p["input_clip"]) >= 0.0:
+            raise S2RBenchError(f"mlp: input_clip must be >= 0 (0: no clipping), got {p['input_clip']!r}")
         if not 0.0 <= float(p["val_fraction"]) < 1.0:
             raise S2RBenchError(f"mlp: val_fraction must be in [0, 1), got {p['val_fraction']!r}")
         for key in ("batch_size", "min_steps_per_epoch"):
@@ -320,6 +330,7 @@ class MLP(Model):
         vy_t = torch.gather(y_t, 1, torch.as_tensor(st.val_pos, device=dev))
         vw_t = torch.as_tensor(st.val_w, device=dev)
         impute = bool(torch.isnan(X).any())
+        clip = float(p["input_clip"])
 
         best = [q.detach().clone() for q in params]
         cur = np.array([k for k in range(G) if st.train_pos[k].size > 0], dtype=np.int64)
@@ -331,7 +342,7 @@ class MLP(Model):
                 errs = []
                 for c0 in range(0, st.v_max, _CHUNK):
                     xr = vrows_t[sel_t, c0 : c0 + _CHUNK]
-                    xb = _standardize(_rows(X, xr), mu_t[sel_t], isd_t[sel_t], impute)
+                    xb = _standardize(_rows(X, xr), mu_t[sel_t], isd_t[sel_t], impute, clip)
                     errs.append((_forward(P, xb, act) - vy_t[sel_t, c0 : c0 + _CHUNK]).abs())
                 err = torch.cat(errs, 1) if len(errs) > 1 else errs[0]
                 return (err * vw_t[sel_t]).sum(1).cpu().numpy().astype(np.float64)
@@ -352,7 +363,7 @@ class MLP(Model):
             yb = torch.gather(y_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
             mu_c, isd_c = mu_t[cur_t], isd_t[cur_t]
             for s in range(st.steps):
-                xb = _standardize(_rows(X, rb[s]), mu_c, isd_c, impute)
+                xb = _standardize(_rows(X, rb[s]), mu_c, isd_c, impute, clip)
                 loss = (_forward(P, xb, act) - yb[s]).square().mean(1).sum()
                 loss.backward()
                 opt.step()
@@ -392,10 +403,11 @@ class MLP(Model):
         isd_t = torch.as_tensor(isd, dtype=torch.float32, device=dev).unsqueeze(1)
         M = X_real.shape[0]
         impute = bool(torch.isnan(X_real).any())
+        clip = float(self.params["input_clip"])
         outs = []
         with torch.no_grad():
             for c0 in range(0, M, _CHUNK):
-                xb = _standardize(X_real[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t, impute)
+                xb = _standardize(X_real[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t, impute, clip)
                 outs.append(_forward(params, xb, act).cpu().numpy())
         pred = np.concatenate(outs, 1).astype(np.float64) if outs else np.empty((len(mu), 0))
         return pred * ysd[:, None] + ymu[:, None]
@@ -428,31 +440,6 @@ def _precision(precision: str, dev: torch.device):
         yield
 
 
-def informative_columns(X_sim: np.ndarray, X_real: np.ndarray) -> np.ndarray:
-    """Indices of the columns that vary somewhere in the simulated pool or the real inputs.
-
-    A column that is constant over both tables standardizes to zero for every trial, so it never
-    changes an output: dropping it before training is lossless, and wide sparse fingerprints (two
-    thirds of the chi task's 2,186 columns are constant) train several times faster. The choice
-    depends on the tables only, never on the trials of a block, so results stay block-independent.
-    """
-    def varies(X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if X.shape[0] == 0:
-            return np.zeros(X.shape[1], bool)
-        first = X[0]
-        with np.errstate(invalid="ignore"):
-            differ = ~((X == first) | (np.isnan(X) & np.isnan(first))).all(axis=0)
-        return differ
-
-    v = varies(X_real) | varies(X_sim)
-    if X_sim.shape[0] and X_real.shape[0]:
-        a, b = np.asarray(X_sim[0], np.float64), np.asarray(X_real[0], np.float64)
-        v |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
-    return np.flatnonzero(v)
-
-
-
 def _to_device_features(X: np.ndarray, dev: torch.device) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
     if not bool(torch.isfinite(t).all()):
@@ -465,10 +452,13 @@ def _rows(X: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return X.index_select(0, idx.reshape(-1)).view(*idx.shape, X.shape[1])
 
 
-def _standardize(x: torch.Tensor, mu: torch.Tensor, isd: torch.Tensor, impute: bool = True) -> torch.Tensor:
+def _standardize(x: torch.Tensor, mu: torch.Tensor, isd: torch.Tensor, impute: bool = True,
+                 clip: float = 5.0) -> torch.Tensor:
     # NaN (missing) inputs become 0 after standardization: imputation with the scaler's column mean.
     z = (x - mu) * isd
-    return torch.nan_to_num(z, nan=0.0) if impute else z
+    if impute:
+        z = torch.nan_to_num(z, nan=0.0)
+    return z.clamp(-clip, clip) if clip > 0 else z
 
 
 def _forward(P: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tensor:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from s2rbench.errors import S2RBenchError
-from s2rbench.models import TrainingBlock
+from s2rbench.models import TrainingBlock, informative_columns
 from s2rbench_plugins import mlp as mlp_plugin
 from s2rbench_plugins.mlp import MLP
 
@@ -209,9 +209,9 @@ def test_constant_columns_are_dropped_losslessly():
 
     wide = dataclasses.replace(block, X_sim=widen(block.X_sim, 7.0), X_real=widen(block.X_real, 7.0))
     np.testing.assert_array_equal(MLP(**fast).fit_predict(block), MLP(**fast).fit_predict(wide))
-    assert mlp_plugin.informative_columns(wide.X_sim, wide.X_real).tolist() == [1, 2, 3, 4, 5]
+    assert informative_columns(wide.X_sim, wide.X_real).tolist() == [1, 2, 3, 4, 5]
     shifted = dataclasses.replace(block, X_sim=widen(block.X_sim, 7.0), X_real=widen(block.X_real, 8.0))
-    assert mlp_plugin.informative_columns(shifted.X_sim, shifted.X_real).tolist() == list(range(8))
+    assert informative_columns(shifted.X_sim, shifted.X_real).tolist() == list(range(8))
 
 
 def test_replicas_train_in_groups_that_fit_with_identical_numbers(monkeypatch):
@@ -250,3 +250,23 @@ def test_reduced_precision_is_opt_in_close_and_restores_settings():
     assert torch.get_float32_matmul_precision() == before
     with pytest.raises(S2RBenchError, match="precision must be one of fp32, tf32, bf16"):
         MLP(precision="fp16")
+
+
+@pytest.mark.parametrize("name", ["mlp", "ridge"])
+def test_a_nearly_constant_column_cannot_blow_up_predictions(name):
+    """One simulated row in 60 carries a tiny nonzero value in a column (a rare element property);
+    a real row with an ordinary value there would get a z-score of ~1e6 without clipping."""
+    from s2rbench.plugins import get_model
+
+    block, y_real, test_idx = make_block(T=2, n=60, m=30, M=50, d=5)
+    rare = np.zeros((block.X_sim.shape[0], 1), np.float32)
+    rare[block.sim_idx[:, 0]] = 1e-6  # the first pretraining row of each trial
+    real_col = np.zeros((block.X_real.shape[0], 1), np.float32)
+    real_col[test_idx[0][:3]] = 1.0  # three test rows of trial 0 have the property
+    wide = dataclasses.replace(block, X_sim=np.hstack([block.X_sim, rare]), X_real=np.hstack([block.X_real, real_col]))
+    fast = dict(pretrain_epochs=10, finetune_epochs=10, hidden=(16,)) if name == "mlp" else {}
+    model = get_model(name).with_params(**fast)
+    clipped = model.fit_predict(wide)
+    assert np.abs(clipped).max() < 20 * np.abs(y_real).max()
+    unclipped = model.with_params(input_clip=0.0).fit_predict(wide)
+    assert np.abs(unclipped).max() > 100 * np.abs(y_real).max()  # what the clip prevents
