@@ -21,7 +21,7 @@ DB_NAME = "results.sqlite"
 
 RESULT_COLUMNS = (
     "task", "model", "featurizer", "sampler", "n", "m", "trial", "seed",
-    "mae", "rmse", "n_test", "n_train", "seconds", "device", "unit",
+    "mae", "rmse", "n_test", "n_train", "seconds", "device", "unit", "selected",
 )
 
 _SCHEMA = """
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS results (
     n INTEGER NOT NULL, m INTEGER NOT NULL, trial INTEGER NOT NULL, seed INTEGER NOT NULL,
     mae REAL NOT NULL, rmse REAL NOT NULL, n_test INTEGER NOT NULL, n_train INTEGER NOT NULL,
     seconds REAL NOT NULL, device TEXT NOT NULL, unit TEXT NOT NULL,
-    created TEXT NOT NULL DEFAULT (datetime('now')),
+    created TEXT NOT NULL DEFAULT (datetime('now')), selected TEXT,
     PRIMARY KEY (task, model, featurizer, sampler, n, m, trial)
 );
 """
@@ -50,6 +50,12 @@ class Store:
         self.conn = sqlite3.connect(self.path, timeout=30)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
+        if "selected" not in {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}:
+            try:  # a store written before the column existed (its old rows read NULL)
+                with self.conn:
+                    self.conn.execute("ALTER TABLE results ADD COLUMN selected TEXT")
+            except sqlite3.OperationalError:  # a read-only store: readable as it is
+                pass
 
     def close(self) -> None:
         self.conn.close()
@@ -93,7 +99,7 @@ class Store:
         with self.conn:  # one transaction per unit: all of its rows or none
             self.conn.executemany(
                 f"INSERT OR REPLACE INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({', '.join('?' * len(RESULT_COLUMNS))})",
-                [tuple(r[c] for c in RESULT_COLUMNS) for r in rows],
+                [tuple(r.get(c) if c == "selected" else r[c] for c in RESULT_COLUMNS) for r in rows],
             )
         return len(rows)
 

@@ -7,6 +7,7 @@ data into result rows and never writes; the caller's store is the single writer.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -234,9 +235,11 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
         seeds=np.array([proto.trial_seed(prep.real_key, unit.seed, t) for t in unit.trials], dtype=np.int64),
         device=device,
     )
+    model.selected = None  # a stale value of an earlier block must never be stored with this one
     preds = np.asarray(model.fit_predict(block), dtype=np.float64)
     if preds.shape != (len(unit.trials), len(prep.y_real)):
         raise S2RBenchError(f"model {model.name!r} returned predictions of shape {preds.shape}, expected {(len(unit.trials), len(prep.y_real))}; fix the plugin")
+    selected = _selected_json(model, len(unit.trials))
     seconds = (time.perf_counter() - t0) / len(unit.trials)
     rows = []
     for i, (t, s) in enumerate(zip(unit.trials, splits)):
@@ -249,10 +252,25 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
                 "n": unit.n, "m": unit.m, "trial": t, "seed": int(block.seeds[i]),
                 "mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))),
                 "n_test": int(len(s.test)), "n_train": int(unit.m), "seconds": float(seconds),
-                "device": device, "unit": unit.key,
+                "device": device, "unit": unit.key, "selected": selected[i],
             }
         )
     return rows
+
+
+def _selected_json(model: Model, n_trials: int) -> list[str | None]:
+    """The model's optional per-trial ``selected`` dicts (see `Model`) as JSON text, None where absent."""
+    sel = getattr(model, "selected", None)
+    if sel is None:
+        return [None] * n_trials
+    sel = list(sel)
+    if len(sel) != n_trials:
+        raise S2RBenchError(f"model {model.name!r} set `selected` to {len(sel)} entries for a block of {n_trials} trials; fix the plugin")
+
+    def plain(o: Any) -> Any:
+        return o.item() if isinstance(o, np.generic) else str(o)
+
+    return [None if s is None else json.dumps(s, sort_keys=True, default=plain) for s in sel]
 
 
 def plan_units(
