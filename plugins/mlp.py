@@ -100,8 +100,10 @@ above), so a unit never fails for want of memory as long as one replica fits.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import math
 import warnings
@@ -126,6 +128,10 @@ _ACTIVATIONS = {
 #: arithmetic of the matrix products: full float32 (the default), TF32 tensor cores (CUDA, Ampere and
 #: later; elsewhere PyTorch's "high" float32 matmul precision), or bfloat16 autocast
 _PRECISIONS = ("fp32", "tf32", "bf16")
+
+#: pretrained weights of recent (simulated table, trials, hyperparameters), see `MLP._pretrain`
+_PRETRAINED: "collections.OrderedDict[str, tuple[list, tuple]]" = collections.OrderedDict()
+_PRETRAINED_MAX = 16
 
 #: rows per forward chunk when validating / predicting (a fixed number, so results do not depend on T)
 _CHUNK = 2048
@@ -292,14 +298,7 @@ class MLP(Model):
         real_rows = np.asarray(block.train_idx, dtype=np.int64)[ids]
 
         if block.n > 0:
-            sim_rows = np.asarray(block.sim_idx, dtype=np.int64)[ids]
-            y_sim = np.asarray(block.y_sim, dtype=np.float64)[sim_rows]
-            sim_mask = np.isfinite(y_sim)
-            scal = _scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
-            params = self._train_stage(
-                params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
-                lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
-            )
+            params, scal = self._pretrain(block, ids, X_sim, dev)
             ft_lr = float(p["finetune_lr"])
         else:
             scal = _scalers(np.asarray(block.X_real), real_rows, y_train, real_mask)
@@ -310,6 +309,48 @@ class MLP(Model):
                 lr=ft_lr, epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
             )
         return self._predict(params, X_real, scal, dev)
+
+    #: hyperparameters that stage 1 (pretraining) reads: models that share them share pretrained weights
+    PRETRAIN_KEYS = ("hidden", "activation", "lr", "weight_decay", "batch_size", "pretrain_epochs",
+                     "pretrain_patience", "min_steps_per_epoch", "val_fraction", "input_clip", "precision")
+
+    def _pretrain(self, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tuple[list, tuple]:
+        """Stage 1 for the replicas ``ids``: (best parameters, scalers). ``block`` has its columns
+        already reduced and ``X_sim`` is its simulated matrix on ``dev``.
+
+        Memoised in the process: ``mlp``, ``mlp-head``, ``delta`` and ``stack`` pretrain the same
+        network for the same trials, so comparing strategies in one process pretrains once. The key
+        is the content of everything stage 1 reads (the simulated matrix and targets, the replicas'
+        rows and seeds, the pretraining hyperparameters, the device), and training is deterministic,
+        so a hit returns exactly the weights a fresh run would compute."""
+        p = self.params
+        seeds = np.asarray(block.seeds)[ids]
+        sim_rows = np.asarray(block.sim_idx, dtype=np.int64)[ids]
+        h = hashlib.blake2b(digest_size=20)
+        for a in (block.X_sim, block.y_sim, sim_rows, seeds.astype(np.int64)):
+            a = np.ascontiguousarray(a)
+            h.update(repr((a.dtype.str, a.shape)).encode())
+            h.update(memoryview(a).cast("B"))
+        h.update(repr((str(dev), [(k, p[k]) for k in self.PRETRAIN_KEYS])).encode())
+        key = h.hexdigest()
+        hit = _PRETRAINED.get(key)
+        if hit is None:
+            d = int(block.X_real.shape[1])
+            params = _init_params(seeds, [d, *p["hidden"], 1], dev)
+            y_sim = np.asarray(block.y_sim, dtype=np.float64)[sim_rows]
+            sim_mask = np.isfinite(y_sim)
+            scal = _scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
+            params = self._train_stage(
+                params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
+                lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
+            )
+            hit = _PRETRAINED[key] = ([q.detach().clone() for q in params], scal)
+            while len(_PRETRAINED) > _PRETRAINED_MAX:
+                _PRETRAINED.popitem(last=False)
+        else:
+            _PRETRAINED.move_to_end(key)
+        params, scal = hit
+        return [q.clone() for q in params], tuple(np.array(a, copy=True) for a in scal)
 
     def _train_stage(self, params, X, rows, y, mask, scal, seeds, *, stage, dev, lr, epochs, patience):
         """Train replicas (stacked params, leading dim G) on rows[k][mask[k]] of the shared matrix X;

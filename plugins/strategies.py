@@ -196,21 +196,8 @@ def standardized_real(X_real: np.ndarray, rows: np.ndarray, clip: float) -> np.n
 
 def pretrain(net: MLP, block: TrainingBlock, ids: np.ndarray, X_sim: torch.Tensor, dev) -> tuple[list, tuple]:
     """``mlp``'s stage 1 for the replicas ``ids`` (the block's columns already reduced, X_sim on
-    ``dev``): initial weights, scalers and training exactly as ``MLP._fit_group`` does them.
-    Returns (best parameters, scalers)."""
-    p = net.params
-    seeds = np.asarray(block.seeds)[ids]
-    d = int(block.X_real.shape[1])
-    params = _init_params(seeds, [d, *p["hidden"], 1], dev)
-    sim_rows = np.asarray(block.sim_idx, dtype=np.int64)[ids]
-    y_sim = np.asarray(block.y_sim, dtype=np.float64)[sim_rows]
-    sim_mask = np.isfinite(y_sim)
-    scal = _scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
-    params = net._train_stage(
-        params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
-        lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
-    )
-    return params, scal
+    ``dev``): the very code and memo of ``MLP._pretrain``. Returns (best parameters, scalers)."""
+    return net._pretrain(block, ids, X_sim, dev)
 
 
 def hidden_activations(net: MLP, params: list, X: torch.Tensor, scal: tuple, dev) -> np.ndarray:

@@ -114,6 +114,7 @@ def test_deterministic_and_seed_dependent():
     block, _, _ = make_block(T=2, n=60, m=30)
     model = MLP(**FAST)
     a = model.fit_predict(block)
+    mlp_plugin._PRETRAINED.clear()  # a fresh pretraining, not the memo's copy
     b = model.fit_predict(block)
     np.testing.assert_array_equal(a, b)
     other = model.fit_predict(dataclasses.replace(block, seeds=block.seeds + 7))
@@ -270,3 +271,23 @@ def test_a_nearly_constant_column_cannot_blow_up_predictions(name):
     assert np.abs(clipped).max() < 20 * np.abs(y_real).max()
     unclipped = model.with_params(input_clip=0.0).fit_predict(wide)
     assert np.abs(unclipped).max() > 100 * np.abs(y_real).max()  # what the clip prevents
+
+
+def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
+    """A memo hit returns the weights a fresh pretraining computes (same predictions, bit for bit);
+    a change of anything stage 1 reads (a pretraining hyperparameter, the seeds) is a miss, and a
+    fine-tuning hyperparameter is not part of the key."""
+    from s2rbench.plugins import get_model
+
+    block, _, _ = make_block(T=2, n=60, m=30)
+    mlp_plugin._PRETRAINED.clear()
+    cold = MLP(**FAST).fit_predict(block)
+    assert len(mlp_plugin._PRETRAINED) == 1
+    np.testing.assert_array_equal(MLP(**FAST).fit_predict(block), cold)
+    MLP(**FAST, finetune_lr=1e-4).fit_predict(block)  # fine-tuning only: a hit
+    assert len(mlp_plugin._PRETRAINED) == 1
+    get_model("delta").with_params(**{k: v for k, v in FAST.items() if k not in ("finetune_epochs", "finetune_patience")}).fit_predict(block)
+    assert len(mlp_plugin._PRETRAINED) == 1  # delta pretrains the same network: a hit
+    MLP(**{**FAST, "lr": 3e-3}).fit_predict(block)
+    MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 1))
+    assert len(mlp_plugin._PRETRAINED) == 3
