@@ -1,0 +1,61 @@
+"""Every transfer strategy on one task, in one process: the runs behind README's strategy table.
+
+Runs the standardized sweep (``--quick`` by default: the card's quick grid and trials, at the card's
+default m) for each model, one after another in this process, so that ``mlp``, ``mlp-head``,
+``delta`` and ``stack`` share one pretraining per unit (``MLP._pretrain`` is memoised). Each model
+gets its own run directory ``OUT/TASK-MODEL-quick`` (resumed if it exists), which ``s2rbench
+submit``, ``report`` and ``compare`` read. Prints one line per model: wall time of its run in this
+process (a model after ``mlp`` pays no pretraining, so the time is what it adds), its scratch MAE,
+the MAE at the largest n, the gain over its own scratch and over ``mlp``'s scratch, and the law.
+
+    python benchmarks/run_strategies.py TASK [--out runs/] [--models mlp,mlp-head,...] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+from s2rbench import sweep
+from s2rbench.analysis import summarize
+
+MODELS = ["mlp", "mlp-head", "delta", "stack", "ridge", "gbdt-delta", "gbdt-stack"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("task")
+    ap.add_argument("--out", default="runs")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--full", action="store_true", help="the card's full protocol instead of the quick one")
+    ap.add_argument("--m", type=int, default=None)
+    a = ap.parse_args()
+    rows, ref_scratch = [], None
+    for model in a.models.split(","):
+        out = Path(a.out) / f"{a.task}-{model}-{'full' if a.full else 'quick'}"
+        t0 = time.perf_counter()
+        sweep.run(a.task, model, quick=not a.full, m=a.m, out=out, progress=False, fit=False)
+        wall = time.perf_counter() - t0
+        s = summarize(out)
+        if model == "mlp":
+            ref_scratch = s.scratch_mae
+        f = s.fit
+        rows.append({
+            "model": model, "m": s.m, "scratch MAE": f"{s.scratch_mae:.4g}",
+            f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}",
+            "gain": f"{s.gain:+.1%}",
+            "gain vs mlp scratch": f"{1 - s.mae_at_largest_n / ref_scratch:+.1%}" if ref_scratch else "—",
+            "α": f"{f.alpha:.3g} [{f.alpha_ci[0]:.3g}, {f.alpha_ci[1]:.3g}]" if f else "—",
+            "C": f"{f.C:.3g}" if f else "—", "R²": f"{f.r2:.2f}" if f else "—",
+            "wall s": f"{wall:.0f}",
+        })
+        print(tabulate(rows[-1:], headers="keys", tablefmt="github"), flush=True)
+    print()
+    print(tabulate(rows, headers="keys", tablefmt="github"))
+
+
+if __name__ == "__main__":
+    main()
