@@ -492,3 +492,15 @@ def test_gain_by_m_matches_a_hand_computation(exact_run):
         g = 100 * (1 - E(NS[-1], m) / E0(m))
         assert r["gain [90% CI]"] == f"{g:+.1f}% [{g:+.1f}%, {g:+.1f}%]"
         assert r["wins"] == ("2/2" if E(NS[-1], m) < E0(m) else "0/2")
+
+
+def test_report_backtests_a_quick_grid_of_four_sizes(tmp_path):
+    """A quick grid (4 sizes) cannot give half its sizes to the fit (the law needs 3), so the report
+    fits the 3 smallest and predicts the largest instead of saying "not available"."""
+    from s2rbench.report_surface import backtest_split, surface_markdown
+
+    assert backtest_split(4) == 0.75 and backtest_split(5) == 0.6 and backtest_split(6) == 0.5
+    run = write_run(tmp_path / "run", ns=[10, 100, 1000, 10000], trials=3, noise=0.01, seed=3)
+    md = surface_markdown(run, n_boot=50)
+    section = md[md.index("### Backtest"):]
+    assert "Not available" not in section and "predicted n = [10000]" in section
