@@ -120,16 +120,21 @@ def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str
 
 def summary_row(s: Summary) -> dict[str, Any]:
     """The one-line result of a run, as the CLI table and the leaderboard show it."""
+    from .planning import R2_MIN
+
     f = s.fit
     unit = (s.config.get("target") or {}).get("unit", "")
+    # where the law does not describe the curve its parameters mean nothing: say so instead
+    # (`s2rbench fit RUN --json` still gives them)
+    law = f is not None and np.isfinite(f.r2) and f.r2 >= R2_MIN
     return {
         "task": s.config.get("task"),
         "model": s.config.get("model"),
         "featurizer": s.config.get("featurizer"),
         "m": s.m,
-        "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if f else "—",
-        "C [90% CI]": fmt_ci(f.C, f.C_ci) if f else "—",
-        "D [90% CI]": fmt_ci(f.D, f.D_ci) if f else "—",
+        "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if law else ("no law" if f else "—"),
+        "C [90% CI]": fmt_ci(f.C, f.C_ci) if law else "—",
+        "D [90% CI]": fmt_ci(f.D, f.D_ci) if law else "—",
         "R2": f"{f.r2:.3f}" if f else "—",
         f"scratch MAE ({unit})": f"{s.scratch_mae:.4g}" if s.scratch_mae is not None else "—",
         f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}" if s.mae_at_largest_n is not None else "—",
