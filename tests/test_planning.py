@@ -504,3 +504,13 @@ def test_report_backtests_a_quick_grid_of_four_sizes(tmp_path):
     md = surface_markdown(run, n_boot=50)
     section = md[md.index("### Backtest"):]
     assert "Not available" not in section and "predicted n = [10000]" in section
+
+
+def test_summary_row_says_no_law_where_the_law_does_not_fit(tmp_path):
+    from s2rbench.analysis import summarize, summary_row
+
+    exact = summary_row(summarize(write_run(tmp_path / "law", ms=[100], trials=3, noise=0.01, seed=4), n_boot=50))
+    assert abs(float(exact["alpha [90% CI]"].split()[0]) - ALPHA) < 0.02 and exact["C [90% CI]"] != "—"
+    flat = write_run(tmp_path / "flat", ms=[100], trials=3, transfer=lambda n, m: 0.5, noise=0.05, seed=4)
+    row = summary_row(summarize(flat, n_boot=50))
+    assert row["alpha [90% CI]"] == "no law" and row["C [90% CI]"] == "—" and float(row["R2"]) < 0.9
