@@ -30,19 +30,13 @@ import time
 from tabulate import tabulate
 
 from s2rbench import sweep
+from s2rbench.cli import parse_params
 from s2rbench.executors import estimate_unit_bytes, make_executor
 from s2rbench.plugins import get_model
 
 
 def _params(pairs: str) -> dict:
-    out = {}
-    for p in filter(None, pairs.split(",")):
-        k, v = p.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
+    return parse_params(filter(None, pairs.split(",")))
 
 
 def _units(model: str, ns: list[int], m: int, trials: int, blocks: int) -> list[sweep.WorkUnit]:

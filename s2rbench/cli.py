@@ -7,7 +7,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import click
 from tabulate import tabulate
@@ -39,7 +39,8 @@ def _int_list(value: str | None) -> list[int] | None:
         raise S2RBenchError(f"--sizes {value!r} must be comma-separated integers, e.g. 100,1000,10000") from None
 
 
-def _params(pairs: tuple[str, ...]) -> dict[str, Any]:
+def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
+    """``name=value`` pairs as model hyperparameters; values are JSON where they parse, else strings."""
     out: dict[str, Any] = {}
     for p in pairs:
         if "=" not in p:
@@ -129,7 +130,7 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
         res = run_sweep(
             task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface,
             m_grid=_int_list(m_grid), device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
-            sampler=sampler, split=split, model_params=_params(params), progress=not no_progress, fit=False, executor=ex,
+            sampler=sampler, split=split, model_params=parse_params(params), progress=not no_progress, fit=False, executor=ex,
         )
     finally:
         if hasattr(ex, "close"):

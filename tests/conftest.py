@@ -50,3 +50,20 @@ def fresh_plugins(monkeypatch):
     plugins.reset()
     yield monkeypatch
     plugins.reset()
+
+
+def install_plugin_package(root: Path, pyproject: str, modules: dict[str, str]) -> Path:
+    """Build a third-party plugin package from source texts and pip-install it into ``root/site``
+    (offline, no dependencies), as a user would; return that directory for ``PYTHONPATH``."""
+    import subprocess
+    import sys
+
+    src = root / "src"
+    src.mkdir(parents=True)
+    (src / "pyproject.toml").write_text(pyproject)
+    for name, text in modules.items():
+        (src / f"{name}.py").write_text(text)
+    target = root / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(target), str(src)], check=True)
+    return target

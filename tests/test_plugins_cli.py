@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from s2rbench.cli import cli
 
+from conftest import install_plugin_package
+
 PLUGIN_PYPROJECT = """
 [build-system]
 requires = ["setuptools>=61"]
@@ -66,18 +68,10 @@ def register_models(register):
 @pytest.fixture(scope="module")
 def toy_plugin(tmp_path_factory) -> Path:
     """Build and install a third-party plugin package into a private target directory."""
-    root = tmp_path_factory.mktemp("toy")
-    src = root / "src"
-    src.mkdir()
-    (src / "pyproject.toml").write_text(PLUGIN_PYPROJECT)
-    (src / "s2rbench_toy.py").write_text(PLUGIN_MODULE)
-    (src / "s2rbench_toy_broken.py").write_text("raise ImportError('this plugin is broken on purpose')\n")
-    target = root / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "--target", str(target), str(src)],
-        check=True,
-    )
-    return target
+    return install_plugin_package(tmp_path_factory.mktemp("toy"), PLUGIN_PYPROJECT, {
+        "s2rbench_toy": PLUGIN_MODULE,
+        "s2rbench_toy_broken": "raise ImportError('this plugin is broken on purpose')\n",
+    })
 
 
 def _cli(args, env_extra, cwd):

@@ -23,6 +23,8 @@ from s2rbench.samplers import RandomSampler, SamplingContext, SuggestContext, ch
 from s2rbench.store import Store
 from s2rbench_plugins.samplers import Diverse, NearReal, Stratified, backbone_class, composition_family, family_labels
 
+from conftest import install_plugin_package
+
 BUILTIN = ("random", "diverse", "near-real", "stratified")
 RIDGE = {"random_features": 64}
 KEY = "5eed" * 16
@@ -504,13 +506,7 @@ def register_samplers(register):
 
 
 def test_third_party_sampler_is_discovered_and_used(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "pyproject.toml").write_text(SAMPLER_PYPROJECT)
-    (src / "s2rbench_toy_sampler.py").write_text(SAMPLER_MODULE)
-    target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--target", str(target), str(src)], check=True)
+    target = install_plugin_package(tmp_path, SAMPLER_PYPROJECT, {"s2rbench_toy_sampler": SAMPLER_MODULE})
     env = {**os.environ, "PYTHONPATH": str(target), "S2RBENCH_LOAD_PLUGINS": "cards,synthetic,linear,random-sampler,samplers,toy-sampler"}
     script = """
 import json
