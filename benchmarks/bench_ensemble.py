@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from s2rbench.models import TrainingBlock
-from s2rbench_plugins.mlp import MLP
+from s2rbench_plugins.models.mlp import MLP
 
 
 def make_problem(d: int, pool: int, real: int, seed: int):

@@ -53,7 +53,7 @@ def timed(fn, *args):
 
 
 def bench_magpie(n: int, matminer_n: int) -> None:
-    from s2rbench_plugins.composition_features import Magpie, magpie_table
+    from s2rbench_plugins.featurizers.composition import Magpie, magpie_table
 
     formulas = pd.read_csv(data_dir() / "bandgap" / "mp_gap.csv", usecols=["formula"], nrows=n)["formula"].tolist()
     print(f"(a) magpie: {len(formulas):,} formulas ({len(set(formulas)):,} distinct strings)")
@@ -105,7 +105,7 @@ def bench_magpie(n: int, matminer_n: int) -> None:
 
 
 def bench_polymers() -> None:
-    from s2rbench_plugins.polymer_features import PolymerChain, PolymerRDKit
+    from s2rbench_plugins.featurizers.polymer import PolymerChain, PolymerRDKit
 
     smiles = pd.read_csv(data_dir() / "radonpy-pi1070" / "PI1070.csv", usecols=["smiles"])["smiles"].tolist()
     print(f"(b) PI1070: {len(smiles):,} repeat units")

@@ -18,7 +18,7 @@ import torch
 from tabulate import tabulate
 
 from bench_ensemble import make_blocks, make_problem, test_mae
-from s2rbench_plugins.mlp import MLP
+from s2rbench_plugins.models.mlp import MLP
 
 PRECISIONS = ("fp32", "tf32", "bf16")
 

@@ -268,9 +268,9 @@ def load_card(path: str | os.PathLike) -> TaskCard:
 
 
 def builtin_card_dir() -> Path:
-    import s2rbench_tasks
+    import s2rbench_plugins.tasks
 
-    return Path(s2rbench_tasks.__file__).parent
+    return Path(s2rbench_plugins.tasks.__file__).parent / "cards"
 
 
 def register_card_dirs(registry: Any) -> None:

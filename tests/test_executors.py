@@ -28,7 +28,7 @@ from s2rbench.executors import (
 from s2rbench.hookspecs import hookimpl
 from s2rbench.plugins import get_model
 from s2rbench.store import Store
-from s2rbench_plugins.linear import Ridge
+from s2rbench_plugins.models.linear import Ridge
 
 try:
     import ray

@@ -19,8 +19,8 @@ pytest.importorskip("pymatgen")
 from rdkit import Chem  # noqa: E402
 
 from s2rbench.featurizers import PART_SEP, InvalidInputsWarning, featurize_with  # noqa: E402
-from s2rbench_plugins import composition_features as cf  # noqa: E402
-from s2rbench_plugins import polymer_features as pf  # noqa: E402
+from s2rbench_plugins.featurizers import composition as cf  # noqa: E402
+from s2rbench_plugins.featurizers import polymer as pf  # noqa: E402
 
 N_DESC = len(pf.DESCRIPTORS)
 N_ATT = len(pf.ATTACHMENT_FEATURES)

@@ -10,8 +10,8 @@ import torch
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.models import TrainingBlock, informative_columns
-from s2rbench_plugins import mlp as mlp_plugin
-from s2rbench_plugins.mlp import MLP
+from s2rbench_plugins.models import mlp as mlp_plugin
+from s2rbench_plugins.models.mlp import MLP
 
 # a small, quick configuration for most tests (the defaults are exercised where it matters)
 FAST = dict(hidden=(32, 32), pretrain_epochs=60, finetune_epochs=80, pretrain_patience=8,

@@ -21,7 +21,7 @@ from s2rbench.models import Model
 from s2rbench.plugins import get_registry, get_sampler
 from s2rbench.samplers import RandomSampler, SamplingContext, SuggestContext, checked_order, checked_suggestion
 from s2rbench.store import Store
-from s2rbench_plugins.samplers import Diverse, NearReal, Stratified, backbone_class, composition_family, family_labels
+from s2rbench_plugins.samplers.structured import Diverse, NearReal, Stratified, backbone_class, composition_family, family_labels
 
 from conftest import install_plugin_package
 
@@ -121,7 +121,7 @@ def test_run_records_the_sampler_and_differs_from_random(tmp_path):
 
 #: MAEs of `synthetic` / ridge(random_features=64) / sizes 32,128,512 / 3 trials / seed 0, computed with
 #: the code of commit d0d5d70 (before samplers: run_unit took `proto.sim_order(...)[:n]` directly), with
-#: today's plugins/linear.py copied in (ridge's intercept fix came later) and one BLAS thread.
+#: today's s2rbench_plugins/models/linear.py copied in (ridge's intercept fix came later) and one BLAS thread.
 PRE_SAMPLER_MAE = {
     (0, 0): 0.33898047061935793, (0, 1): 0.4139101959198512, (0, 2): 0.36321993866892427,
     (32, 0): 0.4533010421321364, (32, 1): 0.46564444396290355, (32, 2): 0.46130743843012806,

@@ -20,9 +20,9 @@ from s2rbench.errors import S2RBenchError
 from s2rbench.models import Model
 from s2rbench.plugins import get_model, plugin_of
 from s2rbench.store import Store
-from s2rbench_plugins import mlp as mlp_plugin
-from s2rbench_plugins.mlp import MLP
-from s2rbench_plugins.strategies import OFFSET_ONLY, RidgePath, hidden_activations, pretrain, val_split
+from s2rbench_plugins.models import mlp as mlp_plugin
+from s2rbench_plugins.models.mlp import MLP
+from s2rbench_plugins.models.strategies import OFFSET_ONLY, RidgePath, hidden_activations, pretrain, val_split
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_mlp import FAST, make_block  # noqa: E402  (the mlp tests' block builder)
@@ -233,7 +233,7 @@ def test_ridge_path_solves_the_partially_penalized_problem():
 
 
 def test_validation_split_is_mlps_stage_split():
-    from s2rbench_plugins.mlp import _Stage
+    from s2rbench_plugins.models.mlp import _Stage
 
     seeds = np.array([3, 99, 123456789])
     mask = np.ones((3, 30), bool)

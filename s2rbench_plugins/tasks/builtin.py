@@ -1,4 +1,4 @@
-"""Registers the built-in task cards shipped in ``tasks/`` (package ``s2rbench_tasks``)."""
+"""Registers the built-in task cards shipped in ``s2rbench_plugins/tasks/cards/``."""
 
 from __future__ import annotations
 

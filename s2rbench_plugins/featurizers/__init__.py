@@ -1,0 +1,1 @@
+"""Built-in featurizers: compositions (Magpie), polymers (RDKit), tabular vectors."""

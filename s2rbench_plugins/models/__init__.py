@@ -1,0 +1,1 @@
+"""Built-in models: the reference network, its transfer strategies, boosted trees, ridge."""

@@ -1,0 +1,1 @@
+"""Built-in samplers: which simulated rows a trial pretrains on."""
