@@ -35,7 +35,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator
 
 from .errors import S2RBenchError
-from .models import Model
+from .contracts.model import Model
 from .sweep import LocalExecutor, Prepared, WorkUnit, run_unit
 
 log = logging.getLogger(__name__)

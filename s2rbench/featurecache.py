@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import cache_dir
-from .featurizers import FeatureMatrix, Featurizer, InvalidInputsWarning, describe_invalid, featurize_with
+from .contracts.featurizer import FeatureMatrix, Featurizer, InvalidInputsWarning, describe_invalid, featurize_with
 
 
 def cache_key(featurizer: Featurizer, inputs: Sequence[str]) -> str:

@@ -28,9 +28,9 @@ import pandas as pd
 
 from . import data as data_mod
 from .errors import S2RBenchError
-from .featurizers import PART_SEP, InvalidInputsWarning, featurize_with
+from .contracts.featurizer import PART_SEP, InvalidInputsWarning, featurize_with
 from .plugins import get_sampler
-from .samplers import Sampler, SuggestContext, checked_suggestion
+from .contracts.sampler import Sampler, SuggestContext, checked_suggestion
 from .tasks import TaskCard, get_task
 
 

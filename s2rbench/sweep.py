@@ -23,10 +23,10 @@ import pandas as pd
 from . import protocol as proto
 from .errors import S2RBenchError
 from .featurecache import cached_featurize
-from .featurizers import Featurizer, InvalidInputsWarning
-from .models import Model, TrainingBlock
+from .contracts.featurizer import Featurizer, InvalidInputsWarning
+from .contracts.model import Model, TrainingBlock
 from .plugins import get_featurizer, get_model, get_registry, get_sampler, plugin_of
-from .samplers import Sampler, SamplingContext, checked_order
+from .contracts.sampler import Sampler, SamplingContext, checked_order
 from .provenance import device_name, package_versions, resolve_device
 from .store import Store
 from .tasks import TaskCard, get_task, load_tables

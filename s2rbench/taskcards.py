@@ -49,7 +49,7 @@ import pandas as pd
 from . import data as data_mod
 from . import protocol as proto
 from .errors import S2RBenchError
-from .featurizers import INPUT_KINDS, PART_SEP, InvalidInputsWarning
+from .contracts.featurizer import INPUT_KINDS, PART_SEP, InvalidInputsWarning
 from .tasks import CARD_FORMAT, TaskCard, _where, fetch_file, get_task, load_card, load_tables, read_side
 
 #: The featurizer `task init` writes for each input kind (the built-in one).

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import data as data_mod
 from .errors import S2RBenchError
-from .featurizers import INPUT_KINDS, PART_SEP
+from .contracts.featurizer import INPUT_KINDS, PART_SEP
 
 CARD_FORMAT = 1
 TASKS_PATH_ENV = "S2RBENCH_TASKS_PATH"

@@ -48,7 +48,7 @@ from itertools import chain
 
 import numpy as np
 
-from s2rbench.featurizers import Featurizer
+from s2rbench.contracts.featurizer import Featurizer
 from s2rbench.hookspecs import hookimpl
 
 __all__ = ["MAGPIE_PROPERTIES", "MAGPIE_STATS", "Magpie", "canonical_formula", "register_featurizers"]

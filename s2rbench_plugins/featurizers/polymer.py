@@ -69,7 +69,7 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
-from s2rbench.featurizers import PART_SEP, Featurizer
+from s2rbench.contracts.featurizer import PART_SEP, Featurizer
 from s2rbench.hookspecs import hookimpl
 
 __all__ = [

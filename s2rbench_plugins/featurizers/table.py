@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 
-from s2rbench.featurizers import PART_SEP, Featurizer
+from s2rbench.contracts.featurizer import PART_SEP, Featurizer
 from s2rbench.hookspecs import hookimpl
 
 

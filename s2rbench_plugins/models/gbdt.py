@@ -62,7 +62,7 @@ import numpy as np
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.models import Model, TrainingBlock
+from s2rbench.contracts.model import Model, TrainingBlock
 from s2rbench_plugins.models.mlp import _seed_u64
 from s2rbench_plugins.models.strategies import MIN_SPLIT_ROWS, real_rows, val_split
 

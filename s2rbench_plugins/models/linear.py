@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from s2rbench.hookspecs import hookimpl
-from s2rbench.models import Model, TrainingBlock, informative_columns
+from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
 
 
 def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

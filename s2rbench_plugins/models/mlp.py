@@ -114,7 +114,7 @@ import torch
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.models import Model, TrainingBlock, informative_columns
+from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
 
 log = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ import torch
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.models import Model, TrainingBlock, informative_columns
+from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
 from s2rbench_plugins.models.mlp import (
     _ACTIVATIONS, _CHUNK, MLP, _init_params, _precision, _round_half_up, _scalers, _seed_u64, _standardize,
     _to_device_features,

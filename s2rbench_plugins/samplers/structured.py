@@ -55,9 +55,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from s2rbench.featurizers import PART_SEP
+from s2rbench.contracts.featurizer import PART_SEP
 from s2rbench.hookspecs import hookimpl
-from s2rbench.samplers import (
+from s2rbench.contracts.sampler import (
     Sampler,
     SamplingContext,
     Suggestion,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from s2rbench.featurizers import Featurizer
+from s2rbench.contracts.featurizer import Featurizer
 from s2rbench.hookspecs import hookimpl
 from s2rbench.tasks import TaskTables
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import click
 from tabulate import tabulate
 
-from .errors import S2RBenchError
+from ..errors import S2RBenchError
 
 
 class _Group(click.Group):
@@ -67,7 +67,7 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(kind: str, details: bool, data_dir: str | None, as_json: bool) -> None:
     """List the registered tasks, models and featurizers."""
-    from .catalog import catalog
+    from ..catalog import catalog
 
     data = catalog(kind, details=details, data_dir=data_dir)
     if as_json:
@@ -82,7 +82,7 @@ def list_cmd(kind: str, details: bool, data_dir: str | None, as_json: bool) -> N
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json: bool) -> None:
     """Installed plugins, their versions, and what each provides."""
-    from .catalog import plugin_table
+    from ..catalog import plugin_table
 
     rows, problems = plugin_table()
     if as_json:
@@ -119,11 +119,11 @@ def plugins(as_json: bool) -> None:
 @click.option("--no-progress", is_flag=True)
 def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
-    from .analysis import summarize, summary_row
-    from .report import write_report
-    from .sweep import run as run_sweep
+    from ..analysis import summarize, summary_row
+    from ..report import write_report
+    from ..sweep import run as run_sweep
 
-    from .executors import make_executor
+    from ..executors import make_executor
 
     ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
     try:
@@ -150,7 +150,7 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
 @click.option("--json", "as_json", is_flag=True)
 def fit(run_dir, m, boot, as_json) -> None:
     """Refit the scaling law from the raw per-trial rows of RUN_DIR."""
-    from .analysis import summarize, summary_row
+    from ..analysis import summarize, summary_row
 
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
@@ -166,7 +166,7 @@ def fit(run_dir, m, boot, as_json) -> None:
 @click.option("--boot", type=int, default=1000, show_default=True)
 def report(run_dir, boot) -> None:
     """Write RUN_DIR/report.md and RUN_DIR/mae_vs_n.png."""
-    from .report import write_report
+    from ..report import write_report
 
     click.echo(str(write_report(run_dir, n_boot=boot)))
 
@@ -176,21 +176,15 @@ def report(run_dir, boot) -> None:
 @click.argument("dest", type=click.Path(dir_okay=False))
 def export(run_dir, dest) -> None:
     """Export the per-trial rows of RUN_DIR to DEST (.csv or .parquet)."""
-    from .store import Store
+    from ..store import Store
 
     with Store(run_dir, create=False) as store:
         click.echo(str(store.export(dest)))
 
 
 # Sub-commands live in their own modules; each exposes register(cli).
-for _name in ("cli_task", "cli_planning", "cli_leaderboard", "cli_samplers"):
-    try:
-        _mod = importlib.import_module(f".{_name}", __package__)
-    except ModuleNotFoundError as _exc:  # only while that module is being written
-        if _exc.name == f"{__package__}.{_name}":
-            continue
-        raise
-    _mod.register(cli)
+for _name in ("task", "planning", "leaderboard", "samplers"):
+    importlib.import_module(f".{_name}", __package__).register(cli)
 
 
 def main() -> None:

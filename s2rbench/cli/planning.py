@@ -39,7 +39,7 @@ def _emit(obj: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-from .report_surface import format_number as _num  # one formatter for the commands and the report
+from ..report_surface import format_number as _num  # one formatter for the commands and the report
 
 
 def _ci(ci: Any, digits: int = 3) -> str:
@@ -99,7 +99,7 @@ def register(cli: click.Group) -> None:
     @_common
     def surface_cmd(run_dir, r2_min, boot, allow_incomplete, as_json) -> None:
         """The (n, m) laws of a surface run: E(n, m), E(n) at each m, the scratch curve E0(m)."""
-        from .planning import fit_surface_run
+        from ..planning import fit_surface_run
 
         rep = fit_surface_run(run_dir, n_boot=boot, r2_min=r2_min, allow_incomplete=allow_incomplete)
         if as_json:
@@ -156,7 +156,7 @@ def register(cli: click.Group) -> None:
     @_common
     def plan_cmd(run_dir, target_mae, m, cost_sim, cost_exp, n_max, m_max, law, r2_min, boot, allow_incomplete, as_json) -> None:
         """The n that reaches --target-mae at one m, or with costs the cheapest (n, m) on the fitted surface."""
-        from .planning import plan
+        from ..planning import plan
 
         res = plan(
             run_dir, target_mae, m=m, cost_sim=cost_sim, cost_exp=cost_exp, n_max=n_max, m_max=m_max, law=law,
@@ -178,7 +178,7 @@ def register(cli: click.Group) -> None:
     @_common
     def equivalence_cmd(run_dir, n, m, r2_min, boot, allow_incomplete, as_json) -> None:
         """What n simulations are worth in real samples at (n, m), and one more experiment in simulations."""
-        from .planning import equivalence
+        from ..planning import equivalence
 
         e = equivalence(run_dir, n=n, m=m, n_boot=boot, r2_min=r2_min, allow_incomplete=allow_incomplete)
         if as_json:
@@ -192,7 +192,7 @@ def register(cli: click.Group) -> None:
     @_common
     def backtest_cmd(run_dir, split, boot, allow_incomplete, as_json) -> None:
         """Fit the laws on the smaller half of the n grid, predict the larger half, check the intervals."""
-        from .planning import backtest_run
+        from ..planning import backtest_run
 
         b = backtest_run(run_dir, split=split, n_boot=boot, allow_incomplete=allow_incomplete)
         if as_json:

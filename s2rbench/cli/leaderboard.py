@@ -21,8 +21,8 @@ def _print_problems(exc) -> None:
 @click.option("--root", type=click.Path(file_okay=False), default=None, help=_ROOT_HELP)
 def submit(run_dir, name, author, url, description, root) -> None:
     """Write RUN_DIR's results as a leaderboard submission: ROOT/submissions/<task>/<id>.json."""
-    from .leaderboard import Entry, _plot, resolve_root
-    from .submission import from_run, submission_path, write_submission
+    from ..leaderboard import Entry, _plot, resolve_root
+    from ..submission import from_run, submission_path, write_submission
 
     root = resolve_root(root)
     sub = from_run(run_dir, name=name, author=author, url=url, description=description)
@@ -50,7 +50,7 @@ def leaderboard_group() -> None:
 @click.option("--replot", is_flag=True, help="Rewrite every plot, not only the missing ones.")
 def build_cmd(root, replot) -> None:
     """Regenerate ROOT/README.md (and the plots) from ROOT/submissions."""
-    from .leaderboard import LeaderboardError, build
+    from ..leaderboard import LeaderboardError, build
 
     try:
         res = build(root, replot=replot)
@@ -67,7 +67,7 @@ def build_cmd(root, replot) -> None:
 @click.option("--root", type=click.Path(file_okay=False), default=None, help=_ROOT_HELP)
 def check_cmd(root) -> None:
     """Validate every submission, recompute every fit from its raw trials, and fail on a stale page."""
-    from .leaderboard import LeaderboardError, check, resolve_root
+    from ..leaderboard import LeaderboardError, check, resolve_root
 
     root = resolve_root(root)
     try:
