@@ -31,7 +31,7 @@ from tabulate import tabulate
 
 from s2rbench import sweep
 from s2rbench.cli import parse_params
-from s2rbench.executors import estimate_unit_bytes, make_executor
+from s2rbench.sweep.executors import estimate_unit_bytes, make_executor
 from s2rbench.plugins import get_model
 
 
@@ -142,7 +142,7 @@ def per_step(ds: list[int], trial_list: list[int], params: dict, n: int = 1024, 
 
     import numpy as np
 
-    from s2rbench.executors import unit_threads
+    from s2rbench.sweep.executors import unit_threads
     from s2rbench.models import TrainingBlock
 
     rows = []

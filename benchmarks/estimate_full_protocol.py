@@ -17,7 +17,7 @@ import sys
 import numpy as np
 from tabulate import tabulate
 
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 from s2rbench.tasks import get_task
 
 

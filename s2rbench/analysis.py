@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import S2RBenchError
-from .store import Store
+from .sweep.store import Store
 
 
 @dataclass

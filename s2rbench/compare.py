@@ -27,7 +27,7 @@ import pandas as pd
 
 from .analysis import Summary, fmt_ci, summarize_rows
 from .errors import S2RBenchError
-from .store import Store
+from .sweep.store import Store
 
 #: What a comparison is normally about; the first of these that differ is "the factor".
 FACTORS = ("sampler", "model", "featurizer")

@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import laws
 from .errors import S2RBenchError
-from .store import Store
+from .sweep.store import Store
 
 __all__ = [
     "RunData",

@@ -34,7 +34,7 @@ _CACHE: dict[tuple, Any] = {}
 def _fits(run_dir: Path, n_boot: int) -> tuple[Any, Any, Any, Any]:
     """(RunData, SurfaceReport or error str, EquivalenceResult or error str, BacktestResult or error str), cached."""
     from . import planning as pl
-    from .store import DB_NAME
+    from .sweep.store import DB_NAME
 
     db = run_dir / DB_NAME
     st = db.stat() if db.exists() else None

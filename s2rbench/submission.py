@@ -311,7 +311,7 @@ def build_submission(
 
 def from_run(run_dir: str | Path, **meta: Any) -> dict[str, Any]:
     """A submission dict from a run directory (see `build_submission` for the keywords)."""
-    from .store import Store
+    from .sweep.store import Store
 
     with Store(run_dir, create=False) as store:
         config = store.get_meta("config") or {}

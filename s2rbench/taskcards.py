@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
-from . import protocol as proto
+from .sweep import protocol as proto
 from .errors import S2RBenchError
 from .contracts.featurizer import INPUT_KINDS, PART_SEP, InvalidInputsWarning
 from .tasks import CARD_FORMAT, TaskCard, _where, fetch_file, get_task, load_card, load_tables, read_side

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from s2rbench import sweep
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 from s2rbench_plugins.models.mlp import MLP
 
 from test_mlp import make_block, test_mae

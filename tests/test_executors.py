@@ -22,12 +22,12 @@ import pytest
 from s2rbench import plugins, sweep
 from s2rbench.analysis import summarize_rows
 from s2rbench.errors import S2RBenchError
-from s2rbench.executors import (
+from s2rbench.sweep.executors import (
     CheckedLocalExecutor, check_memory, estimate_unit_bytes, make_executor, model_bytes,
 )
 from s2rbench.hookspecs import hookimpl
 from s2rbench.plugins import get_model
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 from s2rbench_plugins.models.linear import Ridge
 
 try:
@@ -90,7 +90,7 @@ def test_estimate_grows_with_n_and_trials_and_refuses_what_cannot_fit(prep):
 
 
 def test_local_executor_refuses_up_front(tmp_path, monkeypatch):
-    import s2rbench.executors as ex
+    import s2rbench.sweep.executors as ex
 
     monkeypatch.setattr(ex, "available_memory_bytes", lambda device="cpu": 1000)
     with pytest.raises(S2RBenchError, match="needs about .* more than the 0.00 GiB available on cpu"):
@@ -215,7 +215,7 @@ KILLED_DRIVER = textwrap.dedent(
     """
     import sys, time
     from s2rbench import sweep
-    from s2rbench.executors import make_executor
+    from s2rbench.sweep.executors import make_executor
 
     class Slow:  # the driver dawdles 2 s after committing each unit, so that the test can kill it mid-run
         def __init__(self, inner):

@@ -15,7 +15,7 @@ from s2rbench import leaderboard as lb
 from s2rbench import submission as S
 from s2rbench.cli import cli
 from s2rbench.errors import S2RBenchError
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 

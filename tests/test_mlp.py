@@ -219,7 +219,7 @@ def test_replicas_train_in_groups_that_fit_with_identical_numbers(monkeypatch):
     """When the free memory holds fewer replicas than the block, the mlp trains them in groups; on a
     CPU each trial's numbers are those of the whole-block run, and the harness's memory check then
     asks for one replica, not T."""
-    import s2rbench.executors as ex
+    import s2rbench.sweep.executors as ex
 
     block, _, _ = make_block(T=5, n=60, m=30, M=50, d=5)
     fast = dict(pretrain_epochs=5, finetune_epochs=5, hidden=(16,))

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from s2rbench import planning as pl
 from s2rbench.cli import cli
 from s2rbench.errors import S2RBenchError
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 
 ALPHA, BETA, GAMMA, DELTA = 0.5, 0.3, 0.02, 2.0
 A0, B0, C0 = 1.2, 0.35, 0.005

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from s2rbench import protocol as proto
+from s2rbench.sweep import protocol as proto
 
 KEY = "ab" * 32
 

@@ -14,13 +14,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from s2rbench import protocol as proto
+from s2rbench.sweep import protocol as proto
 from s2rbench import sweep
 from s2rbench.cli import cli
 from s2rbench.models import Model
 from s2rbench.plugins import get_registry, get_sampler
 from s2rbench.samplers import RandomSampler, SamplingContext, SuggestContext, checked_order, checked_suggestion
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 from s2rbench_plugins.samplers.structured import Diverse, NearReal, Stratified, backbone_class, composition_family, family_labels
 
 from conftest import install_plugin_package

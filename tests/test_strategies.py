@@ -19,7 +19,7 @@ from s2rbench import sweep
 from s2rbench.errors import S2RBenchError
 from s2rbench.models import Model
 from s2rbench.plugins import get_model, plugin_of
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 from s2rbench_plugins.models import mlp as mlp_plugin
 from s2rbench_plugins.models.mlp import MLP
 from s2rbench_plugins.models.strategies import OFFSET_ONLY, RidgePath, hidden_activations, pretrain, val_split

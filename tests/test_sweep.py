@@ -7,7 +7,7 @@ import pytest
 from s2rbench import sweep
 from s2rbench.errors import S2RBenchError
 from s2rbench.plugins import get_model
-from s2rbench.store import Store
+from s2rbench.sweep.store import Store
 
 RIDGE = {"random_features": 256, "alpha_pretrain": 0.1, "alpha_finetune": 1.0}
 FAST = dict(model="ridge", sizes=[32, 128, 512, 2048], trials=4, progress=False, fit=False, model_params=RIDGE)

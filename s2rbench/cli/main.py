@@ -123,7 +123,7 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
     from ..report import write_report
     from ..sweep import run as run_sweep
 
-    from ..executors import make_executor
+    from ..sweep.executors import make_executor
 
     ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
     try:
@@ -176,7 +176,7 @@ def report(run_dir, boot) -> None:
 @click.argument("dest", type=click.Path(dir_okay=False))
 def export(run_dir, dest) -> None:
     """Export the per-trial rows of RUN_DIR to DEST (.csv or .parquet)."""
-    from ..store import Store
+    from ..sweep.store import Store
 
     with Store(run_dir, create=False) as store:
         click.echo(str(store.export(dest)))

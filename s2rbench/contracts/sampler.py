@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import protocol as proto
+from ..sweep import protocol as proto
 from ..errors import S2RBenchError
 
 

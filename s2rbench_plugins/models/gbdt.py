@@ -47,7 +47,7 @@ Defaults and why
 - ``patience=50``, ``val_fraction=0.15``: as ``mlp``'s split rule.
 
 Determinism: ``num_threads=1`` (one compute thread per unit is the project's rule, see
-``s2rbench.executors``), ``deterministic=True``, ``force_col_wise=True``, LightGBM's ``seed`` from
+``s2rbench.sweep.executors``), ``deterministic=True``, ``force_col_wise=True``, LightGBM's ``seed`` from
 the trial seed (one stream per stage): the same seed gives bit-identical predictions, and a trial's
 numbers do not depend on the other trials of its block. Missing features: NaN (and +-inf, which
 become NaN) are LightGBM's native missing values (each split learns which side they go to); no

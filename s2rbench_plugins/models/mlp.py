@@ -93,7 +93,7 @@ Defaults (chosen to train in seconds per block on a CPU; see benchmarks/bench_en
   the numbers; their effect on MAE is measured in benchmarks/bench_precision.py.
 
 Memory: a unit's T replicas are stacked when they fit in the device's free memory (the estimate of
-``s2rbench.executors.model_bytes``, with a 20% margin); otherwise they train in consecutive groups
+``s2rbench.sweep.executors.model_bytes``, with a 20% margin); otherwise they train in consecutive groups
 of as many as fit (``last_groups`` records the group sizes). On a CPU this changes no number (see
 above), so a unit never fails for want of memory as long as one replica fits.
 """
@@ -273,8 +273,8 @@ class MLP(Model):
         """How many replicas to stack: all T when they fit in the free memory of the device (on a CPU
         the arithmetic of a replica does not depend on its group, so chunking changes no number),
         else as many as fit with a 20% margin, at least one. The per-replica cost is the
-        harness's own estimate (`s2rbench.executors.model_bytes`)."""
-        from s2rbench.executors import available_memory_bytes, model_bytes
+        harness's own estimate (`s2rbench.sweep.executors.model_bytes`)."""
+        from s2rbench.sweep.executors import available_memory_bytes, model_bytes
 
         T = block.n_trials
         cap = T if self.max_replicas is None else max(1, min(T, int(self.max_replicas)))

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .errors import S2RBenchError
+from ..errors import S2RBenchError
 
 DB_NAME = "results.sqlite"
 

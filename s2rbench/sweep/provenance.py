@@ -21,7 +21,7 @@ def package_versions() -> dict[str, str]:
 
 def resolve_device(device: str = "auto") -> str:
     """'auto' picks CUDA when present; asking for CUDA without it is a user error, not a fallback."""
-    from .errors import S2RBenchError
+    from ..errors import S2RBenchError
 
     device = (device or "auto").lower()
     if device not in ("auto", "cpu") and not device.startswith("cuda"):

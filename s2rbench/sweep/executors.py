@@ -34,9 +34,10 @@ from collections import deque
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator
 
-from .errors import S2RBenchError
-from .contracts.model import Model
-from .sweep import LocalExecutor, Prepared, WorkUnit, run_unit
+from ..errors import S2RBenchError
+from ..contracts.model import Model
+from .prepare import Prepared
+from .units import LocalExecutor, WorkUnit, run_unit
 
 log = logging.getLogger(__name__)
 

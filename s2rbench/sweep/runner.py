@@ -1,0 +1,171 @@
+"""A whole run: resolve the protocol, check the run directory's identity, plan the units not yet
+stored, hand them to an executor and commit each unit's rows as it returns."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from ..errors import S2RBenchError
+from ..contracts.model import Model
+from ..plugins import get_model, get_sampler, plugin_of
+from ..contracts.sampler import Sampler
+from .provenance import device_name, package_versions, resolve_device
+from .store import Store
+from .prepare import prepare
+from .executors import make_executor  # one thread per unit: same numbers as any other executor
+from .units import full_m, plan_units
+from ..tasks import TaskCard, get_task
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole run
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    config: dict[str, Any]
+    results: pd.DataFrame
+    summary: Any = None
+
+
+def default_run_dir(task: str, model: str, featurizer: str, quick: bool) -> Path:
+    stem = Path(task).stem if task.endswith(".toml") else task
+    return Path("runs") / f"{stem}-{model}-{featurizer}{'-quick' if quick else ''}"
+
+
+def run(
+    task: str | TaskCard,
+    model: str = "mlp",
+    featurizer: str | None = None,
+    *,
+    quick: bool = False,
+    sizes: Iterable[int] | None = None,
+    trials: int | None = None,
+    seed: int | None = None,
+    m: int | None = None,
+    surface: bool = False,
+    m_grid: Iterable[int] | None = None,
+    device: str = "auto",
+    out: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    exclude_overlap: bool = False,
+    split: str | None = None,
+    sampler: str = "random",
+    model_params: dict[str, Any] | None = None,
+    progress: bool = True,
+    executor: Any = None,
+    fit: bool = True,
+) -> RunResult:
+    """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows and fit."""
+    card = task if isinstance(task, TaskCard) else get_task(task)
+    model_obj: Model = get_model(model)
+    if model_params:
+        model_obj = model_obj.with_params(**model_params)
+    feat_name = featurizer or card.featurizer
+    dev = resolve_device(device)
+    sampler_obj: Sampler = get_sampler(sampler)
+    p = card.protocol
+    grid = [int(s) for s in (sizes if sizes is not None else (p.quick_sizes if quick else p.sizes))]
+    if not grid or any(s <= 0 for s in grid):
+        raise S2RBenchError(f"--sizes must be positive integers; got {grid}")
+    n_trials = int(trials if trials is not None else (p.quick_trials if quick else p.trials))
+    if n_trials < 1:
+        raise S2RBenchError(f"--trials must be at least 1; got {n_trials}")
+    seed = int(seed if seed is not None else p.seed)
+    split = split or p.split
+    prep = prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split)
+    too_big = [s for s in grid if s > len(prep.y_sim)]
+    if too_big:
+        warnings.warn(f"task {card.name!r} has {len(prep.y_sim)} simulated rows; sizes {too_big} are dropped", UserWarning, stacklevel=2)
+        grid = [s for s in grid if s <= len(prep.y_sim)]
+        if not grid:
+            raise S2RBenchError(f"no size in the grid fits the {len(prep.y_sim)} simulated rows of task {card.name!r}; pass smaller --sizes")
+    m_all = full_m(prep, seed, max(n_trials, p.trials))
+    m_run = int(m if m is not None else (p.m or m_all))
+    if not 1 <= m_run <= m_all:
+        raise S2RBenchError(f"--m {m_run} is outside 1..{m_all} (the real training rows of task {card.name!r}); choose a smaller m")
+    m_values = [m_run]
+    if surface or m_grid is not None:
+        wanted = [int(v) for v in (m_grid if m_grid is not None else ((p.quick_m_grid or p.m_grid) if quick else p.m_grid))]
+        if not wanted:
+            raise S2RBenchError(f"task card {card.name!r} declares no m_grid in [protocol]; add one or pass --m-grid")
+        bad = [v for v in wanted if not 1 <= v <= m_all]
+        if bad:
+            raise S2RBenchError(f"m values {bad} are outside 1..{m_all} (the real training rows of task {card.name!r}); fix the m grid")
+        m_values = sorted(set(wanted) | {m_run})
+    run_dir = Path(out) if out else default_run_dir(card.name, model_obj.name, feat_name, quick)
+    feat_plugin = plugin_of("featurizers", feat_name)
+    model_plugin = plugin_of("models", model_obj.name)
+    config = {
+        "task": card.name,
+        "card_version": card.version,
+        "card_hash": card.hash,
+        "card_path": str(card.path) if card.path else None,
+        "model": model_obj.name,
+        "model_version": model_obj.version,
+        "model_plugin": asdict(model_plugin) if model_plugin else None,
+        "hyperparameters": model_obj.hyperparameters,
+        "featurizer": feat_name,
+        "featurizer_version": prep.featurizer.version,
+        "featurizer_config": prep.featurizer.config(),
+        "featurizer_plugin": asdict(feat_plugin) if feat_plugin else None,
+        "sampler": sampler_obj.name,
+        "sampler_version": sampler_obj.version,
+        "sampler_plugin": asdict(plugin_of("samplers", sampler_obj.name)) if plugin_of("samplers", sampler_obj.name) else None,
+        "seed": seed,
+        "data": {"sim": prep.sim_key, "real": prep.real_key},
+        "data_info": prep.data_info(),
+        "exclude_overlap": bool(exclude_overlap),
+        "split": split,
+        "protocol": {
+            "quick": bool(quick), "split": split, "test_fraction": p.test_fraction,
+            "sizes": grid, "trials": n_trials, "m": m_run, "m_all": m_all, "m_grid": m_values,
+            "surface": len(m_values) > 1, "trial_block": p.trial_block,
+        },
+        "target": {"name": card.target_name, "unit": card.unit},
+        "device": dev,
+        "device_name": device_name(dev),
+        "packages": package_versions(),
+        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    store = Store(run_dir)
+    try:
+        store.check_identity(config)
+        units = plan_units(card.name, model_obj.name, feat_name, grid, m_values, n_trials, p.trial_block, seed, store.done_keys(), sampler=sampler_obj.name)
+        if executor is None:
+            executor = make_executor("local")
+        bar = None
+        if progress and units:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=sum(len(u.trials) for u in units), desc=f"{card.name} {model_obj.name}", unit="trial")
+        try:
+            for unit, rows in executor.map(units, prep, model_obj, dev):
+                store.commit(rows)
+                if bar is not None:
+                    bar.set_postfix_str(f"n={unit.n}")
+                    bar.update(len(unit.trials))
+        finally:
+            if bar is not None:
+                bar.close()
+        results = store.results()
+    finally:
+        store.close()
+    result = RunResult(run_dir=run_dir, config=config, results=results)
+    if fit:
+        from ..analysis import summarize
+
+        result.summary = summarize(run_dir)
+    return result
