@@ -62,9 +62,11 @@ def test_resume_skips_finished_work_and_crash_loses_nothing_finished(tmp_path):
     again = CountingExecutor()
     sweep.run("synthetic", out=out, executor=again, **FAST)
     assert again.ran == []
-    # adding trials runs only the new ones
+    # more trials is another protocol: refused, unless asked for explicitly; then only the new ones run
+    with pytest.raises(S2RBenchError, match="different trials.*--extend"):
+        sweep.run("synthetic", out=out, executor=CountingExecutor(), **{**FAST, "trials": 6})
     more = CountingExecutor()
-    sweep.run("synthetic", out=out, executor=more, **{**FAST, "trials": 6})
+    sweep.run("synthetic", out=out, executor=more, extend=True, **{**FAST, "trials": 6})
     assert sum(len(u.trials) for u in more.ran) == 5 * 2
 
 

@@ -13,30 +13,76 @@ import click
 from tabulate import tabulate
 
 from ..errors import S2RBenchError
+from ..limits import MAX_ROWS, MAX_SEED, MAX_TRIALS
+
+#: bootstrap resamples: at least one; a million is already minutes of refitting
+BOOT = click.IntRange(1, 1_000_000)
 
 
 class _Group(click.Group):
-    """Prints user errors as one line and exits 1; anything else is a bug and keeps its traceback."""
+    """Every mistake a user can make ends as one ``Error:`` line and exit 1: our own errors, click's
+    usage errors (missing argument, bad choice, no such option, a value of the wrong type), and the
+    faults of the machine (a full disk, no permission, no memory). Anything else is a bug and keeps
+    its traceback."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:  # the group's own options (e.g. `s2rbench --bogus`)
+            click.echo(_usage_line(exc), err=True)
+            raise click.exceptions.Exit(1) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            click.echo(_usage_line(exc), err=True)
         except S2RBenchError as exc:
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
+        except MemoryError:
+            click.echo("Error: this machine ran out of memory; use fewer --trials or smaller --sizes, or a larger machine", err=True)
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            click.echo(f"Error: {_os_reason(exc)}{where}; free space or fix the permissions and run again", err=True)
+        ctx.exit(1)
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    """click's message, on one line, with where to read the command's usage."""
+    msg = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        msg = msg.rstrip(".") + f"; see `{ctx.command_path} --help`"
+    return f"Error: {msg}"
+
+
+def _os_reason(exc: OSError) -> str:
+    from ..sweep.rundir import os_reason
+
+    return os_reason(exc)
+
+
+#: NumPy's floating-point warnings: intermediate arithmetic (a law's exponent overflowing while a
+#: solver explores) that the code handles; they say nothing a user can act on
+_FLOATING_POINT = r".*(overflow|underflow|invalid value|divide by zero) encountered"
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None):
     click.echo(f"Warning: {message}", err=True)
 
 
-def _int_list(value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        return [int(float(v)) for v in value.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise S2RBenchError(f"--sizes {value!r} must be comma-separated integers, e.g. 100,1000,10000") from None
+def _int_list(value: str | None, option: str = "--sizes") -> list[int] | None:
+    from ..limits import parse_int_list
+
+    return parse_int_list(value, option)
+
+
+#: a --param value longer than this is refused (a hyperparameter is a number, a word or a short list)
+MAX_PARAM_CHARS = 10_000
 
 
 def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
@@ -46,10 +92,17 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
         if "=" not in p:
             raise S2RBenchError(f"--param {p!r} must look like name=value")
         k, v = p.split("=", 1)
+        k = k.strip()
+        if not k:
+            raise S2RBenchError(f"--param {p!r} has no name; write name=value")
+        if len(v) > MAX_PARAM_CHARS:
+            raise S2RBenchError(f"--param {k}= is {len(v):,} characters long; a hyperparameter value is at most {MAX_PARAM_CHARS:,}")
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
             out[k] = v
+        except RecursionError:
+            raise S2RBenchError(f"--param {k}= is nested too deeply; pass a number, a word or a flat list") from None
     return out
 
 
@@ -58,6 +111,7 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
 def cli() -> None:
     """s2rbench: scaling laws of Sim2Real transfer learning in materials science."""
     warnings.showwarning = _warning_line
+    warnings.filterwarnings("ignore", message=_FLOATING_POINT, category=RuntimeWarning)
 
 
 @cli.command("list")
@@ -99,13 +153,14 @@ def plugins(as_json: bool) -> None:
 @click.option("--featurizer", default=None, help="Default: the task card's.")
 @click.option("--quick", is_flag=True, help="The card's quick grid and few trials (minutes).")
 @click.option("--sizes", default=None, help="Comma-separated n grid, overriding the card's.")
-@click.option("--trials", type=int, default=None)
-@click.option("--seed", type=int, default=None)
-@click.option("--m", "m", type=int, default=None, help="Real training rows used for fine-tuning (default: the card's).")
+@click.option("--trials", type=click.IntRange(1, MAX_TRIALS), default=None, help="Trials per cell (default: the card's).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None)
+@click.option("--m", "m", type=click.IntRange(1, MAX_ROWS), default=None, help="Real training rows used for fine-tuning (default: the card's).")
 @click.option("--surface", is_flag=True, help="Sweep the card's (n, m) grid: every n at every m of its m_grid.")
 @click.option("--m-grid", default=None, help="Comma-separated m grid for --surface, overriding the card's.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (resumed if it exists).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (resumed if it exists, with the same settings).")
+@click.option("--extend", is_flag=True, help="Grow an existing run directory by the given sizes, trials or m values (recorded in its history).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
 @click.option("--exclude-overlap", is_flag=True, help="Drop simulated rows whose input also occurs in the real table.")
 @click.option("--sampler", default="random", show_default=True, help="Which simulated rows pretrain first (see `s2rbench list samplers`).")
@@ -113,11 +168,11 @@ def plugins(as_json: bool) -> None:
 @click.option("--param", "params", multiple=True, help="Model hyperparameter override, name=value (repeatable).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units of work run.")
 @click.option("--address", default=None, help="Ray cluster address to join (default: start a local one).")
-@click.option("--workers", type=int, default=None, help="Ray: concurrent units (default: the cluster's CPUs).")
-@click.option("--gpus-per-unit", type=float, default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
-@click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
+@click.option("--workers", type=click.IntRange(1, 100_000), default=None, help="Ray: concurrent units (default: the cluster's CPUs).")
+@click.option("--gpus-per-unit", type=click.FloatRange(0.0, 64.0), default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
+@click.option("--boot", type=BOOT, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
+def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, extend, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from ..analysis import summarize, summary_row
     from ..report import write_report
@@ -125,12 +180,14 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
 
     from ..sweep.executors import make_executor
 
+    sizes_list, m_list, model_params = _int_list(sizes), _int_list(m_grid, "--m-grid"), parse_params(params)
     ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
     try:
         res = run_sweep(
-            task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface,
-            m_grid=_int_list(m_grid), device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
-            sampler=sampler, split=split, model_params=parse_params(params), progress=not no_progress, fit=False, executor=ex,
+            task, model, featurizer, quick=quick, sizes=sizes_list, trials=trials, seed=seed, m=m, surface=surface,
+            m_grid=m_list, device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
+            sampler=sampler, split=split, model_params=model_params, progress=not no_progress, fit=False, executor=ex,
+            extend=extend,
         )
     finally:
         if hasattr(ex, "close"):
@@ -145,8 +202,8 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--m", "m", type=int, default=None)
-@click.option("--boot", type=int, default=1000, show_default=True)
+@click.option("--m", "m", type=click.IntRange(1, MAX_ROWS), default=None)
+@click.option("--boot", type=BOOT, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def fit(run_dir, m, boot, as_json) -> None:
     """Refit the scaling law from the raw per-trial rows of RUN_DIR."""
@@ -163,7 +220,7 @@ def fit(run_dir, m, boot, as_json) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--boot", type=int, default=1000, show_default=True)
+@click.option("--boot", type=BOOT, default=1000, show_default=True)
 def report(run_dir, boot) -> None:
     """Write RUN_DIR/report.md and RUN_DIR/mae_vs_n.png."""
     from ..report import write_report

@@ -18,6 +18,9 @@ from ..contracts.model import Model
 from ..plugins import get_model, get_sampler, plugin_of
 from ..contracts.sampler import Sampler
 from .provenance import device_name, package_versions, resolve_device
+from .. import limits
+from .identity import check_partial
+from .rundir import check_out_dir, is_run, run_lock
 from .store import Store
 from .prepare import prepare
 from .executors import make_executor  # one thread per unit: same numbers as any other executor
@@ -67,8 +70,13 @@ def run(
     progress: bool = True,
     executor: Any = None,
     fit: bool = True,
+    extend: bool = False,
 ) -> RunResult:
-    """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows and fit."""
+    """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows and fit.
+
+    A run directory keeps one protocol (see `s2rbench.sweep.identity`): resuming it with other
+    settings is refused; ``extend=True`` grows it to the union of the stored and the given grid.
+    The directory is locked for the whole run (`s2rbench.sweep.rundir.run_lock`)."""
     card = task if isinstance(task, TaskCard) else get_task(task)
     model_obj: Model = get_model(model)
     if model_params:
@@ -77,18 +85,39 @@ def run(
     dev = resolve_device(device)
     sampler_obj: Sampler = get_sampler(sampler)
     p = card.protocol
-    grid = [int(s) for s in (sizes if sizes is not None else (p.quick_sizes if quick else p.sizes))]
-    if not grid or any(s <= 0 for s in grid):
-        raise S2RBenchError(f"--sizes must be positive integers; got {grid}")
-    n_trials = int(trials if trials is not None else (p.quick_trials if quick else p.trials))
-    if n_trials < 1:
-        raise S2RBenchError(f"--trials must be at least 1; got {n_trials}")
-    seed = int(seed if seed is not None else p.seed)
+    grid = limits.check_sizes(sizes if sizes is not None else (p.quick_sizes if quick else p.sizes))
+    n_trials = limits.check_count("--trials", trials if trials is not None else (p.quick_trials if quick else p.trials), limits.MAX_TRIALS)
+    seed = limits.check_seed(seed if seed is not None else p.seed)
+    if m is not None:
+        m = limits.check_count("--m", m, limits.MAX_ROWS)
+    if m_grid is not None:
+        m_grid = limits.check_sizes(m_grid, "--m-grid")
     split = split or p.split
+    run_dir = Path(out) if out else default_run_dir(card.name, model_obj.name, feat_name, quick)
+    check_out_dir(run_dir)
+    with run_lock(run_dir):
+        return _run_locked(
+            card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
+            quick, split, data_dir, exclude_overlap, progress, executor, fit, extend,
+        )
+
+
+def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
+                quick, split, data_dir, exclude_overlap, progress, executor, fit, extend) -> RunResult:
+    p = card.protocol
+    if is_run(run_dir):  # refuse another configuration (or a damaged store) before loading any data
+        with Store(run_dir, create=False) as old:
+            check_partial(run_dir, old.get_meta("config"), {
+                "task": card.name, "card_hash": card.hash, "model": model_obj.name,
+                "hyperparameters": model_obj.hyperparameters, "featurizer": feat_name, "seed": seed,
+                "exclude_overlap": bool(exclude_overlap), "split": split, "sampler": sampler_obj.name,
+            })
     prep = prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split)
     too_big = [s for s in grid if s > len(prep.y_sim)]
     if too_big:
-        warnings.warn(f"task {card.name!r} has {len(prep.y_sim)} simulated rows; sizes {too_big} are dropped", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"task {card.name!r} has {len(prep.y_sim)} simulated rows, so sizes {too_big} cannot be drawn and are "
+            f"dropped: the law is fitted over n <= {len(prep.y_sim)} only", UserWarning, stacklevel=2)
         grid = [s for s in grid if s <= len(prep.y_sim)]
         if not grid:
             raise S2RBenchError(f"no size in the grid fits the {len(prep.y_sim)} simulated rows of task {card.name!r}; pass smaller --sizes")
@@ -105,7 +134,7 @@ def run(
         if bad:
             raise S2RBenchError(f"m values {bad} are outside 1..{m_all} (the real training rows of task {card.name!r}); fix the m grid")
         m_values = sorted(set(wanted) | {m_run})
-    run_dir = Path(out) if out else default_run_dir(card.name, model_obj.name, feat_name, quick)
+    limits.check_plan(len(grid) + 1, len(m_values), n_trials)
     feat_plugin = plugin_of("featurizers", feat_name)
     model_plugin = plugin_of("models", model_obj.name)
     config = {
@@ -142,8 +171,9 @@ def run(
     }
     store = Store(run_dir)
     try:
-        store.check_identity(config)
-        units = plan_units(card.name, model_obj.name, feat_name, grid, m_values, n_trials, p.trial_block, seed, store.done_keys(), sampler=sampler_obj.name)
+        config = store.check_identity(config, extend=extend)
+        pr = config["protocol"]  # with extend: the union of the stored and the asked grid
+        units = plan_units(card.name, model_obj.name, feat_name, pr["sizes"], pr["m_grid"], int(pr["trials"]), p.trial_block, seed, store.done_keys(), sampler=sampler_obj.name)
         if executor is None:
             executor = make_executor("local")
         bar = None
