@@ -8,6 +8,9 @@ training rows only, and returns predictions for every real row; the core scores 
 
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +54,115 @@ class TrainingBlock:
         return int(self.train_idx.shape[1])
 
 
+@dataclass(frozen=True)
+class ParamSpec:
+    """The type and range of one model hyperparameter, checked before any work starts.
+
+    Why: ``--param lr=-1`` and ``lr=NaN`` used to run to exit 0 with plausible-looking garbage, and
+    ``lr=abc`` was a traceback from inside the model. A model declares ``param_specs`` beside its
+    ``defaults`` (one entry per name) and `Model.__init__` checks every value given to it, so a bad
+    value is one line naming the model, the hyperparameter, the rule and an example.
+
+    - ``type``: ``int``, ``float``, ``bool`` or ``str``. An int is accepted where a float is asked
+      (``lr=1``); a bool never counts as a number; floats must be finite.
+    - ``low`` / ``high``: bounds (None: unbounded), closed unless ``low_open`` / ``high_open``.
+    - ``choices``: the allowed values (for strings, e.g. an activation).
+    - ``sequence``: a list or tuple of such values is allowed (``hidden=[256,128]``), of length
+      ``min_len``..``max_len``; ``scalar=False`` allows only a sequence.
+    - ``doc``: a few words for error messages and catalogues.
+    """
+
+    type: type = float
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[Any, ...] | None = None
+    sequence: bool = False
+    scalar: bool = True
+    min_len: int = 1
+    max_len: int = 64
+    doc: str = ""
+
+    def describe(self) -> str:
+        """The rule in words, e.g. ``a number > 0`` or ``an integer in [1, 1000]``."""
+        if self.choices is not None:
+            what = "one of " + ", ".join(map(str, self.choices))
+        else:
+            what = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(self.type, self.type.__name__)
+            lo, hi = self.low, self.high
+            if lo is not None and hi is not None:
+                what += f" in {'(' if self.low_open else '['}{lo:g}, {hi:g}{')' if self.high_open else ']'}"
+            elif lo is not None:
+                what += f" {'>' if self.low_open else '>='} {lo:g}"
+            elif hi is not None:
+                what += f" {'<' if self.high_open else '<='} {hi:g}"
+        if self.sequence:
+            what = (f"{what}, or a list of them" if self.scalar else f"a list of {self.min_len}..{self.max_len} values, each {what}")
+        return what
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` breaks this spec, or None when it is fine."""
+        if self.sequence and isinstance(value, (list, tuple)):
+            if not self.min_len <= len(value) <= self.max_len:
+                return f"has {len(value)} entries (allowed: {self.min_len}..{self.max_len})"
+            for v in value:
+                if isinstance(v, (list, tuple, dict)) or self._scalar_problem(v):
+                    return f"has the entry {v!r}"
+            return None
+        if not self.scalar:
+            return "is not a list"
+        return self._scalar_problem(value)
+
+    def _scalar_problem(self, v: Any) -> str | None:
+        if self.type is bool:
+            return None if isinstance(v, (bool, np.bool_)) else "is not true or false"
+        if self.type in (int, float):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+                return "is not a number"
+            if self.type is int and not isinstance(v, numbers.Integral):
+                return "is not an integer"
+            f = float(v)
+            if not math.isfinite(f):
+                return "is not finite"
+            if self.low is not None and (f < self.low or (self.low_open and f == self.low)):
+                return "is out of range"
+            if self.high is not None and (f > self.high or (self.high_open and f == self.high)):
+                return "is out of range"
+        elif self.type is str:
+            if not isinstance(v, str):
+                return "is not a string"
+        if self.choices is not None and v not in self.choices:
+            return "is not an allowed value"
+        return None
+
+
+def check_params(model: str, specs: dict[str, ParamSpec], known: Any, params: dict[str, Any]) -> None:
+    """Raise one `S2RBenchError` line for the first unknown name (with a "did you mean") or the
+    first value that breaks its `ParamSpec`; names without a spec are only checked for existence."""
+    from ..errors import S2RBenchError
+
+    known = sorted(known)
+    for name in sorted(params):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise S2RBenchError(
+                f"model {model!r} has no hyperparameter {name!r}{hint} (known: {', '.join(known) or 'none'})"
+            )
+    for name in sorted(params):
+        spec = specs.get(name)
+        if spec is None:
+            continue
+        why = spec.problem(params[name])
+        if why:
+            shown = repr(params[name])
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise S2RBenchError(
+                f"model {model!r}: hyperparameter {name}={shown} {why}; it must be {spec.describe()}"
+            )
+
+
 class Model:
     """Base class for model plugins.
 
@@ -70,18 +182,13 @@ class Model:
     version: str = "0"
     description: str = ""
     defaults: dict[str, Any] = {}
+    #: the type and range of each hyperparameter (see `ParamSpec`), checked on every value given
+    param_specs: dict[str, ParamSpec] = {}
     #: per trial of the last `fit_predict`: what the model's validation selected (see above)
     selected: list[dict[str, Any] | None] | None = None
 
     def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            from ..errors import S2RBenchError
-
-            raise S2RBenchError(
-                f"model {self.name!r} has no hyperparameter(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(self.defaults)) or 'none'}"
-            )
+        check_params(self.name, self.param_specs, self.defaults, params)
         self.params: dict[str, Any] = {**self.defaults, **params}
 
     def with_params(self, **params: Any) -> "Model":

@@ -63,6 +63,7 @@ import numpy as np
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock
+from s2rbench.contracts.model import ParamSpec
 from s2rbench_plugins.models.mlp import _seed_u64
 from s2rbench_plugins.models.strategies import MIN_SPLIT_ROWS, real_rows, val_split
 
@@ -88,6 +89,18 @@ class _GBDT(Model):
         "feature_fraction": 0.5,
         "patience": 50,
         "val_fraction": 0.15,
+    }
+    param_specs: dict[str, ParamSpec] = {
+        "learning_rate": ParamSpec(float, low=0.0, low_open=True),
+        "num_leaves": ParamSpec(int, low=2, high=131072),
+        "max_rounds": ParamSpec(int, low=1, high=10**6),
+        "sim_learning_rate": ParamSpec(float, low=0.0, low_open=True),
+        "sim_num_leaves": ParamSpec(int, low=2, high=131072),
+        "sim_max_rounds": ParamSpec(int, low=1, high=10**6),
+        "min_data_in_leaf": ParamSpec(int, low=1, high=10**9),
+        "feature_fraction": ParamSpec(float, low=0.0, high=1.0, low_open=True),
+        "patience": ParamSpec(int, low=1, high=10**6),
+        "val_fraction": ParamSpec(float, low=0.0, high=1.0, high_open=True),
     }
     stack = False
 

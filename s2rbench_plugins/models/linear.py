@@ -16,6 +16,7 @@ import numpy as np
 
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
+from s2rbench.contracts.model import ParamSpec
 
 
 def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +40,13 @@ class Ridge(Model):
     version = "2"
     description = "ridge regression pretrained on simulation, refit on real data with a penalty towards the pretrained weights"
     defaults = {"alpha_pretrain": 1.0, "alpha_finetune": 10.0, "random_features": 0, "bandwidth": 2.0, "input_clip": 5.0}
+    param_specs = {
+        "alpha_pretrain": ParamSpec(float, low=0.0, low_open=True),
+        "alpha_finetune": ParamSpec(float, low=0.0, low_open=True),
+        "random_features": ParamSpec(int, low=0, high=100_000, doc="0: plain ridge"),
+        "bandwidth": ParamSpec(float, low=0.0, low_open=True),
+        "input_clip": ParamSpec(float, low=0.0, doc="0: no clipping"),
+    }
 
     def _lift(self, Z: np.ndarray, seed: int) -> np.ndarray:
         """Random Fourier features (an RBF-kernel ridge in primal form) when `random_features` > 0."""

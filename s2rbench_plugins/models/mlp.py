@@ -115,6 +115,7 @@ import torch
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
+from s2rbench.contracts.model import ParamSpec
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,23 @@ class MLP(Model):
         "batched": True,
         "precision": "fp32",
         "input_clip": 5.0,
+    }
+    param_specs: dict[str, ParamSpec] = {
+        "hidden": ParamSpec(int, low=1, high=65536, sequence=True, max_len=32, doc="layer widths"),
+        "activation": ParamSpec(str, choices=tuple(_ACTIVATIONS)),
+        "lr": ParamSpec(float, low=0.0, low_open=True, doc="pretraining (and scratch) learning rate"),
+        "finetune_lr": ParamSpec(float, low=0.0, low_open=True),
+        "weight_decay": ParamSpec(float, low=0.0),
+        "batch_size": ParamSpec(int, low=1, high=2**20),
+        "pretrain_epochs": ParamSpec(int, low=0, high=10**6),
+        "finetune_epochs": ParamSpec(int, low=0, high=10**6),
+        "pretrain_patience": ParamSpec(int, low=1, high=10**6),
+        "finetune_patience": ParamSpec(int, low=1, high=10**6),
+        "min_steps_per_epoch": ParamSpec(int, low=1, high=10**6),
+        "val_fraction": ParamSpec(float, low=0.0, high=1.0, high_open=True),
+        "batched": ParamSpec(bool),
+        "precision": ParamSpec(str, choices=_PRECISIONS),
+        "input_clip": ParamSpec(float, low=0.0, doc="0: no clipping"),
     }
 
     def __init__(self, **params: Any) -> None:

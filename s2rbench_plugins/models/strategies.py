@@ -72,6 +72,7 @@ import torch
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
+from s2rbench.contracts.model import ParamSpec
 from s2rbench_plugins.models.mlp import (
     _ACTIVATIONS, _CHUNK, MLP, _init_params, _precision, _round_half_up, _scalers, _seed_u64, _standardize,
     _to_device_features,
@@ -239,6 +240,10 @@ class MLPHead(MLP):
         **{k: v for k, v in MLP.defaults.items() if k != "finetune_lr"},  # no gradient fine-tuning
         "alphas": ALPHAS,
     }
+    param_specs: dict[str, ParamSpec] = {
+        **{k: v for k, v in MLP.param_specs.items() if k != "finetune_lr"},
+        "alphas": ParamSpec(float, low=0.0, low_open=True, sequence=True, doc="ridge penalties to validate"),
+    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -280,6 +285,10 @@ class _OnSim(Model):
 
     version = "1"
     defaults: dict[str, Any] = {**{k: MLP.defaults[k] for k in PRETRAIN_KEYS}, "alphas": ALPHAS}
+    param_specs: dict[str, ParamSpec] = {
+        **{k: MLP.param_specs[k] for k in PRETRAIN_KEYS},
+        "alphas": ParamSpec(float, low=0.0, low_open=True, sequence=True, doc="ridge penalties to validate"),
+    }
     uses_fsim_column = False
     #: pretraining runs in groups of replicas that fit the device, as ``mlp``'s (see its fit_predict)
     chunks_replicas = True
