@@ -23,8 +23,9 @@ from s2rbench import plugins, sweep
 from s2rbench.analysis import summarize_rows
 from s2rbench.errors import S2RBenchError
 from s2rbench.sweep.executors import (
-    CheckedLocalExecutor, check_memory, estimate_unit_bytes, make_executor, model_bytes,
+    CheckedLocalExecutor, available_memory_bytes, check_memory, estimate_unit_bytes, make_executor, model_bytes,
 )
+from s2rbench.contracts.model import Model, generic_state_bytes
 from s2rbench.hookspecs import hookimpl
 from s2rbench.plugins import get_model
 from s2rbench.sweep.store import Store
@@ -76,7 +77,17 @@ def test_estimate_grows_with_n_and_trials_and_refuses_what_cannot_fit(prep):
     for model in (None, ridge, mlp_like):
         small, big_n, big_t = (estimate_unit_bytes(unit(n, t), prep, model) for n, t in ((32, 4), (8192, 4), (32, 40)))
         assert data < small < big_n and small < big_t
-    assert model_bytes(mlp_like, 1000, 100, 8, 300)[1] > model_bytes(None, 1000, 100, 8, 300)[1]
+    # the core reads no model's hyperparameters: without its own state_bytes a network gets the generic copies
+    assert model_bytes(mlp_like, 1000, 100, 8, 300) == model_bytes(None, 1000, 100, 8, 300) == generic_state_bytes(1000, 100, 8, 300)
+
+    class Net(Model):  # a model adds its own state on top of the default
+        name, version = "net", "1"
+
+        def state_bytes(self, n, m, d, n_real):
+            once, per = super().state_bytes(n, m, d, n_real)
+            return once, per + 4 * 5 * (d * 128 + 128)
+
+    assert model_bytes(Net(), 1000, 100, 8, 300)[1] > model_bytes(Model(), 1000, 100, 8, 300)[1] == generic_state_bytes(1000, 100, 8, 300)[1]
 
     class Declared:  # a model may state its own needs: (once, per trial)
         def state_bytes(self, n, m, d, n_real):
@@ -87,6 +98,14 @@ def test_estimate_grows_with_n_and_trials_and_refuses_what_cannot_fit(prep):
     check_memory(units, prep, ridge, 64 * 2**30, "here")  # fits
     with pytest.raises(S2RBenchError, match=r"unit synthetic/ridge/vector/random/n=8192/m=240/trials=0-24 needs about .* GiB"):
         check_memory(units, prep, ridge, estimate_unit_bytes(units[1], prep, ridge) - 1, "on this test machine")
+
+
+def test_memory_question_is_offered_through_the_contract():
+    from s2rbench.contracts import resources
+
+    assert available_memory_bytes is resources.available_memory_bytes  # the old import path still works
+    free = resources.available_memory_bytes("cpu")
+    assert free is None or free > 0
 
 
 def test_local_executor_refuses_up_front(tmp_path, monkeypatch):

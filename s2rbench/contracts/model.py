@@ -184,6 +184,9 @@ class Model:
     defaults: dict[str, Any] = {}
     #: the type and range of each hyperparameter (see `ParamSpec`), checked on every value given
     param_specs: dict[str, ParamSpec] = {}
+    #: True for a model that trains a block's trials in groups that fit in memory (see
+    #: `state_bytes`): the harness then needs room for one trial's ``per_trial`` at least, not T
+    chunks_replicas: bool = False
     #: per trial of the last `fit_predict`: what the model's validation selected (see above)
     selected: list[dict[str, Any] | None] | None = None
 
@@ -201,6 +204,25 @@ class Model:
     def fit_predict(self, block: TrainingBlock) -> np.ndarray:
         """Train the block's T trials; return predictions for all real rows, shape (T, M)."""
         raise NotImplementedError
+
+    def state_bytes(self, n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
+        """Estimated working memory of one unit beyond the shared feature matrices, as
+        ``(once, per_trial)``: what one trial at a time needs (trials computed one after another
+        reuse it) and what every trial holds while the unit runs (a batched ensemble holds all T).
+        The harness refuses a unit that would not fit before it starts (`check_memory`).
+
+        This default counts generic data copies only: once, four float64 copies of one trial's
+        gathered pretraining rows (n x d: the rows, their standardized copy and its temporaries,
+        the design matrix); per trial, its index arrays and predictions. A model with more state
+        (network weights, optimizer moments, activations, random-feature design matrices) adds its
+        own on top: ``once, per = super().state_bytes(n, m, d, n_real)``. ``n``: pretraining rows
+        (0: scratch), ``m``: real training rows, ``d``: features, ``n_real``: all real rows."""
+        return generic_state_bytes(n, m, d, n_real)
+
+
+def generic_state_bytes(n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
+    """The data copies every model makes (see `Model.state_bytes`): ``(4·8·n·d, 8·(2n + 3m + 2·n_real))``."""
+    return int(4 * 8 * n * d), int(8 * (2 * n + 3 * m + 2 * n_real))
 
 
 def informative_columns(X_sim: np.ndarray, X_real: np.ndarray) -> np.ndarray:

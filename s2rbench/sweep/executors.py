@@ -35,7 +35,8 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, Iterable, Iterator
 
 from ..errors import S2RBenchError
-from ..contracts.model import Model
+from ..contracts.model import Model, generic_state_bytes
+from ..contracts.resources import available_memory_bytes  # noqa: F401  (the old import path of plugins)
 from .prepare import Prepared
 from .units import LocalExecutor, WorkUnit, run_unit
 
@@ -62,35 +63,14 @@ GiB = 2**30
 
 def model_bytes(model: Model | None, n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
     """Estimated working memory of a unit beyond the shared feature matrices, as
-    ``(once, per_trial)``: what one trial at a time needs (trials computed one after another reuse
-    it) and what every trial holds while the unit runs (a batched ensemble holds all T at once).
-
-    A model may state both itself with a method ``state_bytes(n=, m=, d=, n_real=) -> (once, per_trial)``.
-    Otherwise: once, four float64 copies of one trial's gathered pretraining rows (n x d: the rows,
-    their standardized copy and its temporaries, the design matrix: what ridge and the mlp's scalers
-    hold at their peak) and, for random features (``random_features`` k), the lifted design
-    matrices and the k x k system; per trial, its index arrays and predictions, and for a network
-    (hyperparameter ``hidden``) its weights, gradients, two AdamW moments and best-weights copy in
-    float32 plus the activations of a minibatch and of a validation or prediction chunk.
-    """
+    ``(once, per_trial)``: the model's own `Model.state_bytes` (the core knows nothing of a model's
+    internals); for an object without one (None, a duck-typed model), the generic data copies of
+    `s2rbench.contracts.model.generic_state_bytes`."""
     custom = getattr(model, "state_bytes", None)
     if callable(custom):
         once, per_trial = custom(n=n, m=m, d=d, n_real=n_real)
         return int(once), int(per_trial)
-    hp: dict[str, Any] = dict(getattr(model, "hyperparameters", None) or {})
-    once = 4 * 8 * n * d
-    per_trial = 8 * (2 * n + 3 * m + 2 * n_real)
-    k = int(hp.get("random_features", 0) or 0)
-    if k > 0:
-        once += 8 * (k + 1) * (n + m + n_real) + 16 * (k + 1) ** 2
-    hidden = hp.get("hidden")
-    if hidden:
-        widths = [int(hidden)] if isinstance(hidden, (int, float)) else [int(h) for h in hidden]
-        sizes = [d, *widths, 1]
-        params = sum(fi * fo + fo for fi, fo in zip(sizes[:-1], sizes[1:]))
-        rows = int(hp.get("batch_size", 64)) + min(max(n, m, n_real), 2048)
-        per_trial += 4 * 5 * params + 4 * 3 * rows * (d + sum(widths))
-    return int(once), int(per_trial)
+    return generic_state_bytes(n, m, d, n_real)
 
 
 def estimate_unit_bytes(unit: WorkUnit, prep: Prepared, model: Model | None = None) -> int:
@@ -103,29 +83,6 @@ def estimate_unit_bytes(unit: WorkUnit, prep: Prepared, model: Model | None = No
     # a model that trains its replicas in groups that fit (attribute ``chunks_replicas``) needs one at least
     trials = 1 if getattr(model, "chunks_replicas", False) else len(unit.trials)
     return int(data + once + trials * per_trial + PROCESS_BYTES)
-
-
-def available_memory_bytes(device: str = "cpu") -> int | None:
-    """Memory this process could use now: free GPU memory on a CUDA device, else MemAvailable."""
-    if str(device).startswith("cuda"):
-        try:
-            import torch
-
-            free, _total = torch.cuda.mem_get_info(torch.device(device))
-            return int(free)
-        except Exception:  # no CUDA here: the sweep's own device check reports it
-            return None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def check_memory(units: Iterable[WorkUnit], prep: Prepared, model: Model | None, limit: int | None, where: str) -> None:
