@@ -83,9 +83,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_write(path: str | os.PathLike, data: bytes | str, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` atomically (see the module docstring); return ``path``."""
     path = Path(path)
-    payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
+    payload = memoryview(data.encode(encoding) if isinstance(data, str) else bytes(data))
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            while payload:
+                payload = payload[os.write(fd, payload):]
+        finally:
+            os.close(fd)
     return path

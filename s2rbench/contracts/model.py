@@ -156,7 +156,10 @@ def check_params(model: str, specs: dict[str, ParamSpec], known: Any, params: di
             continue
         why = spec.problem(params[name])
         if why:
-            shown = repr(params[name])
+            try:
+                shown = repr(params[name])
+            except RecursionError:
+                shown = "(a deeply nested value)"
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
             raise S2RBenchError(
                 f"model {model!r}: hyperparameter {name}={shown} {why}; it must be {spec.describe()}"

@@ -243,7 +243,7 @@ class RayExecutor:
     ) -> None:
         if workers is not None and int(workers) < 1:
             raise S2RBenchError(f"--workers must be at least 1; got {workers}")
-        if gpus_per_unit is None or float(gpus_per_unit) < 0:
+        if gpus_per_unit is None or not float(gpus_per_unit) >= 0:
             raise S2RBenchError(f"--gpus-per-unit must be >= 0; got {gpus_per_unit}")
         if int(threads_per_unit) < 1:
             raise S2RBenchError(f"threads_per_unit must be >= 1; got {threads_per_unit}")

@@ -105,7 +105,7 @@ def run(
 def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
                 quick, split, data_dir, exclude_overlap, progress, executor, fit, extend) -> RunResult:
     p = card.protocol
-    if is_run(run_dir):  # refuse another configuration (or a damaged store) before loading any data
+    if is_run(run_dir) and (run_dir / "results.sqlite").stat().st_size:  # refuse another configuration (or a damaged store) before loading any data
         with Store(run_dir, create=False) as old:
             check_partial(run_dir, old.get_meta("config"), {
                 "task": card.name, "card_hash": card.hash, "model": model_obj.name,

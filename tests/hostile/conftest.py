@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 def run_cli(args: Sequence[str], **kwargs) -> Result:
     from s2rbench.cli import cli
 
+    kwargs.setdefault("prog_name", "s2rbench")
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True, **kwargs)
 
 
