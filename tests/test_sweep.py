@@ -128,3 +128,21 @@ def test_feature_cache_second_run_featurizes_nothing(tmp_path, monkeypatch):
     calls.clear()
     sweep.prepare("synthetic")
     assert calls == []  # warm: nothing featurized
+
+
+def test_describe_stored_says_what_the_rows_hold(tmp_path):
+    from s2rbench.sweep.store import describe_stored
+
+    out = tmp_path / "r"
+    crashing = CountingExecutor(fail_after=1)
+    with pytest.raises(RuntimeError):
+        sweep.run("synthetic", out=out, executor=crashing, **FAST)
+    with Store(out, create=False) as store:
+        d = describe_stored(store.get_meta("config"), store.results())
+    assert d["sizes"] == [] and d["m_values"] == [240] and d["complete"] is False and d["missing_cells"] == 4
+    sweep.run("synthetic", out=out, **FAST)
+    with Store(out, create=False) as store:
+        d = describe_stored(store.get_meta("config"), store.results())
+        history = store.get_meta("history")
+    assert d == {"sizes": [32, 128, 512, 2048], "m_values": [240], "trials_min": 4, "trials_max": 4, "complete": True, "missing_cells": 0}
+    assert [h["action"] for h in history] == ["create", "resume"]

@@ -351,7 +351,7 @@ class RayExecutor:
         if device == "cpu" and self.gpus_per_unit > 0:
             warnings.warn(
                 f"--gpus-per-unit {self.gpus_per_unit:g} reserves GPUs, but the units run on cpu (the device the driver "
-                "resolved); pass --device cuda", UserWarning, stacklevel=2,
+                "resolved), so those GPUs sit idle and the run is no faster; pass --device cuda", UserWarning, stacklevel=2,
             )
         self.connect()
         ray = self._ray

@@ -261,3 +261,30 @@ class Store:
                 except ImportError:
                     raise S2RBenchError("exporting .parquet needs pyarrow (pip install pyarrow); or export to .csv") from None
         return path
+
+
+def describe_stored(config: dict[str, Any] | None, rows: pd.DataFrame) -> dict[str, Any]:
+    """What a run directory actually holds, for a report that must describe exactly that.
+
+    The stored protocol (meta ``config["protocol"]``) is the grid the run was asked for (after any
+    ``--extend``: the union); a killed or still-running run holds less. Returns ``sizes`` (n > 0)
+    and ``m_values`` present in the rows, ``trials_min`` / ``trials_max`` over the (n, m) cells,
+    ``complete`` (every cell of the protocol has all its trials) and ``missing_cells`` (how many
+    (n, m) cells of the protocol are short of trials or absent)."""
+    proto = dict((config or {}).get("protocol") or {})
+    if rows is None or len(rows) == 0:
+        return {"sizes": [], "m_values": [], "trials_min": 0, "trials_max": 0, "complete": False,
+                "missing_cells": None}
+    counts = rows.groupby(["n", "m"])["trial"].nunique()
+    want_n = [0, *[int(s) for s in proto.get("sizes", [])]]
+    want_m = [int(v) for v in proto.get("m_grid", [])] or sorted({int(v) for v in rows["m"]})
+    want_t = int(proto.get("trials") or counts.max())
+    missing = sum(1 for n in want_n for m in want_m if int(counts.get((n, m), 0)) < want_t)
+    return {
+        "sizes": sorted({int(v) for v in rows["n"] if v > 0}),
+        "m_values": sorted({int(v) for v in rows["m"]}),
+        "trials_min": int(counts.min()),
+        "trials_max": int(counts.max()),
+        "complete": missing == 0,
+        "missing_cells": int(missing),
+    }
