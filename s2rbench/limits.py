@@ -94,6 +94,13 @@ def parse_int_list(value: str | None, option: str) -> list[int] | None:
     if len(value) > 100_000:
         raise S2RBenchError(f"{option} is {len(value):,} characters long; pass at most {MAX_GRID} values")
     parts = [v for v in value.replace(" ", "").split(",") if v]
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    rule = f"{option} {shown!r} must be comma-separated integers in 1..{MAX_ROWS}, e.g. 100,1000,10000"
     if not parts:
-        raise S2RBenchError(f"{option} {value!r} must be comma-separated positive integers, e.g. 100,1000,10000")
+        raise S2RBenchError(f"{rule}; it lists none")
+    for part in parts:
+        try:
+            as_int(option, part, 1, MAX_ROWS)
+        except S2RBenchError:
+            raise S2RBenchError(f"{rule}; {part!r} is not one") from None
     return check_sizes(parts, option)

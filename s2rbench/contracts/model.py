@@ -162,7 +162,7 @@ def check_params(model: str, specs: dict[str, ParamSpec], known: Any, params: di
                 shown = "(a deeply nested value)"
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
             raise S2RBenchError(
-                f"model {model!r}: hyperparameter {name}={shown} {why}; it must be {spec.describe()}"
+                f"model {model!r}: hyperparameter {name}={shown} {why}; {name} must be {spec.describe()}"
             )
 
 

@@ -3,6 +3,7 @@ stored, hand them to an executor and commit each unit's rows as it returns."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import warnings
@@ -22,7 +23,6 @@ from .. import limits
 from .identity import check_partial
 from .rundir import check_out_dir, is_run, run_lock
 from .store import Store
-from .prepare import prepare
 from .executors import make_executor  # one thread per unit: same numbers as any other executor
 from .units import full_m, plan_units
 from ..tasks import TaskCard, get_task
@@ -41,6 +41,12 @@ class RunResult:
     config: dict[str, Any]
     results: pd.DataFrame
     summary: Any = None
+
+
+def _prepare(*args: Any, **kwargs: Any):
+    """``s2rbench.sweep.prepare``, looked up when called: patching the package's ``prepare`` (as
+    code and tests did before the sweep was split into modules) still reaches the run."""
+    return getattr(importlib.import_module(__package__), "prepare")(*args, **kwargs)
 
 
 def default_run_dir(task: str, model: str, featurizer: str, quick: bool) -> Path:
@@ -112,7 +118,7 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
                 "hyperparameters": model_obj.hyperparameters, "featurizer": feat_name, "seed": seed,
                 "exclude_overlap": bool(exclude_overlap), "split": split, "sampler": sampler_obj.name,
             })
-    prep = prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split)
+    prep = _prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split)
     too_big = [s for s in grid if s > len(prep.y_sim)]
     if too_big:
         warnings.warn(

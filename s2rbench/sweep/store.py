@@ -114,7 +114,7 @@ class Store:
         names = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not names and allow_empty:
             return
-        if "results" not in names or "meta" not in names:
+        if "results" not in names:
             raise S2RBenchError(
                 f"{self.path} is an SQLite file but not an s2rbench results store "
                 f"(tables: {', '.join(sorted(names)) or 'none'}); move it away or choose another run directory"
@@ -173,6 +173,8 @@ class Store:
     # -- configuration ------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
         with self._faults("read"):
+            if self.readonly and not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+                return default  # a store from before meta existed, opened read-only
             row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         if not row:
             return default

@@ -514,12 +514,11 @@ VALUE_CASES = {
 
 @pytest.mark.parametrize("case", sorted(VALUE_CASES))
 def test_bad_values_are_refused_before_any_work(tmp_path, case, monkeypatch):
-    import s2rbench.sweep.prepare as prepare_module  # noqa: F401  (the function; see below)
-    from s2rbench.sweep import runner
+    from s2rbench import sweep
 
     extra, fragments = VALUE_CASES[case]
     if case != "plan-too-large":  # nothing is loaded or featurized before the values are checked
-        monkeypatch.setattr(runner, "prepare", lambda *a, **k: pytest.fail("prepare ran before the values were checked"))
+        monkeypatch.setattr(sweep, "prepare", lambda *a, **k: pytest.fail("prepare ran before the values were checked"))
     out = tmp_path / "r"
     expect_error(run_args(out, *extra), fragments)
     assert not (out / "results.sqlite").exists()
