@@ -43,6 +43,9 @@ class _Group(click.Group):
             click.echo(_usage_line(exc), err=True)
         except S2RBenchError as exc:
             click.echo(f"Error: {exc}", err=True)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; every finished unit is stored, and the same command resumes from there", err=True)
+            ctx.exit(130)
         except MemoryError:
             click.echo("Error: this machine ran out of memory; use fewer --trials or smaller --sizes, or a larger machine", err=True)
         except OSError as exc:

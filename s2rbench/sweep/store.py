@@ -95,13 +95,15 @@ class Store:
     # -- opening ---------------------------------------------------------------------------------
     def _connect_readonly(self) -> sqlite3.Connection:
         uri = self.path.resolve().as_uri()
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        conn = None
         try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
             self.conn = conn
             self._check_tables(allow_empty=False)
             return conn
         except sqlite3.OperationalError:
-            conn.close()
+            if conn is not None:
+                conn.close()
         # a WAL store in a directory we cannot write: SQLite cannot create its -shm file there.
         # Nobody can be writing to it either, so it is read as an immutable file.
         conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=30)

@@ -331,6 +331,44 @@ def test_a_reader_cannot_write(run_dir):
             store.conn.execute("DELETE FROM results")
 
 
+def test_a_store_sqlite_cannot_open_beside_it_is_read_as_immutable(run_dir, monkeypatch):
+    """A WAL store in a directory nobody may write to: SQLite cannot create its -shm file there and
+    refuses a plain read-only open; the reader then opens it immutable (nobody can be writing)."""
+    from s2rbench.sweep import store as store_module
+
+    real = sqlite3.connect
+    uris = []
+
+    def no_shm(database, *a, **k):
+        uris.append(str(database))
+        if k.get("uri") and "immutable=1" not in str(database):
+            raise sqlite3.OperationalError("unable to open database file")
+        return real(database, *a, **k)
+
+    before = stored_rows(run_dir)
+    monkeypatch.setattr(store_module.sqlite3, "connect", no_shm)
+    with store_module.Store(run_dir, create=False) as store:
+        assert len(store.results()) == len(before)
+    assert uris[-1].endswith("?mode=ro&immutable=1")
+
+
+def test_interrupted_run_is_one_line(run_dir, monkeypatch):
+    from s2rbench.sweep import units
+
+    before = stored_rows(run_dir)
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(units, "run_unit", interrupt)
+    from s2rbench.sweep import executors
+
+    monkeypatch.setattr(executors, "run_unit", interrupt)
+    line = expect_error(run_args(run_dir, "--trials", "3", "--extend"), ["interrupted", "resumes"])
+    assert line
+    unchanged(run_dir, before)
+
+
 def test_old_store_without_a_newer_column_reads_null_and_is_migrated_by_a_writer(run_dir):
     from s2rbench.sweep.store import OPTIONAL_COLUMNS, Store
 
