@@ -655,3 +655,36 @@ def test_dropped_sizes_warning_says_what_it_means(tmp_path):
     assert res.exit_code == 0, res.output
     lines = [ln for ln in res.output.splitlines() if ln.startswith("Warning:")]
     assert len(lines) == 1 and "99999999" in lines[0] and "law is fitted over n <=" in lines[0]
+
+
+def test_fuzzed_hyperparameter_values_are_accepted_or_one_line():
+    """Any JSON value for any hyperparameter of any built-in model: accepted, or our own error."""
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    from s2rbench.cli import parse_params
+    from s2rbench.plugins import get_model
+
+    models = {name: get_model(name) for name in ("mlp", "mlp-head", "delta", "gbdt-delta", "ridge")}
+    names = sorted({(m, k) for m, model in models.items() for k in model.defaults})
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
+                        st.text(max_size=8), st.sampled_from(["NaN", "Infinity", "-1", "1e400", "[]", "{}", "[[1]]"]))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=8)
+
+    @hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
+    @hypothesis.given(st.sampled_from(names), values, st.booleans())
+    def check(model_name, value, through_cli):
+        model, key = model_name
+        if through_cli:  # as the CLI parses --param key=<text>
+            try:
+                params = parse_params([f"{key}={json.dumps(value)}"])
+            except (S2RBenchError, ValueError):
+                return
+        else:
+            params = {key: value}
+        try:
+            models[model].with_params(**params)
+        except S2RBenchError as exc:
+            assert "\n" not in str(exc) and key in str(exc)
+
+    check()
