@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict
 from typing import Any
 
-from .plugins import get_registry
+from .registry import get_registry
 
 
 def _origin(kind: str, name: str) -> str:
@@ -58,6 +58,7 @@ def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = 
 
 
 def plugin_table() -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per loaded plugin: where it comes from, the hooks it implements, what it registered."""
     reg = get_registry()
-    rows = [{**asdict(p), "provides": reg.provided_by(p)} for p in reg.plugins]
+    rows = [{**asdict(p), "hooks": reg.hooks_of(p), "provides": reg.provided_by(p)} for p in reg.plugins]
     return rows, list(reg.problems)

@@ -67,7 +67,7 @@ class Model:
     """
 
     name: str = ""
-    version: str = "0"
+    version: str = ""  # required: the registry refuses an object without one
     description: str = ""
     defaults: dict[str, Any] = {}
     #: per trial of the last `fit_predict`: what the model's validation selected (see above)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..sweep import protocol as proto
 from ..errors import S2RBenchError
+from . import streams as proto
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Sampler:
     """
 
     name: str = ""
-    version: str = "0"
+    version: str = ""  # required: the registry refuses an object without one
     description: str = ""
 
     def order(self, ctx: SamplingContext, n_max: int) -> np.ndarray:
