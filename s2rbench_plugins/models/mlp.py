@@ -215,6 +215,9 @@ class MLP(Model):
         "precision": "fp32",
         "input_clip": 5.0,
     }
+    #: fast settings for the check kit (s2rbench.testing): a tiny network, a few epochs
+    check_params: dict[str, Any] = {"hidden": (8,), "pretrain_epochs": 3, "finetune_epochs": 3, "pretrain_patience": 2,
+                                    "finetune_patience": 2, "min_steps_per_epoch": 1}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
