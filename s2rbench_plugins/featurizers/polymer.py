@@ -61,16 +61,23 @@ Design choices, and why
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from rdkit import Chem, rdBase
-from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
 from s2rbench.contracts.featurizer import PART_SEP, Featurizer
 from s2rbench.hookspecs import hookimpl
+from s2rbench_plugins._lazy import lazy_module
+
+# RDKit is imported the first time a featurizer runs, not when the plugin loads (`s2rbench list`)
+Chem = lazy_module("rdkit.Chem")
+rdBase = lazy_module("rdkit.rdBase")
+Descriptors = lazy_module("rdkit.Chem.Descriptors")
+rdFingerprintGenerator = lazy_module("rdkit.Chem.rdFingerprintGenerator")
+rdMolDescriptors = lazy_module("rdkit.Chem.rdMolDescriptors")
 
 __all__ = [
     "DESCRIPTORS",
@@ -141,9 +148,14 @@ _EXTRA_DESCRIPTORS: tuple[tuple[str, bool], ...] = (
 #: Full descriptor list (names in column order) and which are extensive.
 DESCRIPTORS: tuple[str, ...] = tuple(n for n, _ in _RDKIT_DESCRIPTORS + _EXTRA_DESCRIPTORS)
 _EXTENSIVE = np.array([e for _, e in _RDKIT_DESCRIPTORS + _EXTRA_DESCRIPTORS], dtype=bool)
-_RDKIT_FUNCS: tuple[Callable[[Chem.Mol], float], ...] = tuple(
-    getattr(Descriptors, n) for n, _ in _RDKIT_DESCRIPTORS
-)
+
+
+@functools.cache
+def _rdkit_funcs() -> tuple[Callable[[Chem.Mol], float], ...]:
+    """The RDKit descriptor functions of `_RDKIT_DESCRIPTORS`, looked up once (on first use: RDKit loads then)."""
+    return tuple(getattr(Descriptors, n) for n, _ in _RDKIT_DESCRIPTORS)
+
+
 # MolLogP and MolMR share one Crippen atom typing; compute it once (the slowest descriptor here).
 _CRIPPEN_AT = (DESCRIPTORS.index("MolLogP"), DESCRIPTORS.index("MolMR"))
 
@@ -346,7 +358,7 @@ def descriptor_vector(mol: Chem.Mol) -> np.ndarray:
     logp, mr = rdMolDescriptors.CalcCrippenDescriptors(mol)
     values = [
         logp if i == _CRIPPEN_AT[0] else mr if i == _CRIPPEN_AT[1] else float(f(mol))
-        for i, f in enumerate(_RDKIT_FUNCS)
+        for i, f in enumerate(_rdkit_funcs())
     ]
     heavy = mol.GetNumHeavyAtoms()
     aromatic = sum(1 for a in mol.GetAtoms() if a.GetIsAromatic())
