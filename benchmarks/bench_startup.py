@@ -56,7 +56,10 @@ def main() -> None:
         for name, cmd in COMMANDS.items():
             times[name].append(wall(cmd))
     base = statistics.median(times["python -c pass"])
-    print(f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, repeats: {args.repeat}")
+    print(
+        f"cores: {os.cpu_count()}, load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+        f"repeats: {args.repeat}"
+    )
     print(f"{'command':28s} {'median s':>9s} {'min s':>7s} {'x python':>9s}")
     for name, ts in times.items():
         med = statistics.median(ts)

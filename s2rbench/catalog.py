@@ -21,22 +21,34 @@ def task_details(card, data_dir: str | os.PathLike | None = None) -> dict[str, A
     return prep.data_info()
 
 
-def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = None) -> dict[str, list[dict[str, Any]]]:
+def catalog(
+    kind: str = "all", *, details: bool = False, data_dir: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
     reg = get_registry()
     out: dict[str, list[dict[str, Any]]] = {}
     if kind in ("tasks", "all"):
         rows = []
         for name, card in sorted(reg.tasks.items()):
             row = {
-                "name": name, "version": card.version, "input": card.input_kind, "target": f"{card.target_name} ({card.unit})",
-                "featurizer": card.featurizer, "plugin": _origin("tasks", name),
+                "name": name,
+                "version": card.version,
+                "input": card.input_kind,
+                "target": f"{card.target_name} ({card.unit})",
+                "featurizer": card.featurizer,
+                "plugin": _origin("tasks", name),
             }
             if details:
                 info = task_details(card, data_dir)
-                row.update({
-                    "sim rows": info["sim_rows"], "real rows": info["real_rows"],
-                    "real in sim": info["real_inputs_in_sim"], "invalid (sim/real)": f"{info['invalid_inputs'].get('sim', 0)}/{info['invalid_inputs'].get('real', 0)}",
-                })
+                row.update(
+                    {
+                        "sim rows": info["sim_rows"],
+                        "real rows": info["real_rows"],
+                        "real in sim": info["real_inputs_in_sim"],
+                        "invalid (sim/real)": "{}/{}".format(
+                            info["invalid_inputs"].get("sim", 0), info["invalid_inputs"].get("real", 0)
+                        ),
+                    }
+                )
             rows.append(row)
         out["tasks"] = rows
     if kind in ("models", "all"):
@@ -46,7 +58,13 @@ def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = 
         ]
     if kind in ("featurizers", "all"):
         out["featurizers"] = [
-            {"name": n, "version": f.version, "input": f.input_kind, "description": f.description, "plugin": _origin("featurizers", n)}
+            {
+                "name": n,
+                "version": f.version,
+                "input": f.input_kind,
+                "description": f.description,
+                "plugin": _origin("featurizers", n),
+            }
             for n, f in sorted(reg.featurizers.items())
         ]
     if kind in ("samplers", "all"):

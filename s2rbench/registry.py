@@ -239,7 +239,7 @@ def _check_object(kind: str, obj: Any, plugin_name: str) -> str | None:
     version = getattr(obj, "version", "")
     if not isinstance(version, str) or not version.strip():
         return (
-            f"{who} registered {what} {name!r} without a version; set `version = \"1.0\"` (a string; it goes "
+            f'{who} registered {what} {name!r} without a version; set `version = "1.0"` (a string; it goes '
             "into every result); it is ignored"
         )
     if kind != "tasks":  # the Ray executor ships models and samplers to workers, and prepared featurizers
@@ -266,7 +266,9 @@ def _make_register(kind: str, store: dict, plugin_name: str, registry: Registry)
     def register(*args: Any) -> None:
         if kind == "loaders":
             if len(args) != 2:
-                _problem(registry.problems, f"plugin {plugin_name!r}: call register(name, function) in register_loaders")
+                _problem(
+                    registry.problems, f"plugin {plugin_name!r}: call register(name, function) in register_loaders"
+                )
                 return
             name, obj = args
             if not isinstance(name, str) or not name.strip():
@@ -328,7 +330,10 @@ def _check_hooks(pm: pluggy.PluginManager, registry: Registry) -> None:
                 continue
             close = difflib.get_close_matches(unknown, HOOKS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f" (hooks: {', '.join(HOOKS)})"
-            _problem(registry.problems, f"plugin {plugin_name!r} implements {unknown!r}, which is not an s2rbench hook{hint}; it is ignored")
+            _problem(
+                registry.problems,
+                f"plugin {plugin_name!r} implements {unknown!r}, which is not an s2rbench hook{hint}; it is ignored",
+            )
         if not names:
             unmarked = [h for h in HOOKS if callable(getattr(plugin, h, None))]
             hint = (
@@ -348,7 +353,9 @@ def _collect(pm: pluggy.PluginManager, registry: Registry) -> None:
             except S2RBenchError as exc:
                 _problem(registry.problems, f"plugin {impl.plugin_name!r}: {exc}")
             except Exception as exc:  # one broken plugin must not take the others down
-                _problem(registry.problems, f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}")
+                _problem(
+                    registry.problems, f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                )
 
 
 def get_registry() -> Registry:

@@ -49,8 +49,15 @@ from .contracts.sampler import Sampler, SamplingContext
 from .errors import S2RBenchError
 
 __all__ = [
-    "check_model", "check_featurizer", "check_sampler", "checks_for", "parametrize_with_checks",
-    "synthetic_block", "MODEL_CHECKS", "FEATURIZER_CHECKS", "SAMPLER_CHECKS",
+    "FEATURIZER_CHECKS",
+    "MODEL_CHECKS",
+    "SAMPLER_CHECKS",
+    "check_featurizer",
+    "check_model",
+    "check_sampler",
+    "checks_for",
+    "parametrize_with_checks",
+    "synthetic_block",
 ]
 
 Check = Callable[[Any], None]
@@ -61,8 +68,9 @@ Check = Callable[[Any], None]
 # ---------------------------------------------------------------------------------------------
 
 
-def synthetic_block(*, trials: int = 2, n: int = 24, m: int = 10, pool: int = 80, real: int = 30, d: int = 5,
-                    seed: int = 0) -> TrainingBlock:
+def synthetic_block(
+    *, trials: int = 2, n: int = 24, m: int = 10, pool: int = 80, real: int = 30, d: int = 5, seed: int = 0
+) -> TrainingBlock:
     """A small block with a learnable sim-to-real relation: disjoint pretraining rows per trial,
     pool rows no trial uses, and padded training rows (mask False, target NaN) in the last trial."""
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -80,13 +88,23 @@ def synthetic_block(*, trials: int = 2, n: int = 24, m: int = 10, pool: int = 80
         train_mask[-1, -2:] = False  # a split that left the last trial two rows short
     y_train = np.where(train_mask, y_real[train_idx], np.nan).astype(np.float32)
     seeds = np.asarray([1000 + 17 * t for t in range(trials)], dtype=np.int64)
-    return TrainingBlock(X_sim=X_sim, y_sim=y_sim, sim_idx=sim_idx, X_real=X_real, train_idx=train_idx,
-                         train_mask=train_mask, y_train=y_train, seeds=seeds)
+    return TrainingBlock(
+        X_sim=X_sim,
+        y_sim=y_sim,
+        sim_idx=sim_idx,
+        X_real=X_real,
+        train_idx=train_idx,
+        train_mask=train_mask,
+        y_train=y_train,
+        seeds=seeds,
+    )
 
 
 def _replace(block: TrainingBlock, **changes: Any) -> TrainingBlock:
-    fields = {k: getattr(block, k) for k in ("X_sim", "y_sim", "sim_idx", "X_real", "train_idx", "train_mask",
-                                              "y_train", "seeds", "device")}
+    fields = {
+        k: getattr(block, k)
+        for k in ("X_sim", "y_sim", "sim_idx", "X_real", "train_idx", "train_mask", "y_train", "seeds", "device")
+    }
     fields.update(changes)
     return TrainingBlock(**fields)
 
@@ -110,7 +128,9 @@ def check_model_output_shape(model: Model) -> None:
     block = synthetic_block()
     out = _predict(_fast(model), block)
     assert out.shape == (block.n_trials, len(block.X_real)), (
-        f"{_label(model)}: fit_predict returned shape {out.shape}, expected (T, M) = {(block.n_trials, len(block.X_real))}")
+        f"{_label(model)}: fit_predict returned shape {out.shape}, "
+        f"expected (T, M) = {(block.n_trials, len(block.X_real))}"
+    )
     assert np.isfinite(out).all(), f"{_label(model)}: fit_predict returned non-finite predictions on finite inputs"
 
 
@@ -120,7 +140,8 @@ def check_model_scratch_baseline(model: Model) -> None:
     block = _replace(block, sim_idx=np.zeros((block.n_trials, 0), dtype=np.int64))
     out = _predict(_fast(model), block)
     assert out.shape == (block.n_trials, len(block.X_real)) and np.isfinite(out).all(), (
-        f"{_label(model)}: with n == 0 fit_predict returned shape {out.shape} or non-finite values")
+        f"{_label(model)}: with n == 0 fit_predict returned shape {out.shape} or non-finite values"
+    )
 
 
 def check_model_deterministic(model: Model) -> None:
@@ -129,7 +150,8 @@ def check_model_deterministic(model: Model) -> None:
     b = _predict(_fast(model), block)
     assert np.array_equal(a, b), (
         f"{_label(model)}: the same block twice gave different predictions (max diff {np.nanmax(np.abs(a - b)):.3g}); "
-        "derive all randomness from block.seeds")
+        "derive all randomness from block.seeds"
+    )
     reseeded = _predict(_fast(model), _replace(block, seeds=block.seeds + 1))
     assert reseeded.shape == a.shape
 
@@ -143,7 +165,8 @@ def check_model_respects_train_mask(model: Model) -> None:
     out = _predict(_fast(model), _replace(block, y_train=poisoned, train_idx=other_idx))
     assert np.array_equal(base, out), (
         f"{_label(model)}: changing the targets of masked-out training rows (train_mask False) changed the "
-        "predictions; use only rows where train_mask is True")
+        "predictions; use only rows where train_mask is True"
+    )
 
 
 def check_model_reads_only_its_rows(model: Model) -> None:
@@ -157,7 +180,8 @@ def check_model_reads_only_its_rows(model: Model) -> None:
     out = _predict(_fast(model), _replace(block, y_sim=y_sim))
     assert np.array_equal(base, out), (
         f"{_label(model)}: simulated targets outside every trial's sim_idx changed the predictions; "
-        "pretrain on y_sim[sim_idx[t]] only")
+        "pretrain on y_sim[sim_idx[t]] only"
+    )
     # another trial's pretraining targets and fine-tuning targets: trial 0 must not move
     y_sim = block.y_sim.copy()
     y_sim[block.sim_idx[1:].ravel()] += 5.0
@@ -166,7 +190,8 @@ def check_model_reads_only_its_rows(model: Model) -> None:
     out = _predict(_fast(model), _replace(block, y_sim=y_sim, y_train=y_train))
     assert np.array_equal(base[0], out[0]), (
         f"{_label(model)}: trial 0's predictions changed when only trial 1's targets changed; trials of a block "
-        "must be independent (results may not depend on how trials are grouped into units)")
+        "must be independent (results may not depend on how trials are grouped into units)"
+    )
 
 
 def check_model_non_finite_inputs(model: Model) -> None:
@@ -182,9 +207,11 @@ def check_model_non_finite_inputs(model: Model) -> None:
     except Exception as exc:  # the contract: a one-line error for the user, or an answer
         raise AssertionError(
             f"{_label(model)}: non-finite inputs raised {type(exc).__name__}: {exc}; raise S2RBenchError with a "
-            "one-line message, or impute") from exc
+            "one-line message, or impute"
+        ) from exc
     assert np.isfinite(out).all(), (
-        f"{_label(model)}: non-finite inputs gave non-finite predictions; raise S2RBenchError or impute")
+        f"{_label(model)}: non-finite inputs gave non-finite predictions; raise S2RBenchError or impute"
+    )
 
 
 def check_model_pickles(model: Model) -> None:
@@ -192,12 +219,17 @@ def check_model_pickles(model: Model) -> None:
     fast = _fast(model)
     copy_ = pickle.loads(pickle.dumps(fast))
     assert np.array_equal(_predict(fast, block), _predict(copy_, block)), (
-        f"{_label(model)}: the unpickled model predicts different numbers; executors ship models to workers")
+        f"{_label(model)}: the unpickled model predicts different numbers; executors ship models to workers"
+    )
 
 
 MODEL_CHECKS: tuple[Check, ...] = (
-    check_model_output_shape, check_model_scratch_baseline, check_model_deterministic,
-    check_model_respects_train_mask, check_model_reads_only_its_rows, check_model_non_finite_inputs,
+    check_model_output_shape,
+    check_model_scratch_baseline,
+    check_model_deterministic,
+    check_model_respects_train_mask,
+    check_model_reads_only_its_rows,
+    check_model_non_finite_inputs,
     check_model_pickles,
 )
 
@@ -213,10 +245,14 @@ EXAMPLE_INPUTS: dict[str, tuple[list[str], list[str]]] = {
     "polymer": (_POLYMERS, ["not((a polymer"]),
     "molecule": (_MOLECULES, ["C1CC(("]),
     "polymer-solvent": ([f"{p}{PART_SEP}{s}" for p, s in zip(_POLYMERS, _MOLECULES)], [f"*CC*{PART_SEP}C1CC(("]),
-    "vector": ([f"{a:.2f},{b:.2f},{a * b:.2f}" for a, b in zip(np.linspace(-1, 1, 6), np.linspace(0, 2, 6))],
-               ["0.1,abc,0.3"]),
-    "features": ([f"{a:.2f}{PART_SEP}{b:.2f}" for a, b in zip(np.linspace(-1, 1, 6), np.linspace(0, 2, 6))],
-                 [f"0.1{PART_SEP}x"]),
+    "vector": (
+        [f"{a:.2f},{b:.2f},{a * b:.2f}" for a, b in zip(np.linspace(-1, 1, 6), np.linspace(0, 2, 6))],
+        ["0.1,abc,0.3"],
+    ),
+    "features": (
+        [f"{a:.2f}{PART_SEP}{b:.2f}" for a, b in zip(np.linspace(-1, 1, 6), np.linspace(0, 2, 6))],
+        [f"0.1{PART_SEP}x"],
+    ),
 }
 
 
@@ -225,8 +261,10 @@ def _examples(featurizer: Featurizer) -> tuple[list[str], list[str]]:
     valid = list(getattr(featurizer, "check_inputs", None) or valid)
     invalid = list(getattr(featurizer, "check_invalid", None) or invalid)
     if not valid:
-        raise AssertionError(f"{_label(featurizer)}: no example inputs for input kind {featurizer.input_kind!r}; "
-                             "declare check_inputs (and check_invalid) on the class")
+        raise AssertionError(
+            f"{_label(featurizer)}: no example inputs for input kind {featurizer.input_kind!r}; "
+            "declare check_inputs (and check_invalid) on the class"
+        )
     return valid, invalid
 
 
@@ -244,7 +282,8 @@ def check_featurizer_shape(featurizer: Featurizer) -> None:
     fm = _quiet_featurize(f, valid)
     names = list(f.feature_names())
     assert fm.X.shape == (len(valid), len(names)) and len(names) > 0, (
-        f"{_label(featurizer)}: {len(valid)} inputs gave a matrix of shape {fm.X.shape} for {len(names)} feature names")
+        f"{_label(featurizer)}: {len(valid)} inputs gave a matrix of shape {fm.X.shape} for {len(names)} feature names"
+    )
     assert len(set(names)) == len(names), f"{_label(featurizer)}: feature names repeat"
     assert not fm.invalid, f"{_label(featurizer)}: valid example inputs were refused: {fm.invalid_inputs}"
 
@@ -257,7 +296,8 @@ def check_featurizer_canonicalize_idempotent(featurizer: Featurizer) -> None:
     twice = f.canonicalize(once)
     assert list(twice) == list(once), (
         f"{_label(featurizer)}: canonicalize is not idempotent ({once} -> {twice}); overlap counts and caches "
-        "key on canonical forms")
+        "key on canonical forms"
+    )
 
 
 def check_featurizer_invalid_input(featurizer: Featurizer) -> None:
@@ -268,9 +308,12 @@ def check_featurizer_invalid_input(featurizer: Featurizer) -> None:
     inputs = [valid[0], *invalid, valid[1]]
     fm = _quiet_featurize(f, inputs)
     bad = list(range(1, 1 + len(invalid)))
-    assert fm.invalid == bad, f"{_label(featurizer)}: invalid inputs {invalid} were not listed (invalid rows {fm.invalid})"
+    assert fm.invalid == bad, (
+        f"{_label(featurizer)}: invalid inputs {invalid} were not listed (invalid rows {fm.invalid})"
+    )
     assert np.isnan(fm.X[bad]).all() and np.isfinite(fm.X[[0, -1]]).all(), (
-        f"{_label(featurizer)}: an invalid input must be a NaN row, valid rows finite")
+        f"{_label(featurizer)}: an invalid input must be a NaN row, valid rows finite"
+    )
 
 
 def check_featurizer_chunking(featurizer: Featurizer) -> None:
@@ -280,7 +323,8 @@ def check_featurizer_chunking(featurizer: Featurizer) -> None:
     parts = [_quiet_featurize(copy.deepcopy(featurizer), chunk).X for chunk in (valid[:half], valid[half:])]
     assert np.array_equal(whole, np.vstack(parts), equal_nan=True), (
         f"{_label(featurizer)}: featurizing two halves differs from the whole; a row's features may depend on that "
-        "row only (the harness featurizes in chunks and caches rows)")
+        "row only (the harness featurizes in chunks and caches rows)"
+    )
 
 
 def check_featurizer_pickles(featurizer: Featurizer) -> None:
@@ -288,12 +332,16 @@ def check_featurizer_pickles(featurizer: Featurizer) -> None:
     f = copy.deepcopy(featurizer)
     g = pickle.loads(pickle.dumps(f))
     assert np.array_equal(_quiet_featurize(f, valid).X, _quiet_featurize(g, valid).X, equal_nan=True), (
-        f"{_label(featurizer)}: the unpickled featurizer gives other features")
+        f"{_label(featurizer)}: the unpickled featurizer gives other features"
+    )
 
 
 FEATURIZER_CHECKS: tuple[Check, ...] = (
-    check_featurizer_shape, check_featurizer_canonicalize_idempotent, check_featurizer_invalid_input,
-    check_featurizer_chunking, check_featurizer_pickles,
+    check_featurizer_shape,
+    check_featurizer_canonicalize_idempotent,
+    check_featurizer_invalid_input,
+    check_featurizer_chunking,
+    check_featurizer_pickles,
 )
 
 
@@ -308,8 +356,15 @@ def sampling_context(*, seed: int = 0, trial: int = 0, pool: int = 48, d: int = 
     inputs = tuple(f"{a}{i}{b}" for a in cations for b in anions for i in (1, 2))[:pool]
     rng = np.random.Generator(np.random.PCG64(7))
     X = rng.normal(size=(len(inputs), d))
-    return SamplingContext(X_pool=X, inputs=inputs, X_real_train=rng.normal(size=(6, d)), key="0" * 64,
-                           seed=seed, trial=trial, input_kind="composition")
+    return SamplingContext(
+        X_pool=X,
+        inputs=inputs,
+        X_real_train=rng.normal(size=(6, d)),
+        key="0" * 64,
+        seed=seed,
+        trial=trial,
+        input_kind="composition",
+    )
 
 
 def _order(sampler: Sampler, ctx: SamplingContext, n_max: int) -> np.ndarray:
@@ -322,15 +377,21 @@ def check_sampler_valid_order(sampler: Sampler) -> None:
         order = _order(sampler, ctx, n_max)
         head = order[:n_max]
         assert order.ndim == 1 and len(order) >= n_max and len(np.unique(head)) == n_max, (
-            f"{_label(sampler)}: order(n_max={n_max}) must give at least n_max distinct pool indices, got {order[:12]}...")
-        assert head.min() >= 0 and head.max() < len(ctx.X_pool), f"{_label(sampler)}: order holds indices outside the pool"
+            f"{_label(sampler)}: order(n_max={n_max}) must give at least n_max distinct pool indices, "
+            f"got {order[:12]}..."
+        )
+        assert head.min() >= 0 and head.max() < len(ctx.X_pool), (
+            f"{_label(sampler)}: order holds indices outside the pool"
+        )
 
 
 def check_sampler_deterministic(sampler: Sampler) -> None:
     n = 20
     a = _order(sampler, sampling_context(seed=3, trial=1), n)[:n]
     b = _order(sampler, sampling_context(seed=3, trial=1), n)[:n]
-    assert np.array_equal(a, b), f"{_label(sampler)}: the same (seed, trial) gave different orders; draw from ctx.bit_stream()"
+    assert np.array_equal(a, b), (
+        f"{_label(sampler)}: the same (seed, trial) gave different orders; draw from ctx.bit_stream()"
+    )
 
 
 def check_sampler_nested(sampler: Sampler) -> None:
@@ -340,18 +401,23 @@ def check_sampler_nested(sampler: Sampler) -> None:
         small = _order(sampler, ctx, n)
         assert np.array_equal(small[:n], big[:n]), (
             f"{_label(sampler)}: the first {n} rows differ between order(n_max={n}) and order(n_max=32); "
-            "pretraining sets must be nested across n")
+            "pretraining sets must be nested across n"
+        )
 
 
 def check_sampler_pickles(sampler: Sampler) -> None:
     ctx = sampling_context()
     copy_ = pickle.loads(pickle.dumps(sampler))
     assert np.array_equal(_order(sampler, ctx, 16)[:16], _order(copy_, ctx, 16)[:16]), (
-        f"{_label(sampler)}: the unpickled sampler orders differently")
+        f"{_label(sampler)}: the unpickled sampler orders differently"
+    )
 
 
 SAMPLER_CHECKS: tuple[Check, ...] = (
-    check_sampler_valid_order, check_sampler_deterministic, check_sampler_nested, check_sampler_pickles,
+    check_sampler_valid_order,
+    check_sampler_deterministic,
+    check_sampler_nested,
+    check_sampler_pickles,
 )
 
 

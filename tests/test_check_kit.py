@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from s2rbench import testing
+from s2rbench.errors import S2RBenchError
 from s2rbench.featurizers import Featurizer
 from s2rbench.models import Model
 from s2rbench.registry import get_registry
 from s2rbench.samplers import Sampler
-from s2rbench.errors import S2RBenchError
 
 
 def _registered():
@@ -46,7 +46,9 @@ class _Mean(Model):
         return block.y_train[t][block.train_mask[t]]
 
     def fit_predict(self, block):
-        return np.stack([np.full(len(block.X_real), float(np.mean(self.targets(block, t)))) for t in range(block.n_trials)])
+        return np.stack(
+            [np.full(len(block.X_real), float(np.mean(self.targets(block, t)))) for t in range(block.n_trials)]
+        )
 
 
 class _IgnoresMask(_Mean):
@@ -81,14 +83,17 @@ class _WrongShape(_Mean):
         return super().fit_predict(block).T
 
 
-@pytest.mark.parametrize("model, fragment", [
-    (_IgnoresMask(), "masked-out training rows"),
-    (_Noisy(), "same block twice gave different predictions"),
-    (_WholePool(), "outside every trial's sim_idx"),
-    (_Coupled(), "trials of a block must be independent"),
-    (_CrashesOnNaN(), "non-finite inputs raised ValueError"),
-    (_WrongShape(), "expected (T, M)"),
-])
+@pytest.mark.parametrize(
+    "model, fragment",
+    [
+        (_IgnoresMask(), "masked-out training rows"),
+        (_Noisy(), "same block twice gave different predictions"),
+        (_WholePool(), "outside every trial's sim_idx"),
+        (_Coupled(), "trials of a block must be independent"),
+        (_CrashesOnNaN(), "non-finite inputs raised ValueError"),
+        (_WrongShape(), "expected (T, M)"),
+    ],
+)
 def test_the_model_checks_catch_what_they_name(model, fragment):
     with pytest.raises(AssertionError, match=re.escape(fragment)):
         testing.check_model(model)
@@ -136,11 +141,14 @@ class _AcceptsAnything(_Upper):
         return [s.upper() for s in inputs]
 
 
-@pytest.mark.parametrize("featurizer, fragment", [
-    (_NotIdempotent(), "canonicalize is not idempotent"),
-    (_BatchScaled(), "two halves differs from the whole"),
-    (_AcceptsAnything(), "were not listed"),
-])
+@pytest.mark.parametrize(
+    "featurizer, fragment",
+    [
+        (_NotIdempotent(), "canonicalize is not idempotent"),
+        (_BatchScaled(), "two halves differs from the whole"),
+        (_AcceptsAnything(), "were not listed"),
+    ],
+)
 def test_the_featurizer_checks_catch_what_they_name(featurizer, fragment):
     testing.check_featurizer(_Upper())
     with pytest.raises(AssertionError, match=fragment):
@@ -171,11 +179,14 @@ class _Repeats(Sampler):
         return np.zeros(max(n_max, 1), dtype=np.int64)
 
 
-@pytest.mark.parametrize("sampler, fragment", [
-    (_ByN(), "nested across n"),
-    (_Unseeded(), "same (seed, trial) gave different orders"),
-    (_Repeats(), "distinct pool indices"),
-])
+@pytest.mark.parametrize(
+    "sampler, fragment",
+    [
+        (_ByN(), "nested across n"),
+        (_Unseeded(), "same (seed, trial) gave different orders"),
+        (_Repeats(), "distinct pool indices"),
+    ],
+)
 def test_the_sampler_checks_catch_what_they_name(sampler, fragment):
     with pytest.raises(AssertionError, match=re.escape(fragment)):
         testing.check_sampler(sampler)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import ast
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "s2rbench"
@@ -22,7 +22,9 @@ def _contracts() -> list[dict]:
 
 
 def test_import_linter_contracts_are_kept(capsys):
-    importlinter_cli = pytest.importorskip("importlinter.cli", reason="install the test extra: pip install -e '.[test]'")
+    importlinter_cli = pytest.importorskip(
+        "importlinter.cli", reason="install the test extra: pip install -e '.[test]'"
+    )
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
@@ -70,7 +72,9 @@ def test_the_core_imports_no_heavy_library_at_module_level():
 
 def test_the_module_level_scan_sees_what_it_must(tmp_path):
     """The scanner itself: module level, class bodies and `if` blocks count; function bodies do not."""
-    tree = ast.parse("import torch\nclass A:\n    import rdkit\nif True:\n    from pymatgen.core import X\n"
-                     "def f():\n    import lightgbm\n")
+    tree = ast.parse(
+        "import torch\nclass A:\n    import rdkit\nif True:\n    from pymatgen.core import X\n"
+        "def f():\n    import lightgbm\n"
+    )
     found = sorted(n for _, names in _module_level_imports(tree) for n in names)
     assert found == ["pymatgen.core", "rdkit", "torch"]

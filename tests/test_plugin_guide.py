@@ -25,7 +25,7 @@ def _sections() -> dict[str, tuple[str, str]]:
     marks = list(HEADING.finditer(GUIDE))
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else GUIDE.find("\n## ", mark.end())
-        out[mark.group(1)] = (mark.group(2), GUIDE[mark.end(): end if end > 0 else len(GUIDE)])
+        out[mark.group(1)] = (mark.group(2), GUIDE[mark.end() : end if end > 0 else len(GUIDE)])
     return out
 
 
@@ -51,9 +51,19 @@ def test_every_hook_has_a_worked_example_that_implements_it(hook):
 
 
 def test_the_guide_covers_the_contracts_a_plugin_author_needs():
-    for phrase in ("TaskTables", "loader(card: TaskCard, data_dir", "once per table", "chunk", "must pickle",
-                   "state_bytes", "selected", "check_params", "parametrize_with_checks", "S2RBENCH_LOAD_PLUGINS",
-                   "tryfirst"):
+    for phrase in (
+        "TaskTables",
+        "loader(card: TaskCard, data_dir",
+        "once per table",
+        "chunk",
+        "must pickle",
+        "state_bytes",
+        "selected",
+        "check_params",
+        "parametrize_with_checks",
+        "S2RBENCH_LOAD_PLUGINS",
+        "tryfirst",
+    ):
         assert phrase in GUIDE, phrase
 
 

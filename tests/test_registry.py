@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import types
 from pathlib import Path
@@ -17,8 +16,8 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import install_plugin_package
+
 from s2rbench import hookimpl, hookspecs
 from s2rbench.featurizers import Featurizer
 from s2rbench.models import Model
@@ -34,8 +33,12 @@ class Mean(Model):
     description = "mean of the real training targets"
 
     def fit_predict(self, block):
-        return np.stack([np.full(len(block.X_real), np.nanmean(block.y_train[t][block.train_mask[t]]))
-                         for t in range(block.n_trials)])
+        return np.stack(
+            [
+                np.full(len(block.X_real), np.nanmean(block.y_train[t][block.train_mask[t]]))
+                for t in range(block.n_trials)
+            ]
+        )
 
 
 class NoVersion(Mean):
@@ -146,13 +149,21 @@ def test_a_misspelled_hook_and_a_plugin_without_hooks_are_listed(registry_with):
     def register_samplers(register):  # forgot @hookimpl
         register(Backwards())
 
-    reg = registry_with(plugin("typo", register_model=register_model), plugin("unmarked", register_samplers=register_samplers),
-                        plugin("empty"))
+    reg = registry_with(
+        plugin("typo", register_model=register_model),
+        plugin("unmarked", register_samplers=register_samplers),
+        plugin("empty"),
+    )
     typo = problems_naming(reg, "typo")
-    assert any("implements 'register_model', which is not an s2rbench hook (did you mean 'register_models'?)" in p for p in typo)
+    assert any(
+        "implements 'register_model', which is not an s2rbench hook (did you mean 'register_models'?)" in p
+        for p in typo
+    )
     assert "test-mean" not in reg.models
-    assert any("implements no s2rbench hook; register_samplers lacks the @s2rbench.hookimpl marker" in p
-               for p in problems_naming(reg, "unmarked"))
+    assert any(
+        "implements no s2rbench hook; register_samplers lacks the @s2rbench.hookimpl marker" in p
+        for p in problems_naming(reg, "unmarked")
+    )
     assert any("implements no s2rbench hook" in p for p in problems_naming(reg, "empty"))
     assert reg.hooks["typo"] == [] and reg.hooks["linear"] == ["register_models"]
 
@@ -163,7 +174,9 @@ def test_duplicate_names_name_both_plugins_and_the_first_claim_wins(registry_wit
         register(FakeRidge())
 
     reg = registry_with(plugin("impostor", register_models=register_models))
-    assert any("plugin 'impostor' registers model 'ridge', which plugin 'linear' already provides" in p for p in reg.problems)
+    assert any(
+        "plugin 'impostor' registers model 'ridge', which plugin 'linear' already provides" in p for p in reg.problems
+    )
     assert type(reg.models["ridge"]).__module__ == "s2rbench_plugins.models.linear"
 
 
@@ -174,7 +187,9 @@ def test_tryfirst_is_honoured_because_collection_goes_through_pluggy(registry_wi
 
     reg = registry_with(plugin("eager", register_models=register_models))
     assert isinstance(reg.models["ridge"], FirstRidge)
-    assert any("plugin 'linear' registers model 'ridge', which plugin 'eager' already provides" in p for p in reg.problems)
+    assert any(
+        "plugin 'linear' registers model 'ridge', which plugin 'eager' already provides" in p for p in reg.problems
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,16 +306,16 @@ def register_commands(cli):
         click.echo(f"hello {name}")
 '''
 
-BROKEN = '''
+BROKEN = """
 from s2rbench import hookimpl
 
 
 @hookimpl
 def register_commands(cli):
     raise RuntimeError("this command plugin is broken on purpose")
-'''
+"""
 
-THIEF = '''
+THIEF = """
 import click
 from s2rbench import hookimpl
 
@@ -310,9 +325,9 @@ def register_commands(cli):
     @cli.command("run")
     def run():
         click.echo("stolen")
-'''
+"""
 
-MIXED = '''
+MIXED = """
 import threading
 import numpy as np
 from s2rbench import hookimpl
@@ -346,20 +361,33 @@ def register_models(register):
 @hookimpl
 def register_model(register):
     pass
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def hello_site(tmp_path_factory) -> Path:
-    return install_plugin_package(tmp_path_factory.mktemp("hello"), COMMAND_PYPROJECT, {
-        "s2rbench_hello": HELLO, "s2rbench_hello_broken": BROKEN, "s2rbench_hello_thief": THIEF, "s2rbench_mixed": MIXED,
-    })
+    return install_plugin_package(
+        tmp_path_factory.mktemp("hello"),
+        COMMAND_PYPROJECT,
+        {
+            "s2rbench_hello": HELLO,
+            "s2rbench_hello_broken": BROKEN,
+            "s2rbench_hello_thief": THIEF,
+            "s2rbench_mixed": MIXED,
+        },
+    )
 
 
 def _cli(args, site, tmp_path, plugins="hello,hello-broken,hello-thief,mixed," + HERMETIC):
     env = {**os.environ, "PYTHONPATH": str(site), "S2RBENCH_LOAD_PLUGINS": plugins}
-    return subprocess.run([sys.executable, "-m", "s2rbench.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "s2rbench.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
 
 
 def test_hook_register_commands(hello_site, tmp_path):
@@ -375,8 +403,10 @@ def test_hook_register_commands(hello_site, tmp_path):
     assert rows["hello"]["hooks"] == ["register_commands"] and rows["hello"]["distribution"] == "s2rbench-hello"
     assert rows["task-commands"]["hooks"] == ["register_commands"]  # the core's own families come the same way
     problems = data["problems"]
-    assert any("plugin 'hello-broken' failed in register_commands: RuntimeError: this command plugin is broken" in p
-               for p in problems)
+    assert any(
+        "plugin 'hello-broken' failed in register_commands: RuntimeError: this command plugin is broken" in p
+        for p in problems
+    )
     assert any("plugin 'hello-thief' adds command 'run', which 's2rbench' already provides" in p for p in problems)
     # each refused object of `mixed` is one line; its good model registers
     mixed = [p for p in problems if "plugin 'mixed'" in p]
@@ -392,7 +422,9 @@ def test_hook_register_commands(hello_site, tmp_path):
     assert "Problem: plugin 'hello-broken' failed in register_commands" in text.stderr
     assert "commands" in next(line for line in text.stdout.splitlines() if line.startswith("hello "))
     listed = _cli(["list", "models", "--json"], hello_site, tmp_path)
-    assert listed.returncode == 0 and {"mixed-good", "ridge"} <= {m["name"] for m in json.loads(listed.stdout)["models"]}
+    assert listed.returncode == 0 and {"mixed-good", "ridge"} <= {
+        m["name"] for m in json.loads(listed.stdout)["models"]
+    }
 
 
 def test_register_commands_in_process_restores_a_replaced_command():
@@ -424,7 +456,13 @@ def test_register_commands_in_process_restores_a_replaced_command():
 
 def test_every_hookspec_has_a_test_here():
     names = sorted(n for n in dir(hookspecs) if n.startswith("register_"))
-    assert names == ["register_commands", "register_featurizers", "register_loaders", "register_models",
-                     "register_samplers", "register_tasks"]
+    assert names == [
+        "register_commands",
+        "register_featurizers",
+        "register_loaders",
+        "register_models",
+        "register_samplers",
+        "register_tasks",
+    ]
     missing = [n for n in names if f"test_hook_{n}" not in globals()]
     assert not missing, f"hooks without a test_hook_<name> in tests/test_registry.py: {missing}"

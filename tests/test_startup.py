@@ -48,18 +48,26 @@ def test_the_probe_loaded_every_built_in_plugin(fresh_process):
     assert {"magpie", "polymer-rdkit", "molecule-rdkit"} <= set(fresh_process["featurizers"])
 
 
-@pytest.mark.parametrize("library", [
-    pytest.param(lib, marks=pytest.mark.xfail(strict=True, reason=STILL_IMPORTED_AT_LOAD[lib]))
-    if lib in STILL_IMPORTED_AT_LOAD else lib
-    for lib in FEATURIZER_LIBRARIES + MODEL_LIBRARIES
-])
+@pytest.mark.parametrize(
+    "library",
+    [
+        pytest.param(lib, marks=pytest.mark.xfail(strict=True, reason=STILL_IMPORTED_AT_LOAD[lib]))
+        if lib in STILL_IMPORTED_AT_LOAD
+        else lib
+        for lib in FEATURIZER_LIBRARIES + MODEL_LIBRARIES
+    ],
+)
 def test_loading_the_plugins_imports_no_heavy_library(fresh_process, library):
-    assert library not in fresh_process["loaded"], f"{library} is imported when the plugins load; import it where it is used"
+    assert library not in fresh_process["loaded"], (
+        f"{library} is imported when the plugins load; import it where it is used"
+    )
 
 
 def test_lazy_module_imports_on_first_use_only():
-    code = ("import sys; from s2rbench_plugins._lazy import lazy_module; m = lazy_module('json.tool'); "
-            "a = 'json.tool' in sys.modules; import copy, pickle; copy.copy(1); repr(m); b = 'json.tool' in sys.modules; "
-            "f = m.main; print(a, b, 'json.tool' in sys.modules, callable(f), m.main is f)")
+    code = (
+        "import sys; from s2rbench_plugins._lazy import lazy_module; m = lazy_module('json.tool'); "
+        "a = 'json.tool' in sys.modules; import copy, pickle; copy.copy(1); repr(m); b = 'json.tool' in sys.modules; "
+        "f = m.main; print(a, b, 'json.tool' in sys.modules, callable(f), m.main is f)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["False", "False", "True", "True", "True"], out.stderr
