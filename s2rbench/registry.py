@@ -103,6 +103,8 @@ _infos: dict[str, PluginInfo] = {}
 _load_problems: list[str] = []
 #: problems of `register_commands` (the command group outlives `reset`, and so do they)
 _command_problems: list[str] = []
+#: command name -> the plugin that added it (shown as "provides: commands" by `s2rbench plugins`)
+_command_owner: dict[str, str] = {}
 
 
 def _allowed() -> set[str] | None:
@@ -373,6 +375,9 @@ def get_registry() -> Registry:
         from .tasks import register_card_dirs
 
         register_card_dirs(registry)
+        for command, plugin_name in sorted(_command_owner.items()):
+            if plugin_name in _infos:
+                registry.origin[("commands", command)] = _infos[plugin_name]
         _registry = registry
     return _registry
 
@@ -407,6 +412,8 @@ def register_commands(cli: Any) -> list[str]:
             elif name not in before:
                 owner[name] = impl.plugin_name
     _command_problems[:] = problems
+    _command_owner.clear()
+    _command_owner.update({name: plugin for name, plugin in owner.items() if plugin != "s2rbench"})
     return problems
 
 

@@ -402,6 +402,8 @@ def test_hook_register_commands(hello_site, tmp_path):
     rows = {p["name"]: p for p in data["plugins"]}
     assert rows["hello"]["hooks"] == ["register_commands"] and rows["hello"]["distribution"] == "s2rbench-hello"
     assert rows["task-commands"]["hooks"] == ["register_commands"]  # the core's own families come the same way
+    assert rows["hello"]["provides"] == {"commands": ["hello"]} and rows["hello-thief"]["provides"] == {}
+    assert rows["task-commands"]["provides"] == {"commands": ["task"]}
     problems = data["problems"]
     assert any(
         "plugin 'hello-broken' failed in register_commands: RuntimeError: this command plugin is broken" in p
