@@ -2,7 +2,9 @@
 
 The Python API mirrors the command line: `run` (the standardized sweep), `fit` (the scaling law
 of a run directory), `report`, `featurize` (any featurizer, without a task), `get_task`,
-`load_tables`. Plugins extend tasks, models and featurizers through the ``s2rbench`` entry points.
+`load_tables`. Plugins extend tasks, loaders, models, featurizers, samplers and commands through
+the ``s2rbench`` entry points (`s2rbench.registry` collects and validates them; docs/plugins.md is
+the guide); `s2rbench.testing` is the check kit a plugin runs in its own tests.
 """
 
 from __future__ import annotations
