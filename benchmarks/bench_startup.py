@@ -12,9 +12,12 @@ machine is shared and noisy, so the ratios are what to read):
 
     python benchmarks/bench_startup.py [--repeat 5]
 
-Measured on the 2-core development machine, loaded by other jobs (median of 5): before this
-change ``list`` took 1.8 s idle (torch, RDKit and pymatgen imported by the plugins); see the
-report printed by this script for today's figures.
+Measured on the 2-core development machine while seven other sessions ran (load average 18, so
+only the ratios and the import list mean anything; 5 repeats, medians): ``python -c pass`` 0.19 s,
+``import torch`` 7.5 s, ``s2rbench list`` 9.9 s, ``plugins`` 9.7 s; imported at plugin load:
+torch only (before this change: torch and RDKit). torch comes from the model plugins (mlp,
+strategies, gbdt via mlp); once they import it lazily, ``list`` costs what Python, NumPy, pandas
+and the plugin modules cost. Issue 20 quotes 1.8 s idle before.
 """
 
 from __future__ import annotations
