@@ -2,7 +2,9 @@
 
 The Python API mirrors the command line: `run` (the standardized sweep), `fit` (the scaling law
 of a run directory), `report`, `featurize` (any featurizer, without a task), `get_task`,
-`load_tables`. Plugins extend tasks, models and featurizers through the ``s2rbench`` entry points.
+`load_tables`. Plugins extend tasks, loaders, models, featurizers, samplers and commands through
+the ``s2rbench`` entry points (`s2rbench.registry` collects and validates them; docs/plugins.md is
+the guide); `s2rbench.testing` is the check kit a plugin runs in its own tests.
 """
 
 from __future__ import annotations
@@ -20,8 +22,17 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a sourc
     __version__ = "0+unknown"
 
 __all__ = [
-    "S2RBenchError", "hookimpl", "run", "fit", "report", "featurize", "feature_names", "get_task", "load_tables", "prepare",
+    "S2RBenchError",
     "__version__",
+    "feature_names",
+    "featurize",
+    "fit",
+    "get_task",
+    "hookimpl",
+    "load_tables",
+    "prepare",
+    "report",
+    "run",
 ]
 
 
@@ -54,17 +65,15 @@ def report(run_dir: str, **kwargs: Any):
 def featurize(name: str, inputs: Sequence[str], *, cache: bool = False):
     """Feature matrix of `inputs` with featurizer `name`: rows in input order, NaN rows where an
     input does not parse (one warning lists them). Column names: `feature_names(name)` or `.names`."""
-    import numpy as np
-
     from .featurecache import cached_featurize
-    from .plugins import get_featurizer
+    from .registry import get_featurizer
 
     fm = cached_featurize(get_featurizer(name), list(inputs), use_cache=cache)
     return fm.X
 
 
 def feature_names(name: str) -> list[str]:
-    from .plugins import get_featurizer
+    from .registry import get_featurizer
 
     return list(get_featurizer(name).feature_names())
 
@@ -76,6 +85,7 @@ def get_task(name_or_path: str):
 
 
 def load_tables(task: str, data_dir: str | None = None):
-    from .tasks import get_task as _get, load_tables as _load
+    from .tasks import get_task as _get
+    from .tasks import load_tables as _load
 
     return _load(_get(task), data_dir)

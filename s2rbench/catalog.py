@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict
 from typing import Any
 
-from .plugins import get_registry
+from .registry import get_registry
 
 
 def _origin(kind: str, name: str) -> str:
@@ -21,22 +21,34 @@ def task_details(card, data_dir: str | os.PathLike | None = None) -> dict[str, A
     return prep.data_info()
 
 
-def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = None) -> dict[str, list[dict[str, Any]]]:
+def catalog(
+    kind: str = "all", *, details: bool = False, data_dir: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
     reg = get_registry()
     out: dict[str, list[dict[str, Any]]] = {}
     if kind in ("tasks", "all"):
         rows = []
         for name, card in sorted(reg.tasks.items()):
             row = {
-                "name": name, "version": card.version, "input": card.input_kind, "target": f"{card.target_name} ({card.unit})",
-                "featurizer": card.featurizer, "plugin": _origin("tasks", name),
+                "name": name,
+                "version": card.version,
+                "input": card.input_kind,
+                "target": f"{card.target_name} ({card.unit})",
+                "featurizer": card.featurizer,
+                "plugin": _origin("tasks", name),
             }
             if details:
                 info = task_details(card, data_dir)
-                row.update({
-                    "sim rows": info["sim_rows"], "real rows": info["real_rows"],
-                    "real in sim": info["real_inputs_in_sim"], "invalid (sim/real)": f"{info['invalid_inputs'].get('sim', 0)}/{info['invalid_inputs'].get('real', 0)}",
-                })
+                row.update(
+                    {
+                        "sim rows": info["sim_rows"],
+                        "real rows": info["real_rows"],
+                        "real in sim": info["real_inputs_in_sim"],
+                        "invalid (sim/real)": "{}/{}".format(
+                            info["invalid_inputs"].get("sim", 0), info["invalid_inputs"].get("real", 0)
+                        ),
+                    }
+                )
             rows.append(row)
         out["tasks"] = rows
     if kind in ("models", "all"):
@@ -46,7 +58,13 @@ def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = 
         ]
     if kind in ("featurizers", "all"):
         out["featurizers"] = [
-            {"name": n, "version": f.version, "input": f.input_kind, "description": f.description, "plugin": _origin("featurizers", n)}
+            {
+                "name": n,
+                "version": f.version,
+                "input": f.input_kind,
+                "description": f.description,
+                "plugin": _origin("featurizers", n),
+            }
             for n, f in sorted(reg.featurizers.items())
         ]
     if kind in ("samplers", "all"):
@@ -58,6 +76,7 @@ def catalog(kind: str = "all", *, details: bool = False, data_dir: str | None = 
 
 
 def plugin_table() -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per loaded plugin: where it comes from, the hooks it implements, what it registered."""
     reg = get_registry()
-    rows = [{**asdict(p), "provides": reg.provided_by(p)} for p in reg.plugins]
+    rows = [{**asdict(p), "hooks": reg.hooks_of(p), "provides": reg.provided_by(p)} for p in reg.plugins]
     return rows, list(reg.problems)

@@ -1,7 +1,7 @@
 """Public alias of `s2rbench.contracts.model` (the import path plugin authors have used)."""
 
 from .contracts.model import (  # noqa: F401
-    TrainingBlock,
     Model,
+    TrainingBlock,
     informative_columns,
 )

@@ -1,12 +1,12 @@
 """Public alias of `s2rbench.contracts.sampler` (the import path plugin authors have used)."""
 
 from .contracts.sampler import (  # noqa: F401
+    RandomSampler,
+    Sampler,
     SamplingContext,
-    raw_bits,
     SuggestContext,
     Suggestion,
-    Sampler,
     checked_order,
     checked_suggestion,
-    RandomSampler,
+    raw_bits,
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import warnings
@@ -17,6 +16,7 @@ from ..limits import MAX_ROWS, MAX_SEED, MAX_TRIALS
 
 #: bootstrap resamples: at least one; a million is already minutes of refitting
 BOOT = click.IntRange(1, 1_000_000)
+from ..registry import register_commands
 
 
 class _Group(click.Group):
@@ -138,14 +138,22 @@ def list_cmd(kind: str, details: bool, data_dir: str | None, as_json: bool) -> N
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json: bool) -> None:
-    """Installed plugins, their versions, and what each provides."""
+    """Installed plugins: versions, the hooks each implements, what each provides, and any problems."""
     from ..catalog import plugin_table
 
     rows, problems = plugin_table()
     if as_json:
         click.echo(json.dumps({"plugins": rows, "problems": problems}, indent=2))
         return
-    click.echo(tabulate([{**r, "provides": "; ".join(f"{k}: {', '.join(v)}" for k, v in r["provides"].items())} for r in rows], headers="keys"))
+    shown = [
+        {
+            "name": r["name"], "distribution": f"{r['distribution']} {r['version']}", "module": r["module"],
+            "hooks": ", ".join(h.removeprefix("register_") for h in r["hooks"]) or "(none)",
+            "provides": "; ".join(f"{k}: {', '.join(v)}" for k, v in r["provides"].items()),
+        }
+        for r in rows
+    ]
+    click.echo(tabulate(shown, headers="keys"))
     for p in problems:
         click.echo(f"Problem: {p}", err=True)
 
@@ -242,9 +250,9 @@ def export(run_dir, dest) -> None:
         click.echo(str(store.export(dest)))
 
 
-# Sub-commands live in their own modules; each exposes register(cli).
-for _name in ("task", "planning", "leaderboard", "samplers"):
-    importlib.import_module(f".{_name}", __package__).register(cli)
+# Every other command comes through the `register_commands` hook: the core's families
+# (s2rbench/cli/families.py, by entry point) and any third-party package's.
+register_commands(cli)
 
 
 def main() -> None:

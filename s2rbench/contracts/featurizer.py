@@ -38,7 +38,7 @@ class Featurizer:
     """
 
     name: str = ""
-    version: str = "0"
+    version: str = ""  # required: the registry refuses an object without one
     input_kind: str = ""
     description: str = ""
 

@@ -182,7 +182,7 @@ class Model:
     """
 
     name: str = ""
-    version: str = "0"
+    version: str = ""  # required: the registry refuses an object without one
     description: str = ""
     defaults: dict[str, Any] = {}
     #: the type and range of each hyperparameter (see `ParamSpec`), checked on every value given
@@ -197,7 +197,7 @@ class Model:
         check_params(self.name, self.param_specs, self.defaults, params)
         self.params: dict[str, Any] = {**self.defaults, **params}
 
-    def with_params(self, **params: Any) -> "Model":
+    def with_params(self, **params: Any) -> Model:
         return type(self)(**{**self.params, **params})
 
     @property
@@ -236,13 +236,14 @@ def informative_columns(X_sim: np.ndarray, X_real: np.ndarray) -> np.ndarray:
     thirds of the chi task's 2,186 columns are constant) train several times faster. The choice
     depends on the tables only, never on the trials of a block, so results stay block-independent.
     """
+
     def varies(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[0] == 0:
             return np.zeros(X.shape[1], bool)
         first = X[0]
         with np.errstate(invalid="ignore"):
-            differ = ~((X == first) | (np.isnan(X) & np.isnan(first))).all(axis=0)
+            differ = ~((first == X) | (np.isnan(X) & np.isnan(first))).all(axis=0)
         return differ
 
     v = varies(X_real) | varies(X_sim)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..sweep import protocol as proto
 from ..errors import S2RBenchError
+from . import streams as proto
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,20 @@ class SuggestContext:
         """The existing table followed by the candidates as one pool, for samplers that only `order`."""
         fams = None
         if self.existing_families is not None and self.candidate_families is not None:
-            fams = np.concatenate([np.asarray(self.existing_families, dtype=object), np.asarray(self.candidate_families, dtype=object)])
+            fams = np.concatenate(
+                [np.asarray(self.existing_families, dtype=object), np.asarray(self.candidate_families, dtype=object)]
+            )
         return SamplingContext(
-            X_pool=np.vstack([self.X_existing, self.X_candidates]) if len(self.X_existing) else np.asarray(self.X_candidates),
+            X_pool=np.vstack([self.X_existing, self.X_candidates])
+            if len(self.X_existing)
+            else np.asarray(self.X_candidates),
             inputs=tuple(self.existing_inputs) + tuple(self.candidate_inputs),
-            X_real_train=self.X_real, key=self.key, seed=self.seed, trial=0, families=fams, input_kind=self.input_kind,
+            X_real_train=self.X_real,
+            key=self.key,
+            seed=self.seed,
+            trial=0,
+            families=fams,
+            input_kind=self.input_kind,
         )
 
 
@@ -110,7 +119,7 @@ class Sampler:
     """
 
     name: str = ""
-    version: str = "0"
+    version: str = ""  # required: the registry refuses an object without one
     description: str = ""
 
     def order(self, ctx: SamplingContext, n_max: int) -> np.ndarray:
@@ -131,11 +140,15 @@ class Sampler:
 
 def checked_order(sampler: Sampler, ctx: SamplingContext, n_max: int) -> np.ndarray:
     order = np.asarray(sampler.order(ctx, n_max), dtype=np.int64)
-    if order.ndim != 1 or len(order) < n_max or len(np.unique(order[:n_max])) != n_max or (
-        n_max and (order[:n_max].min() < 0 or order[:n_max].max() >= len(ctx.X_pool))
+    if (
+        order.ndim != 1
+        or len(order) < n_max
+        or len(np.unique(order[:n_max])) != n_max
+        or (n_max and (order[:n_max].min() < 0 or order[:n_max].max() >= len(ctx.X_pool)))
     ):
         raise S2RBenchError(
-            f"sampler {sampler.name!r} returned an invalid ordering for n={n_max} (needs {n_max} distinct pool indices); fix the plugin"
+            f"sampler {sampler.name!r} returned an invalid ordering for n={n_max} "
+            f"(needs {n_max} distinct pool indices); fix the plugin"
         )
     return order
 
@@ -146,7 +159,8 @@ def checked_suggestion(sampler: Sampler, ctx: SuggestContext, k: int) -> Suggest
     n_c = len(ctx.X_candidates)
     if idx.ndim != 1 or len(idx) != k or len(np.unique(idx)) != k or (k and (idx.min() < 0 or idx.max() >= n_c)):
         raise S2RBenchError(
-            f"sampler {sampler.name!r} suggested an invalid ranking for k={k} (needs {k} distinct candidate rows of {n_c}); fix the plugin"
+            f"sampler {sampler.name!r} suggested an invalid ranking for k={k} "
+            f"(needs {k} distinct candidate rows of {n_c}); fix the plugin"
         )
     reasons = list(s.reasons) if s.reasons else [{} for _ in range(k)]
     if len(reasons) != k:

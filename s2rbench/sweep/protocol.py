@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-STREAMS = {"real-split": 1, "sim-order": 2, "real-order": 3, "model": 4}
+from ..contracts.streams import STREAMS, _words, bit_stream, permutation, sim_order  # noqa: F401 (re-exported)
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
@@ -32,21 +32,6 @@ def fingerprint(frame: pd.DataFrame) -> str:
     if "group" in frame.columns:
         h.update("\x1f".join(map(str, frame["group"])).encode())
     return h.hexdigest()
-
-
-def _words(hexdigest: str) -> list[int]:
-    return [int(hexdigest[i : i + 8], 16) for i in range(0, 32, 8)]
-
-
-def bit_stream(key: str, seed: int, trial: int, stream: str) -> np.random.PCG64:
-    ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(trial), STREAMS[stream], *_words(key)])
-    return np.random.PCG64(ss)
-
-
-def permutation(size: int, key: str, seed: int, trial: int, stream: str) -> np.ndarray:
-    """A permutation of range(size) from raw bits (stable across NumPy versions)."""
-    raw = bit_stream(key, seed, trial, stream).random_raw(size)
-    return np.argsort(np.asarray(raw, dtype=np.uint64), kind="stable").astype(np.int64)
 
 
 def trial_seed(key: str, seed: int, trial: int) -> int:
@@ -94,11 +79,6 @@ def real_split(
     order = permutation(n_rows, key, seed, trial, "real-order")
     train_order = order[~is_test[order]]
     return RealSplit(test=test, train_order=train_order)
-
-
-def sim_order(n_rows: int, key: str, seed: int, trial: int) -> np.ndarray:
-    """The trial's order of the simulated pool; the first n rows are its pretraining set of size n."""
-    return permutation(n_rows, key, seed, trial, "sim-order")
 
 
 def log_grid(lo: int, hi: int, per_decade: int = 4) -> list[int]:

@@ -159,7 +159,7 @@ def canonical_formula(formula: str) -> str | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             comp = Composition(text)
-    except Exception:  # noqa: BLE001 (pymatgen raises ValueError, KeyError, ... on bad formulas)
+    except Exception:
         return None
     if len(comp) == 0 or not all(isinstance(el, Element) for el in comp):
         return None  # empty, or a dummy species such as Xx

@@ -61,16 +61,23 @@ Design choices, and why
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from rdkit import Chem, rdBase
-from rdkit.Chem import Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
 from s2rbench.contracts.featurizer import PART_SEP, Featurizer
 from s2rbench.hookspecs import hookimpl
+from s2rbench_plugins._lazy import lazy_module
+
+# RDKit is imported the first time a featurizer runs, not when the plugin loads (`s2rbench list`)
+Chem = lazy_module("rdkit.Chem")
+rdBase = lazy_module("rdkit.rdBase")
+Descriptors = lazy_module("rdkit.Chem.Descriptors")
+rdFingerprintGenerator = lazy_module("rdkit.Chem.rdFingerprintGenerator")
+rdMolDescriptors = lazy_module("rdkit.Chem.rdMolDescriptors")
 
 __all__ = [
     "DESCRIPTORS",
@@ -102,31 +109,72 @@ _E, _I = True, False  # extensive (scales with the number of repeat units) / int
 #: per repeat unit), qed/SPS (drug-likeness).
 _RDKIT_DESCRIPTORS: tuple[tuple[str, bool], ...] = (
     # size and mass
-    ("MolWt", _E), ("HeavyAtomMolWt", _E), ("HeavyAtomCount", _E), ("NumValenceElectrons", _E),
+    ("MolWt", _E),
+    ("HeavyAtomMolWt", _E),
+    ("HeavyAtomCount", _E),
+    ("NumValenceElectrons", _E),
     # polarity and hydrogen bonding
-    ("TPSA", _E), ("NumHDonors", _E), ("NumHAcceptors", _E), ("NHOHCount", _E), ("NOCount", _E),
+    ("TPSA", _E),
+    ("NumHDonors", _E),
+    ("NumHAcceptors", _E),
+    ("NHOHCount", _E),
+    ("NOCount", _E),
     ("NumHeteroatoms", _E),
     # lipophilicity, molar refractivity, surface area
-    ("MolLogP", _E), ("MolMR", _E), ("LabuteASA", _E),
+    ("MolLogP", _E),
+    ("MolMR", _E),
+    ("LabuteASA", _E),
     # flexibility and saturation
-    ("NumRotatableBonds", _E), ("FractionCSP3", _I),
+    ("NumRotatableBonds", _E),
+    ("FractionCSP3", _I),
     # connectivity indices (additive over atoms/bonds)
-    ("Chi0", _E), ("Chi0n", _E), ("Chi0v", _E), ("Chi1", _E), ("Chi1n", _E), ("Chi1v", _E),
+    ("Chi0", _E),
+    ("Chi0n", _E),
+    ("Chi0v", _E),
+    ("Chi1", _E),
+    ("Chi1n", _E),
+    ("Chi1v", _E),
     ("HallKierAlpha", _E),
     # rings
-    ("RingCount", _E), ("NumAromaticRings", _E), ("NumAliphaticRings", _E), ("NumSaturatedRings", _E),
-    ("NumAromaticCarbocycles", _E), ("NumAromaticHeterocycles", _E), ("NumAliphaticCarbocycles", _E),
-    ("NumAliphaticHeterocycles", _E), ("NumSpiroAtoms", _E),
+    ("RingCount", _E),
+    ("NumAromaticRings", _E),
+    ("NumAliphaticRings", _E),
+    ("NumSaturatedRings", _E),
+    ("NumAromaticCarbocycles", _E),
+    ("NumAromaticHeterocycles", _E),
+    ("NumAliphaticCarbocycles", _E),
+    ("NumAliphaticHeterocycles", _E),
+    ("NumSpiroAtoms", _E),
     # functional groups (RDKit fragment counts)
-    ("fr_ester", _E), ("fr_ether", _E), ("fr_amide", _E), ("fr_imide", _E), ("fr_ketone", _E),
-    ("fr_C_O", _E), ("fr_COO", _E), ("fr_Al_OH", _E), ("fr_phenol", _E), ("fr_benzene", _E),
-    ("fr_nitrile", _E), ("fr_halogen", _E), ("fr_sulfone", _E), ("fr_sulfide", _E), ("fr_urea", _E),
+    ("fr_ester", _E),
+    ("fr_ether", _E),
+    ("fr_amide", _E),
+    ("fr_imide", _E),
+    ("fr_ketone", _E),
+    ("fr_C_O", _E),
+    ("fr_COO", _E),
+    ("fr_Al_OH", _E),
+    ("fr_phenol", _E),
+    ("fr_benzene", _E),
+    ("fr_nitrile", _E),
+    ("fr_halogen", _E),
+    ("fr_sulfone", _E),
+    ("fr_sulfide", _E),
+    ("fr_urea", _E),
     ("fr_alkyl_carbamate", _E),
 )
 
 #: Element counts (heavy atoms) reported as separate columns; anything else goes to ``n_other``.
 _COUNTED_ELEMENTS: tuple[tuple[str, int], ...] = (
-    ("C", 6), ("N", 7), ("O", 8), ("F", 9), ("Si", 14), ("P", 15), ("S", 16), ("Cl", 17), ("Br", 35),
+    ("C", 6),
+    ("N", 7),
+    ("O", 8),
+    ("F", 9),
+    ("Si", 14),
+    ("P", 15),
+    ("S", 16),
+    ("Cl", 17),
+    ("Br", 35),
 )
 
 #: Descriptors computed here (not in `rdkit.Chem.Descriptors`), with their extensivity.
@@ -141,9 +189,14 @@ _EXTRA_DESCRIPTORS: tuple[tuple[str, bool], ...] = (
 #: Full descriptor list (names in column order) and which are extensive.
 DESCRIPTORS: tuple[str, ...] = tuple(n for n, _ in _RDKIT_DESCRIPTORS + _EXTRA_DESCRIPTORS)
 _EXTENSIVE = np.array([e for _, e in _RDKIT_DESCRIPTORS + _EXTRA_DESCRIPTORS], dtype=bool)
-_RDKIT_FUNCS: tuple[Callable[[Chem.Mol], float], ...] = tuple(
-    getattr(Descriptors, n) for n, _ in _RDKIT_DESCRIPTORS
-)
+
+
+@functools.cache
+def _rdkit_funcs() -> tuple[Callable[[Chem.Mol], float], ...]:
+    """The RDKit descriptor functions of `_RDKIT_DESCRIPTORS`, looked up once (on first use: RDKit loads then)."""
+    return tuple(getattr(Descriptors, n) for n, _ in _RDKIT_DESCRIPTORS)
+
+
 # MolLogP and MolMR share one Crippen atom typing; compute it once (the slowest descriptor here).
 _CRIPPEN_AT = (DESCRIPTORS.index("MolLogP"), DESCRIPTORS.index("MolMR"))
 
@@ -158,9 +211,9 @@ _BACKBONE_FIELDS = (
     "backbone_flexible_bonds",  # acyclic single bonds on the path, the inter-unit bond counted once
     "backbone_fraction",  # backbone_path_atoms / heavy atoms: short side groups -> near 1
 )
-ATTACHMENT_FEATURES: tuple[str, ...] = tuple(
-    f"att{i}_{f}" for i in (1, 2) for f in _ATTACHMENT_ATOM_FIELDS
-) + _BACKBONE_FIELDS
+ATTACHMENT_FEATURES: tuple[str, ...] = (
+    tuple(f"att{i}_{f}" for i in (1, 2) for f in _ATTACHMENT_ATOM_FIELDS) + _BACKBONE_FIELDS
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,7 +385,7 @@ def cyclic_oligomer(unit: Chem.Mol, n_units: int) -> Chem.Mol | None:
         Chem.SanitizeMol(ring, sanitizeOps=ops ^ flags.SANITIZE_SYMMRINGS)
         Chem.GetSSSR(ring)
         return ring
-    except Exception:  # noqa: BLE001 (RDKit raises several types; any failure means "not closable")
+    except Exception:
         return None
 
 
@@ -346,7 +399,7 @@ def descriptor_vector(mol: Chem.Mol) -> np.ndarray:
     logp, mr = rdMolDescriptors.CalcCrippenDescriptors(mol)
     values = [
         logp if i == _CRIPPEN_AT[0] else mr if i == _CRIPPEN_AT[1] else float(f(mol))
-        for i, f in enumerate(_RDKIT_FUNCS)
+        for i, f in enumerate(_rdkit_funcs())
     ]
     heavy = mol.GetNumHeavyAtoms()
     aromatic = sum(1 for a in mol.GetAtoms() if a.GetIsAromatic())
@@ -469,9 +522,9 @@ def _rows_chunk(kind: str, width: int, args: tuple, items: Sequence[str]) -> np.
     func = _ROW_FUNCS[kind]
     block = rdBase.BlockLogs()  # noqa: F841
     for i, s in enumerate(items):
-        try:
+        try:  # noqa: SIM105 (a hot loop: a bare try costs less than contextlib.suppress)
             out[i] = func(s, *args)
-        except Exception:  # noqa: BLE001 (a descriptor failing on one odd molecule must not stop a table)
+        except Exception:
             pass
     return out
 
@@ -674,9 +727,7 @@ class PolymerSolvent(_RDKitFeaturizer):
         polymers (tens) and solvents (about a hundred) than pairs, and each is computed once."""
         polymer_names, solvent_names = self._part_names()
         parts = [c.split(PART_SEP) for c in inputs]
-        polymers = _featurize_batch(
-            "polymer_or_molecule", len(polymer_names), [p for p, _ in parts], self._args()
-        )
+        polymers = _featurize_batch("polymer_or_molecule", len(polymer_names), [p for p, _ in parts], self._args())
         solvents = _featurize_batch("molecule", len(solvent_names), [s for _, s in parts], self._args())
         return np.hstack([polymers, solvents])
 

@@ -54,7 +54,9 @@ class ColumnsFeaturizer(Featurizer):
         widths = Counter(len(v) for v in parsed if v is not None)
         # every row of one table has the same columns; the width of this call is the common one
         self._dim = widths.most_common(1)[0][0] if widths else 0
-        return [PART_SEP.join(f"{x:.12g}" for x in v) if v is not None and len(v) == self._dim else None for v in parsed]
+        return [
+            PART_SEP.join(f"{x:.12g}" for x in v) if v is not None and len(v) == self._dim else None for v in parsed
+        ]
 
     def featurize_canonical(self, inputs):
         X = np.array([[float(x) for x in s.split(PART_SEP)] for s in inputs], dtype=np.float64)

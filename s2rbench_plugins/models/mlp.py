@@ -233,6 +233,9 @@ class MLP(Model):
         "precision": ParamSpec(str, choices=_PRECISIONS),
         "input_clip": ParamSpec(float, low=0.0, doc="0: no clipping"),
     }
+    #: fast settings for the check kit (s2rbench.testing): a tiny network, a few epochs
+    check_params: dict[str, Any] = {"hidden": (8,), "pretrain_epochs": 3, "finetune_epochs": 3, "pretrain_patience": 2,
+                                    "finetune_patience": 2, "min_steps_per_epoch": 1}
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -289,6 +289,8 @@ class _OnSim(Model):
         **{k: MLP.param_specs[k] for k in PRETRAIN_KEYS},
         "alphas": ParamSpec(float, low=0.0, low_open=True, sequence=True, doc="ridge penalties to validate"),
     }
+    #: fast settings for the check kit (s2rbench.testing): mlp's, restricted to the pretraining keys
+    check_params: dict[str, Any] = {k: v for k, v in MLP.check_params.items() if k in PRETRAIN_KEYS}
     uses_fsim_column = False
     #: pretraining runs in groups of replicas that fit the device, as ``mlp``'s (see its fit_predict)
     chunks_replicas = True
