@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import cache_dir
+from .tasks.files import cache_dir
 from .contracts.featurizer import FeatureMatrix, Featurizer, InvalidInputsWarning, describe_invalid, featurize_with
 
 

@@ -184,9 +184,15 @@ def get_registry() -> Registry:
             registry.plugins.append(_infos[name])
         _collect(pm, registry)
         # user task-card directories (S2RBENCH_TASKS_PATH) are registered like a plugin's cards
-        from .tasks import register_card_dirs
+        from .tasks.resolve import TASKS_PATH_ENV, user_cards
 
-        register_card_dirs(registry)
+        found = user_cards(set(registry.tasks))
+        for card, directory in found.cards:
+            registry.tasks[card.name] = card
+            registry.origin[("tasks", card.name)] = PluginInfo(TASKS_PATH_ENV, directory, "user cards", card.version)
+        for msg in found.problems:
+            registry.problems.append(msg)
+            warnings.warn(msg, PluginWarning, stacklevel=2)
         _registry = registry
     return _registry
 

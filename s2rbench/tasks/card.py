@@ -1,4 +1,4 @@
-"""Task cards: the versioned TOML description of a Sim2Real pair, and loading its two tables.
+"""Task cards: the versioned TOML description of a Sim2Real pair, parsed and validated in one place.
 
 Built-in and user tasks share one card format (``format = 1``). A card names its data files (URL +
 sha256, or a local path), which columns of the simulated and the real table hold the input, the
@@ -8,24 +8,32 @@ protocol (split, n grid, trials, m). The card's hash is recorded with every resu
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import tomllib
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from . import data as data_mod
-from .errors import S2RBenchError
-from .contracts.featurizer import INPUT_KINDS, PART_SEP
+from .files import FileEntry
+from ..errors import S2RBenchError
+from ..contracts.featurizer import INPUT_KINDS
 
 CARD_FORMAT = 1
-TASKS_PATH_ENV = "S2RBENCH_TASKS_PATH"
+
+#: The keys a card may use, per table; `check_card` names any other key (a typo is silently ignored otherwise).
+KNOWN_KEYS = {
+    "top level": {"format", "name", "version", "title", "description", "input_kind", "featurizer", "loader", "citations",
+                  "options", "target", "sim", "real", "files", "protocol"},
+    "target": {"name", "unit"},
+    "side": {"file", "input", "target", "conditions", "group", "drop_missing_target", "query", "input_kind"},
+    "files": {"url", "sha256", "mirror", "path", "licence", "license", "citation"},
+    "protocol": {"split", "test_fraction", "sizes", "quick_sizes", "trials", "quick_trials", "m", "m_grid", "quick_m_grid",
+                 "trial_block", "seed"},
+}
+
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ class TaskCard:
     unit: str
     sim: TableSpec
     real: TableSpec
-    files: dict[str, data_mod.FileEntry]
+    files: dict[str, FileEntry]
     protocol: Protocol
     loader: str = "tables"
     title: str = ""
@@ -82,6 +90,11 @@ class TaskCard:
         """sha256 of the card's content (comments and layout do not count; every value does)."""
         blob = json.dumps(self.raw, sort_keys=True, separators=(",", ":"), default=str).encode()
         return hashlib.sha256(blob).hexdigest()
+
+    @property
+    def where(self) -> str:
+        """How messages name this card: its file, or its name."""
+        return _where(self.path, self.name)
 
     @property
     def card_dir(self) -> Path | None:
@@ -151,7 +164,7 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         )
     name = str(_req(raw, "name", where, "top level"))
     kind = _input_kind(raw, where)
-    files: dict[str, data_mod.FileEntry] = {}
+    files: dict[str, FileEntry] = {}
     for key, entry in (raw.get("files") or {}).items():
         if not isinstance(entry, dict):
             raise S2RBenchError(f"{where}: [files.{key}] must be a table with url/sha256 or path")
@@ -160,7 +173,7 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         sha = entry.get("sha256")
         if sha is not None and (len(str(sha)) != 64 or any(c not in "0123456789abcdefABCDEF" for c in str(sha))):
             raise S2RBenchError(f"{where}: [files.{key}] sha256 {sha!r} is not 64 hex digits; run `s2rbench task hash {path or name}`")
-        files[key] = data_mod.FileEntry(
+        files[key] = FileEntry(
             key=key,
             url=entry.get("url"),
             sha256=sha,
@@ -267,188 +280,27 @@ def load_card(path: str | os.PathLike) -> TaskCard:
     return parse_card(raw, path=path)
 
 
-def builtin_card_dir() -> Path:
-    import s2rbench_plugins.tasks
 
-    return Path(s2rbench_plugins.tasks.__file__).parent / "cards"
+def unknown_keys(raw: dict[str, Any], where: str) -> None:
+    """Refuse keys a card format does not know (a typo would otherwise be ignored silently)."""
 
+    def refuse(key: str, section: str, known: set[str]) -> None:
+        near = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"did you mean `{near[0]}`?" if near else f"known keys: {', '.join(sorted(known))}"
+        raise S2RBenchError(f"{where}: unknown key `{key}` in [{section}]; {hint}")
 
-def register_card_dirs(registry: Any) -> None:
-    """Register cards from the directories in S2RBENCH_TASKS_PATH (os.pathsep-separated)."""
-    raw = os.environ.get(TASKS_PATH_ENV, "")
-    for d in filter(None, raw.split(os.pathsep)):
-        for card_path in sorted(Path(d).expanduser().glob("*.toml")):
-            try:
-                card = load_card(card_path)
-            except S2RBenchError as exc:
-                registry.problems.append(str(exc))
-                warnings.warn(str(exc), UserWarning, stacklevel=2)
-                continue
-            if card.name in registry.tasks:
-                msg = f"task card {card_path} names task {card.name!r}, which is already registered; rename it (`name` in the card)"
-                registry.problems.append(msg)
-                warnings.warn(msg, UserWarning, stacklevel=2)
-                continue
-            registry.tasks[card.name] = card
-            from .plugins import PluginInfo
-
-            registry.origin[("tasks", card.name)] = PluginInfo(TASKS_PATH_ENV, str(d), "user cards", card.version)
-
-
-def get_task(name_or_path: str | os.PathLike) -> TaskCard:
-    """A registered task by name, or a card file by path (anything ending in .toml)."""
-    s = str(name_or_path)
-    if s.endswith(".toml") or os.sep in s:
-        card = load_card(s)
-        check_unique_name(card)
-        return card
-    from .plugins import _lookup
-
-    return _lookup("tasks", s)
-
-
-def check_unique_name(card: TaskCard) -> None:
-    """A card file must not reuse the name of another registered task (results are stored by task name)."""
-    from .plugins import get_registry, plugin_of
-
-    other = get_registry().tasks.get(card.name)
-    if other is None:
-        return
-    other_path = getattr(other, "path", None)
-    if card.path is not None and other_path is not None and Path(other_path).resolve() == Path(card.path).resolve():
-        return
-    if getattr(other, "hash", None) == card.hash:  # the same card, e.g. a copy of a built-in one: the same task
-        return
-    info = plugin_of("tasks", card.name)
-    src = f"{other_path}" if other_path else (f"plugin {info.name!r}" if info else "another plugin")
-    raise S2RBenchError(
-        f"{_where(card.path, card.name)} names task {card.name!r}, which is already registered ({src}); "
-        "give this card another `name`"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Tables
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TaskTables:
-    """The simulated and real tables in standard columns: input, target, conditions..., group."""
-
-    sim: pd.DataFrame
-    real: pd.DataFrame
-    conditions: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list)
-
-
-def standardize(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> pd.DataFrame:
-    """Map a raw table to standard columns; missing columns and bad targets are one-line errors."""
-    return standardize_rows(frame, spec, where=where)[0]
-
-
-def standardize_rows(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """`standardize`, plus the position in `frame` (0-based data row) of every row it keeps."""
-    frame = frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
-    if spec.query:
-        try:
-            frame = frame.query(spec.query)
-        except Exception as exc:
-            raise S2RBenchError(f"{where}: query {spec.query!r} failed ({exc}); fix `query` in the card") from None
-    needed = [*spec.input, spec.target, *spec.conditions, *([spec.group] if spec.group else [])]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        cols = ", ".join(map(str, frame.columns[:12])) + (" ..." if len(frame.columns) > 12 else "")
-        raise S2RBenchError(f"{where}: column(s) {missing} not in the table (columns: {cols}); fix the card's column names")
-    parts = [frame[c].astype("string").str.strip() for c in spec.input]
-    inputs = parts[0]
-    for p in parts[1:]:
-        inputs = inputs + PART_SEP + p
-    target = pd.to_numeric(frame[spec.target], errors="coerce")
-    non_numeric = frame[spec.target].notna() & target.isna()
-    if non_numeric.any():
-        row = int(np.flatnonzero(non_numeric.to_numpy())[0])
-        raise S2RBenchError(
-            f"{where}: target column {spec.target!r} has {int(non_numeric.sum())} non-numeric value(s) "
-            f"(first at row {row}: {frame[spec.target].iloc[row]!r}); clean the table"
-        )
-    out = pd.DataFrame({"input": inputs.to_numpy(dtype=object), "target": target.to_numpy(dtype=float)})
-    for c in spec.conditions:
-        vals = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
-        if np.isnan(vals).any():
-            raise S2RBenchError(f"{where}: condition column {c!r} has {int(np.isnan(vals).sum())} missing or non-numeric value(s); clean the table")
-        out[c] = vals
-    if spec.group:
-        out["group"] = frame[spec.group].astype(str).to_numpy()
-    missing_input = out["input"].isna()
-    nan_target = np.isnan(out["target"].to_numpy())
-    if nan_target.any() and not spec.drop_missing_target:
-        raise S2RBenchError(
-            f"{where}: target column {spec.target!r} has {int(nan_target.sum())} missing value(s); "
-            "set drop_missing_target = true in the card to drop those rows, or fill them"
-        )
-    kept = ~nan_target & ~missing_input.to_numpy()
-    out = out[kept].reset_index(drop=True)
-    if out.empty:
-        raise S2RBenchError(f"{where}: no rows left with a target in column {spec.target!r}; check the card's columns")
-    return out, frame.index.to_numpy()[kept]
-
-
-def fetch_file(card: TaskCard, key: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """The verified local copy of the card's file `key`; problems name the card and [files.KEY]."""
-    entry = card.files[key]
-    where = f"{_where(card.path, card.name)} [files.{key}]"
-    if entry.url:
-        try:
-            return data_mod.fetch(entry, card_dir=card.card_dir, data_dir=data_dir)
-        except S2RBenchError as exc:
-            raise S2RBenchError(f"{where}: {exc}") from None
-    # a user's own file (a `path`, no url): nothing to download, so a changed file is re-pinned, not deleted
-    from dataclasses import replace
-
-    try:
-        path = data_mod.fetch(replace(entry, sha256=None), card_dir=card.card_dir, data_dir=data_dir)
-    except S2RBenchError as exc:
-        raise S2RBenchError(f"{where}: {exc}") from None
-    if entry.sha256:
-        got = data_mod.sha256_of(path)
-        if got != entry.sha256.lower():
-            raise S2RBenchError(
-                f"{where}: local file {path} has sha256 {got[:12]}…, but the card expects {entry.sha256[:12]}…; if you "
-                f"changed the file on purpose run `s2rbench task hash {card.path or card.name}`, otherwise delete it and "
-                "put the original back"
-            )
-    return path
-
-
-def read_side(card: TaskCard, side: str, data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
-    """One side of a `tables` card: (raw table, standardized table with a `_row` column of raw positions, file)."""
-    spec: TableSpec = getattr(card, side)
-    path = fetch_file(card, spec.file, data_dir)
-    where = f"{_where(card.path, card.name)} [{side}] ({path.name})"
-    raw = data_mod.read_table(path, what=where)
-    frame, rows = standardize_rows(raw, spec, where=where)
-    return raw, frame.assign(_row=rows), path
-
-
-def tables_loader(card: TaskCard, data_dir: str | os.PathLike | None = None) -> TaskTables:
-    """The default loader: read the two files a card names and map their columns."""
-    out = {}
-    for side in ("sim", "real"):
-        out[side] = read_side(card, side, data_dir)[1].drop(columns="_row")
-    return TaskTables(sim=out["sim"], real=out["real"], conditions=card.sim.conditions)
-
-
-def load_tables(card: TaskCard, data_dir: str | os.PathLike | None = None) -> TaskTables:
-    """Load a card's two tables with the loader it names (``tables`` unless a plugin's)."""
-    if card.loader == "tables":
-        tables = tables_loader(card, data_dir)
-    else:
-        from .plugins import get_loader
-
-        tables = get_loader(card.loader)(card, data_dir)
-    for side in ("sim", "real"):
-        frame = getattr(tables, side)
-        if len(frame) == 0:
-            raise S2RBenchError(f"task {card.name!r}: the {side} table is empty; check the card")
-    return tables
+    for k in raw:
+        if k not in KNOWN_KEYS["top level"]:
+            refuse(k, "top level", KNOWN_KEYS["top level"])
+    for section, known in (("target", KNOWN_KEYS["target"]), ("sim", KNOWN_KEYS["side"]), ("real", KNOWN_KEYS["side"]),
+                           ("protocol", KNOWN_KEYS["protocol"])):
+        t = raw.get(section)
+        if isinstance(t, dict):
+            for k in t:
+                if k not in known:
+                    refuse(k, section, known)
+    for fk, entry in (raw.get("files") or {}).items():
+        if isinstance(entry, dict):
+            for k in entry:
+                if k not in KNOWN_KEYS["files"]:
+                    refuse(k, f"files.{fk}", KNOWN_KEYS["files"])
