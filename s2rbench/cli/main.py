@@ -117,7 +117,8 @@ def plugins(as_json: bool) -> None:
 @click.option("--gpus-per-unit", type=float, default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
+@click.option("--no-cache", is_flag=True, help="Featurize again instead of reusing cached features (e.g. after changing a featurizer's code).")
+def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress, no_cache) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from ..analysis import summarize, summary_row
     from ..report import write_report
@@ -131,6 +132,7 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
             task, model, featurizer, quick=quick, sizes=_int_list(sizes), trials=trials, seed=seed, m=m, surface=surface,
             m_grid=_int_list(m_grid), device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
             sampler=sampler, split=split, model_params=parse_params(params), progress=not no_progress, fit=False, executor=ex,
+            use_cache=not no_cache,
         )
     finally:
         if hasattr(ex, "close"):

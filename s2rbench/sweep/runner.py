@@ -67,6 +67,7 @@ def run(
     progress: bool = True,
     executor: Any = None,
     fit: bool = True,
+    use_cache: bool = True,
 ) -> RunResult:
     """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows and fit."""
     card = task if isinstance(task, TaskCard) else get_task(task)
@@ -85,7 +86,7 @@ def run(
         raise S2RBenchError(f"--trials must be at least 1; got {n_trials}")
     seed = int(seed if seed is not None else p.seed)
     split = split or p.split
-    prep = prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split)
+    prep = prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, use_cache=use_cache)
     too_big = [s for s in grid if s > len(prep.y_sim)]
     if too_big:
         warnings.warn(f"task {card.name!r} has {len(prep.y_sim)} simulated rows; sizes {too_big} are dropped", UserWarning, stacklevel=2)
@@ -128,6 +129,7 @@ def run(
         "data": {"sim": prep.sim_key, "real": prep.real_key},
         "data_info": prep.data_info(),
         "exclude_overlap": bool(exclude_overlap),
+        "target_transform": card.transform,  # the space models train and laws are fitted in ([target] transform)
         "split": split,
         "protocol": {
             "quick": bool(quick), "split": split, "test_fraction": p.test_fraction,

@@ -9,31 +9,33 @@ protocol (split, n grid, trials, m). The card's hash is recorded with every resu
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import FileEntry
+from .files import FileEntry, relative_path_problem, url_problem
 from ..errors import S2RBenchError
 from ..contracts.featurizer import INPUT_KINDS
 
 CARD_FORMAT = 1
 
-#: The keys a card may use, per table; `check_card` names any other key (a typo is silently ignored otherwise).
-KNOWN_KEYS = {
-    "top level": {"format", "name", "version", "title", "description", "input_kind", "featurizer", "loader", "citations",
-                  "options", "target", "sim", "real", "files", "protocol"},
-    "target": {"name", "unit"},
-    "side": {"file", "input", "target", "conditions", "group", "drop_missing_target", "query", "input_kind"},
-    "files": {"url", "sha256", "mirror", "path", "licence", "license", "citation"},
-    "protocol": {"split", "test_fraction", "sizes", "quick_sizes", "trials", "quick_trials", "m", "m_grid", "quick_m_grid",
-                 "trial_block", "seed"},
-}
+@dataclass(frozen=True)
+class Filter:
+    """One declarative row filter of a side: keep the rows where `column op value` holds."""
 
+    column: str
+    op: str
+    value: Any
+
+    def describe(self) -> str:
+        return f"{self.column} {self.op} {self.value!r}"
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,16 @@ class TableSpec:
     conditions: tuple[str, ...] = ()
     group: str | None = None
     drop_missing_target: bool = False
-    query: str | None = None
+    filters: tuple[Filter, ...] = ()
     input_kind: str = ""  # the side's declared input kind (the card's `input_kind` unless the side overrides it)
+    unit: str = ""  # the side's declared unit ([sim] unit / [real] unit; the [target] unit when not given)
+    scale: float = 1.0  # declared conversion into the card's unit: value * scale + offset
+    offset: float = 0.0
+    aggregate: str = "keep"  # [sim] only: how repeated simulated inputs are combined (keep, mean, median, min, max)
+
+    @property
+    def converts(self) -> bool:
+        return self.scale != 1.0 or self.offset != 0.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class TaskCard:
     options: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     path: Path | None = None
+    transform: str = "none"  # [target] transform: the space models train and laws are fitted in (none, log10, log)
 
     @property
     def hash(self) -> str:
@@ -109,8 +120,174 @@ class TaskCard:
         )
 
 
-def _where(path: Path | str | None, name: str | None = None) -> str:
-    return f"task card {path}" if path else f"task card {name!r}"
+def _where(path: Path | str | None, name: Any = None) -> str:
+    if path:
+        return f"task card {path}"
+    return f"task card {name!r}" if isinstance(name, str) else "task card"
+
+
+# ---------------------------------------------------------------------------------------------
+# THE schema (s2rbench/schemas/card.schema.json), applied on every load by every command
+# ---------------------------------------------------------------------------------------------
+
+#: A card is a few kilobytes; anything larger is refused before it is read into memory.
+MAX_CARD_BYTES = 1 << 20
+
+FILTER_OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in")
+AGGREGATES = ("keep", "mean", "median", "min", "max")
+TRANSFORMS = ("none", "log10", "log")
+
+_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "card.schema.json"
+
+
+@functools.lru_cache(maxsize=1)
+def card_schema() -> dict[str, Any]:
+    """The card schema (JSON Schema, draft 2020-12); its `x-expect` texts are the fixes messages name."""
+    return json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(card_schema())
+
+
+def _known(section: str) -> set[str]:
+    sch = card_schema()
+    defs = sch["$defs"]
+    table = {"top level": sch, "target": sch["properties"]["target"], "protocol": sch["properties"]["protocol"],
+             "side": defs["side"], "files": defs["file"], "filter": defs["filter"]}[section]
+    return set(table["properties"])
+
+
+#: The keys a card may use, per table (derived from the schema).
+KNOWN_KEYS = {k: _known(k) for k in ("top level", "target", "side", "files", "protocol", "filter")}
+
+
+def _loc(path: list[Any]) -> tuple[str, str]:
+    """(table, key) of a location in the card: ['protocol', 'sizes', 1] -> ('[protocol]', 'sizes[1]')."""
+    parts = [str(p) if not isinstance(p, int) else p for p in path]
+    if not parts:
+        return "[top level]", ""
+    if len(parts) == 1:
+        return "[top level]", str(parts[0])
+    head = parts[0]
+    if head == "files":
+        if len(parts) == 2:
+            return "[files]", str(parts[1])
+        return f"[files.{parts[1]}]", "".join(f"[{p}]" if isinstance(p, int) else (str(p) if i == 0 else f".{p}")
+                                           for i, p in enumerate(parts[2:]))
+    if head in ("sim", "real") and len(parts) >= 3 and parts[1] == "filter" and isinstance(parts[2], int):
+        return f"[[{head}.filter]] #{parts[2] + 1}", ".".join(str(p) for p in parts[3:])
+    key = str(parts[1]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[2:])
+    return f"[{head}]", key
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False) if not isinstance(value, (dict, list)) else (
+        "a table" if isinstance(value, dict) else json.dumps(value, default=str, ensure_ascii=False))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _expect(error) -> str:
+    sch = error.schema if isinstance(error.schema, dict) else {}
+    if "x-expect" in sch:
+        return sch["x-expect"]
+    if error.validator == "type":
+        return f"a {error.validator_value}"
+    return "a valid value"
+
+
+def _schema_message(error, where: str) -> str:
+    path = list(error.absolute_path)
+    table, key = _loc(path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        bad = extra[0] if extra else "?"
+        known = sorted(error.schema.get("properties", {}))
+        near = difflib.get_close_matches(str(bad), known, n=1)
+        hint = f"did you mean `{near[0]}`?" if near else f"known keys: {', '.join(known)}"
+        where_in = _loc([*path, bad])[0] if path else "[top level]"
+        if path and path[0] == "files" and len(path) == 1:
+            return f"{where}: [files] {bad} = {_show(error.instance[bad])} must be a [files.{bad}] table with url/sha256 or path"
+        return f"{where}: unknown key `{bad}` in {where_in}; {hint}"
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        return f"{where}: {table}{(' ' + key) if key else ''} has no `{missing[0] if missing else '?'}`; write it as {_expect(error)}"
+    value = _show(error.instance)
+    name = (key if table == "[top level]" else f"{table} {key}") if key else table
+    return f"{where}: {name} = {value} is not valid: expected {_expect(error)}; fix it in the card"
+
+
+def _non_finite(value: Any, path: list[Any]) -> list[Any] | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _non_finite(v, [*path, k])
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _non_finite(v, [*path, i])
+            if found is not None:
+                return found
+    return None
+
+
+_SIMPLE_QUERY = re.compile(r"^\s*`?([A-Za-z_][A-Za-z0-9_ ]*?)`?\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
+
+
+def _query_hint(side: str, query: Any) -> str:
+    """How to write an old `query` as [[SIDE.filter]] tables (a direct translation when it is one comparison)."""
+    m = _SIMPLE_QUERY.match(str(query)) if isinstance(query, str) else None
+    if m and "(" not in query and " and " not in query and " or " not in query:
+        col, op, val = m.groups()
+        v = val.strip()
+        try:
+            float(v)
+        except ValueError:
+            v = json.dumps(v.strip("'\""))
+        return f'[[{side}.filter]] column = "{col.strip()}", op = "{op}", value = {v}'
+    return f'one [[{side}.filter]] table per condition, e.g. [[{side}.filter]] column = "temperature", op = ">", value = 0'
+
+
+def validate_raw(raw: Any, where: str) -> None:
+    """Apply the card schema; the first problem is one line naming the card, the key and the fix."""
+    if not isinstance(raw, dict):
+        raise S2RBenchError(f"{where} is not a TOML table; write `key = value` lines (see `s2rbench task init`)")
+    fmt = raw.get("format", CARD_FORMAT)
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > CARD_FORMAT:
+        raise S2RBenchError(
+            f"{where} is in card format {fmt}, newer than this s2rbench understands ({CARD_FORMAT}); upgrade s2rbench"
+        )
+    for side in ("sim", "real"):
+        t = raw.get(side)
+        if isinstance(t, dict) and "query" in t:
+            raise S2RBenchError(
+                f"{where}: [{side}] `query` is no longer supported (a pandas query can run code); rewrite it as "
+                f"{_query_hint(side, t['query'])}"
+            )
+    bad = _non_finite(raw, [])
+    if bad is not None:
+        table, key = _loc(bad)
+        raise S2RBenchError(f"{where}: {table} {key} is not a finite number; write a plain number")
+    errors = list(_validator().iter_errors(raw))
+    if errors:
+        # the shallowest, most relevant error: a wrong table beats the keys inside it
+        first = min(errors, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path], e.validator != "additionalProperties"))
+        raise S2RBenchError(_schema_message(first, where))
+
+
+def unknown_keys(raw: dict[str, Any], where: str) -> None:
+    """Refuse keys (and values) the card format does not know: the card schema (kept under its old name)."""
+    validate_raw(raw, where)
+
+
+# ---------------------------------------------------------------------------------------------
+# From a parsed card to a TaskCard
+# ---------------------------------------------------------------------------------------------
 
 
 def _req(table: dict, key: str, where: str, section: str) -> Any:
@@ -133,10 +310,7 @@ DEFAULT_FEATURIZER = {"features": "columns"}
 
 def _input_kind(raw: dict[str, Any], where: str) -> str:
     """The card's input kind: top-level `input_kind`, or the one both [sim] and [real] declare."""
-    sides = {s: (raw.get(s) or {}).get("input_kind") if isinstance(raw.get(s), dict) else None for s in ("sim", "real")}
-    for side, k in sides.items():
-        if k is not None and str(k) not in INPUT_KINDS:
-            raise S2RBenchError(f"{where}: [{side}] has unknown input_kind {k!r}; use one of {', '.join(INPUT_KINDS)}")
+    sides = {s: (raw.get(s) or {}).get("input_kind") for s in ("sim", "real")}
     kind = raw.get("input_kind")
     if kind in (None, ""):
         if sides["sim"] is not None and sides["real"] is not None and sides["sim"] != sides["real"]:
@@ -148,41 +322,62 @@ def _input_kind(raw: dict[str, Any], where: str) -> str:
         kind = sides["sim"] or sides["real"]
     if kind in (None, ""):
         raise S2RBenchError(f"{where}: [top level] has no `input_kind`; add it (one of {', '.join(INPUT_KINDS)})")
-    kind = str(kind)
-    if kind not in INPUT_KINDS:
-        raise S2RBenchError(f"{where}: unknown input_kind {kind!r}; use one of {', '.join(INPUT_KINDS)}")
-    return kind
+    return str(kind)
+
+
+def _filters(section: str, t: dict[str, Any], where: str) -> tuple[Filter, ...]:
+    out = []
+    for i, f in enumerate(t.get("filter") or ()):
+        at = f"{where}: [[{section}.filter]] #{i + 1}"
+        op, value = f["op"], f["value"]
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise S2RBenchError(f"{at} op = {op!r} needs a non-empty list as value (e.g. value = [\"a\", \"b\"]); fix it in the card")
+        elif isinstance(value, list):
+            raise S2RBenchError(f"{at} op = {op!r} compares with one value, not a list; use op = \"in\" for a list")
+        elif op in ("<", "<=", ">", ">=") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise S2RBenchError(f"{at} op = {op!r} needs a number as value (got {_show(value)}); fix it in the card")
+        out.append(Filter(column=str(f["column"]), op=str(op), value=tuple(value) if isinstance(value, list) else value))
+    return tuple(out)
+
+
+def _increasing(values: tuple[int, ...], where: str, key: str) -> None:
+    if list(values) != sorted(set(values)):
+        raise S2RBenchError(f"{where}: [protocol] {key} must be increasing and distinct; got {list(values)}")
 
 
 def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
-    """Validate a parsed TOML card; every problem is one line naming the card and the field."""
-    where = _where(path, raw.get("name"))
-    fmt = raw.get("format", CARD_FORMAT)
-    if not isinstance(fmt, int) or fmt > CARD_FORMAT:
-        raise S2RBenchError(
-            f"{where} is in card format {fmt}, newer than this s2rbench understands ({CARD_FORMAT}); upgrade s2rbench"
-        )
+    """Validate a parsed TOML card against THE schema, then its cross-field rules; one line per problem."""
+    where = _where(path, raw.get("name") if isinstance(raw, dict) else None)
+    validate_raw(raw, where)
     name = str(_req(raw, "name", where, "top level"))
     kind = _input_kind(raw, where)
     files: dict[str, FileEntry] = {}
     for key, entry in (raw.get("files") or {}).items():
-        if not isinstance(entry, dict):
-            raise S2RBenchError(f"{where}: [files.{key}] must be a table with url/sha256 or path")
         if not entry.get("url") and not entry.get("path"):
             raise S2RBenchError(f"{where}: [files.{key}] needs a `url` (with `sha256`) or a local `path`")
-        sha = entry.get("sha256")
-        if sha is not None and (len(str(sha)) != 64 or any(c not in "0123456789abcdefABCDEF" for c in str(sha))):
-            raise S2RBenchError(f"{where}: [files.{key}] sha256 {sha!r} is not 64 hex digits; run `s2rbench task hash {path or name}`")
+        if entry.get("url"):
+            problem = url_problem(entry["url"])
+            if problem:
+                raise S2RBenchError(f"{where}: [files.{key}] url {_show(entry['url'])} is refused: {problem}")
+        for k in ("path", "mirror"):
+            if entry.get(k):
+                problem = relative_path_problem(entry[k])
+                if problem:
+                    inside = "the card's folder" if k == "path" else "the data mirror"
+                    raise S2RBenchError(f"{where}: [files.{key}] {k} {_show(entry[k])} {problem}; give a path inside {inside}")
         files[key] = FileEntry(
             key=key,
             url=entry.get("url"),
-            sha256=sha,
+            sha256=entry.get("sha256"),
             mirror=entry.get("mirror"),
             path=entry.get("path"),
             licence=entry.get("licence") or entry.get("license"),
             citation=entry.get("citation"),
         )
     loader = str(raw.get("loader", "tables"))
+    target = raw.get("target") or {}
+    card_unit = str(target.get("unit", ""))
 
     def table(section: str) -> TableSpec:
         t = raw.get(section)
@@ -207,8 +402,12 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
             conditions=_as_tuple(t.get("conditions")),
             group=t.get("group"),
             drop_missing_target=bool(t.get("drop_missing_target", False)),
-            query=t.get("query"),
+            filters=_filters(section, t, where),
             input_kind=kind,
+            unit=str(t.get("unit", card_unit)),
+            scale=float(t.get("scale", 1.0)),
+            offset=float(t.get("offset", 0.0)),
+            aggregate=str(t.get("aggregate", "keep")),
         )
 
     sim, real = table("sim"), table("real")
@@ -226,19 +425,16 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
     sizes = tuple(int(s) for s in p.get("sizes", ()))
     if not sizes:
         raise S2RBenchError(f"{where}: [protocol] has no `sizes` (the n grid); add a log-spaced list")
-    if any(s <= 0 for s in sizes) or list(sizes) != sorted(set(sizes)):
-        raise S2RBenchError(f"{where}: [protocol] sizes must be positive, increasing and distinct; got {list(sizes)}")
-    tf = float(p.get("test_fraction", 0.2))
-    if not 0 < tf < 1:
-        raise S2RBenchError(f"{where}: [protocol] test_fraction {tf} must be between 0 and 1")
-    split = str(p.get("split", "random"))
-    if split not in ("random", "group"):
-        raise S2RBenchError(f"{where}: [protocol] split {split!r} must be 'random' or 'group'")
+    _increasing(sizes, where, "sizes")
+    quick_sizes = tuple(int(s) for s in p.get("quick_sizes", ()))
+    _increasing(quick_sizes, where, "quick_sizes")
+    for key in ("m_grid", "quick_m_grid"):
+        _increasing(tuple(int(s) for s in p.get(key, ())), where, key)
     protocol = Protocol(
-        split=split,
-        test_fraction=tf,
+        split=str(p.get("split", "random")),
+        test_fraction=float(p.get("test_fraction", 0.2)),
         sizes=sizes,
-        quick_sizes=tuple(int(s) for s in p.get("quick_sizes", ())) or sizes[:: max(1, len(sizes) // 4)],
+        quick_sizes=quick_sizes or sizes[:: max(1, len(sizes) // 4)],
         trials=int(p.get("trials", 100)),
         quick_trials=int(p.get("quick_trials", 5)),
         m=int(p["m"]) if p.get("m") else None,
@@ -247,14 +443,13 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         trial_block=int(p.get("trial_block", 25)),
         seed=int(p.get("seed", 0)),
     )
-    target = raw.get("target") or {}
     return TaskCard(
         name=name,
         version=str(raw.get("version", "0")),
         input_kind=kind,
         featurizer=str(raw.get("featurizer") or DEFAULT_FEATURIZER.get(kind) or _req(raw, "featurizer", where, "top level")),
         target_name=str(target.get("name", real.target)),
-        unit=str(target.get("unit", "")),
+        unit=card_unit,
         sim=sim,
         real=real,
         files=files,
@@ -266,41 +461,39 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         options=dict(raw.get("options") or {}),
         raw=raw,
         path=path,
+        transform=str(target.get("transform", "none")),
     )
+
+
+def read_card_text(path: Path) -> str:
+    """The card's text: size bounded before reading, binary and non-UTF-8 files refused in one line."""
+    where = f"task card {path}"
+    try:
+        if not path.is_file():
+            raise S2RBenchError(f"{where} does not exist (or is not a file); check the path or run `s2rbench task init`")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CARD_BYTES + 1)
+    except OSError as exc:
+        raise S2RBenchError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions") from None
+    if len(data) > MAX_CARD_BYTES:
+        raise S2RBenchError(f"{where} is larger than {MAX_CARD_BYTES >> 10} KiB, far too large for a card; a card names its tables, "
+                            "it does not hold them")
+    if b"\x00" in data:
+        raise S2RBenchError(f"{where} is a binary file, not a TOML card; point at the .toml card (see `s2rbench task init`)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise S2RBenchError(f"{where} is not UTF-8 text (byte {exc.start}, line {line}); save the card as UTF-8") from None
 
 
 def load_card(path: str | os.PathLike) -> TaskCard:
     path = Path(path)
-    if not path.is_file():
-        raise S2RBenchError(f"task card {path} does not exist; check the path or run `s2rbench task init`")
+    text = read_card_text(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise S2RBenchError(f"task card {path} is not valid TOML ({exc}); fix the syntax") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise S2RBenchError(f"task card {path} is not valid TOML (nested too deeply); fix the syntax") from None
     return parse_card(raw, path=path)
-
-
-
-def unknown_keys(raw: dict[str, Any], where: str) -> None:
-    """Refuse keys a card format does not know (a typo would otherwise be ignored silently)."""
-
-    def refuse(key: str, section: str, known: set[str]) -> None:
-        near = difflib.get_close_matches(key, sorted(known), n=1)
-        hint = f"did you mean `{near[0]}`?" if near else f"known keys: {', '.join(sorted(known))}"
-        raise S2RBenchError(f"{where}: unknown key `{key}` in [{section}]; {hint}")
-
-    for k in raw:
-        if k not in KNOWN_KEYS["top level"]:
-            refuse(k, "top level", KNOWN_KEYS["top level"])
-    for section, known in (("target", KNOWN_KEYS["target"]), ("sim", KNOWN_KEYS["side"]), ("real", KNOWN_KEYS["side"]),
-                           ("protocol", KNOWN_KEYS["protocol"])):
-        t = raw.get(section)
-        if isinstance(t, dict):
-            for k in t:
-                if k not in known:
-                    refuse(k, section, known)
-    for fk, entry in (raw.get("files") or {}).items():
-        if isinstance(entry, dict):
-            for k in entry:
-                if k not in KNOWN_KEYS["files"]:
-                    refuse(k, f"files.{fk}", KNOWN_KEYS["files"])

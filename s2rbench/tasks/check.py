@@ -25,7 +25,10 @@ from ..contracts.featurizer import PART_SEP, InvalidInputsWarning
 from .card import TaskCard, _where, unknown_keys
 from .guess import guess_values_kind
 from .resolve import get_task
-from .tables import load_tables, read_side
+from .diagnose import repeat_sentence, same_file_finding, scale_findings, unit_findings
+from .repeats import repeat_counts, repeat_groups, repeat_keys
+from .tables import filter_mask, load_tables, read_side
+from .transform import transform_frame
 
 # ---------------------------------------------------------------------------------------------
 # task check
@@ -89,8 +92,8 @@ def _load_sides(card: TaskCard, data_dir) -> tuple[dict[str, pd.DataFrame], dict
             raw, frame, path = read_side(card, side, data_dir)
             entry = card.files[spec.file]
             q = raw.set_axis(pd.RangeIndex(len(raw)), axis=0)
-            if spec.query:
-                q = q.query(spec.query)
+            if spec.filters:
+                q = q[filter_mask(q, spec.filters, where=f"{card.where} [{side}]")]
             tgt_missing = int(pd.to_numeric(q[spec.target], errors="coerce").isna().sum())
             empty = q[list(spec.input)].isna()
             has_target = pd.to_numeric(q[spec.target], errors="coerce").notna().to_numpy()
@@ -99,7 +102,7 @@ def _load_sides(card: TaskCard, data_dir) -> tuple[dict[str, pd.DataFrame], dict
             info[side] = {
                 "file": spec.file, "path": str(path), "format": "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv",
                 "sha256": "verified" if entry.sha256 else "not pinned",
-                "rows_in_file": int(len(raw)), "rows_after_query": int(len(q)) if spec.query else None,
+                "rows_in_file": int(len(raw)), "rows_after_filter": int(len(q)) if spec.filters else None,
                 "rows_without_target": tgt_missing, "missing_input_rows": inp_missing,
                 "input_columns": list(spec.input), "target_column": spec.target, "conditions": list(spec.conditions),
             }
@@ -113,9 +116,14 @@ def _load_sides(card: TaskCard, data_dir) -> tuple[dict[str, pd.DataFrame], dict
         entry = card.files.get(spec.file)
         frames[side] = f.assign(_row=np.arange(len(f)))
         info[side] = {"file": spec.file or None, "loader": card.loader, "sha256": ("verified" if entry.sha256 else "not pinned") if entry else "—",
-                      "rows_in_file": int(len(f)), "rows_after_query": None, "rows_without_target": 0, "missing_input_rows": {},
+                      "rows_in_file": int(len(f)), "rows_after_filter": None, "rows_without_target": 0, "missing_input_rows": {},
                       "input_columns": list(spec.input), "target_column": spec.target, "conditions": list(tables.conditions)}
     return frames, info, tuple(tables.conditions)
+
+
+def _file_sha(card: TaskCard, side: str, info: dict[str, dict[str, Any]]) -> str | None:
+    entry = card.files.get(getattr(card, side).file)
+    return entry.sha256.lower() if entry is not None and entry.sha256 else None
 
 
 def check_card(
@@ -134,10 +142,16 @@ def check_card(
 
     card = task if isinstance(task, TaskCard) else get_task(task)
     where = _where(card.path, card.name)
-    unknown_keys(card.raw, where)
+    unknown_keys(card.raw, where)  # a card object built in code gets the same schema as a loaded one
     feat = _resolve_featurizer(card, featurizer, where)
     frames, info, conditions = _load_sides(card, data_dir)
     report_warnings: list[str] = []
+    if card.transform != "none":  # the sweep refuses non-positive targets under a log: so does the check
+        for side in ("sim", "real"):
+            transform_frame(frames[side], card.transform, where=f"{where} [{side}]")
+    report_warnings += same_file_finding({s: info[s].get("path") for s in ("sim", "real")},
+                                         {s: _file_sha(card, s, info) for s in ("sim", "real")})
+    report_warnings += unit_findings(card)
     unit = card.unit
     sides: dict[str, dict[str, Any]] = {}
     invalid_rows: list[dict[str, Any]] = []
@@ -210,11 +224,24 @@ def check_card(
         sim_by_key[k].append(i)
     sim_y = sim_f["target"].to_numpy(float)
     real_y = real_f["target"].to_numpy(float)
+    how = card.sim.aggregate
+    combine = {"keep": np.mean, "mean": np.mean, "median": np.median, "min": np.min, "max": np.max}[how]
+    repeats = {
+        "sim": repeat_counts(repeat_keys(sim_canon, sim_f[list(conditions)].to_numpy(float) if conditions else None)),
+        "real": repeat_counts(repeat_keys(real_canon, real_f[list(conditions)].to_numpy(float) if conditions else None)),
+        "real_inputs": repeat_counts(list(real_canon)),
+        "sim_aggregate": how,
+        "compared_with": "mean" if how == "keep" else how,
+    }
+    for side, counts in (("sim", repeats["sim"]), ("real", repeats["real_inputs"])):
+        sentence = repeat_sentence(side, counts, how if side == "sim" else None)
+        if sentence:
+            report_warnings.append(sentence)
     pairs = []
     for i, k in enumerate(real_keys):
         idx = sim_by_key.get(k)
         if idx:
-            s = float(sim_y[idx].mean())
+            s = float(combine(sim_y[idx]))
             pairs.append({
                 "real_row": int(real_f["_row"].iloc[i]), "sim_rows": [int(sim_f["_row"].iloc[j]) for j in idx][:5],
                 "sim_rows_count": len(idx), "input": str(real_f["input"].iloc[i]), "canonical": str(real_canon[i]),
@@ -238,6 +265,9 @@ def check_card(
             gap["spearman_rho"] = float(spearmanr(s, r).statistic)
         else:
             gap["pearson_r"] = gap["spearman_rho"] = None
+        ratios, found = scale_findings(s, r, gap["pearson_r"])
+        gap.update(ratios)
+        report_warnings += found
     largest = sorted(pairs, key=lambda p: -abs(p["sim_minus_real"]))[:top]
     if not overlap_rows:
         report_warnings.append(
@@ -248,11 +278,13 @@ def check_card(
     p = card.protocol
     n_real = sides["real"]["n_valid"]
     n_sim = sides["sim"]["n_valid"]
-    real_std = real_f.drop(columns="_row")
+    real_std = transform_frame(real_f, card.transform, where=where).drop(columns="_row")  # what the sweep splits
     real_key = proto.fingerprint(real_std)
+    groups = repeat_groups(real_canon)  # a random split keeps copies of one input together, as the sweep does
     if p.split == "group":
         groups = (real_std["group"].to_numpy(dtype=str) if "group" in real_std
                   else np.array([c.split(PART_SEP)[0] for c in real_canon], dtype=str))
+    if groups is not None:
         m_all = min(len(proto.real_split(n_real, real_key, p.seed, t, p.test_fraction, groups).train_order) for t in range(p.trials))
         n_test = n_real - m_all
     else:
@@ -305,10 +337,14 @@ def check_card(
             "distinct_real_inputs": len(set(real_canon)),
         },
         "gap": gap,
+        "repeats": repeats,
+        "transform": card.transform,
+        "units": {"sim": card.sim.unit, "real": card.real.unit,
+                  "sim_conversion": [card.sim.scale, card.sim.offset], "real_conversion": [card.real.scale, card.real.offset]},
         "largest_gaps": largest,
         "protocol": {
             "split": p.split, "test_fraction": p.test_fraction, "real_rows": n_real, "test_rows": n_test, "m_all": m_all,
-            "m": p.m, "m_grid": list(p.m_grid), "largest_m": largest_m[1] if largest_m else m_all,
+            "m": p.m, "m_grid": list(p.m_grid), "repeats_kept_together": p.split == "random" and groups is not None, "largest_m": largest_m[1] if largest_m else m_all,
             "sizes": list(p.sizes), "sizes_dropped": dropped, "sim_rows": n_sim, "trials": p.trials,
         },
         "warnings": report_warnings,
@@ -343,6 +379,12 @@ def format_report(d: dict[str, Any]) -> str:
             f"  {g['pairs']} pairs · MAE {_f(g['mae'])}{uu} · bias {_f(g['bias'])}{uu} · RMSE {_f(g['rmse'])}{uu} · "
             f"Pearson r {_f(g.get('pearson_r'), 3)} · Spearman ρ {_f(g.get('spearman_rho'), 3)}"
         )
+        if g.get("spread_ratio") is not None or g.get("median_ratio") is not None:
+            lines.append(f"  spread ratio sim/real {_f(g.get('spread_ratio'), 3)} · median ratio sim/real {_f(g.get('median_ratio'), 3)} "
+                         "(near 1 when both sides share a unit)")
+        rp = d.get("repeats") or {}
+        if rp.get("sim", {}).get("repeated_inputs"):
+            lines.append(f"  repeated simulated inputs compared by their {rp['compared_with']} ([sim] aggregate = {rp['sim_aggregate']!r})")
         lines.append(f"  (for scale: the measured values of these pairs deviate from their mean by {_f(g['real_mad'])}{uu} on average)")
         if g.get("note"):
             lines.append(f"  note: {g['note']}")
@@ -371,8 +413,8 @@ def format_report(d: dict[str, Any]) -> str:
         ["target column", short(s["target_column"]), short(r["target_column"])],
         ["rows in table", s["rows_in_file"], r["rows_in_file"]],
     ]
-    if s.get("rows_after_query") is not None or r.get("rows_after_query") is not None:
-        rows.append(["rows after query", _f(s.get("rows_after_query")), _f(r.get("rows_after_query"))])
+    if s.get("rows_after_filter") is not None or r.get("rows_after_filter") is not None:
+        rows.append(["rows after filter", _f(s.get("rows_after_filter")), _f(r.get("rows_after_filter"))])
     rows += [
         ["rows without target", s["rows_without_target"], r["rows_without_target"]],
         ["inputs that do not parse", s["invalid_inputs"], r["invalid_inputs"]],
@@ -386,7 +428,7 @@ def format_report(d: dict[str, Any]) -> str:
           for side in ("sim", "real")]
     lines.append(tabulate(st, headers=["", "n", "mean", "std", "min", "25%", "median", "75%", "max"], tablefmt="simple"))
     if d["largest_gaps"]:
-        lines += ["", f"Largest |sim − real| on the overlap (rows count from 0 after the header; judge them before training):"]
+        lines += ["", "Largest |sim − real| on the overlap (rows count from 0 after the header; judge them before training):"]
         lg = []
         for p in d["largest_gaps"]:
             sim_rows = ",".join(map(str, p["sim_rows"])) + ("…" if p["sim_rows_count"] > len(p["sim_rows"]) else "")
@@ -405,8 +447,12 @@ def format_report(d: dict[str, Any]) -> str:
         "",
         f"Protocol: {pr['split']} split, test {pr['test_rows']} of {pr['real_rows']} real rows, up to m = {pr['m_all']} for fine-tuning "
         f"(largest m asked: {pr['largest_m']}); n grid {pr['sizes']} over {pr['sim_rows']} simulated rows"
-        + (f" ({pr['sizes_dropped']} dropped)" if pr["sizes_dropped"] else "") + f"; {pr['trials']} trials",
+        + (f" ({pr['sizes_dropped']} dropped)" if pr["sizes_dropped"] else "") + f"; {pr['trials']} trials"
+        + ("; copies of one real input stay together" if pr.get("repeats_kept_together") else ""),
     ]
+    if d.get("transform", "none") != "none":
+        lines.append(f"Target transform: {d['transform']} (models train and laws are fitted in {d['transform']} space; each trial "
+                     "also stores mae_original in the original units; the comparisons above are in the original units)")
     if d["warnings"]:
         lines += ["", "Warnings:"] + [f"  - {w}" for w in d["warnings"]]
     lines += ["", "OK: the card and both tables pass the check" + (" (see the warnings)" if d["warnings"] else "") + "."]

@@ -10,7 +10,9 @@ under a recorded hash.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +74,75 @@ def sha256_of(path: Path) -> str:
     return _hash_memo[key]
 
 
+# ---------------------------------------------------------------------------------------------
+# What a card may point at: https only, and paths that stay in the card's folder or the mirror
+# ---------------------------------------------------------------------------------------------
+
+
+def _address_problem(host: str) -> str | None:
+    try:
+        addr = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if addr.is_loopback:
+        return f"{host} is a loopback address (this machine)"
+    if addr.is_private or addr.is_link_local or addr.is_reserved or addr.is_multicast or addr.is_unspecified:
+        return f"{host} is a private or reserved network address"
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why a card's `url` is refused (None: it is acceptable): only public https addresses are fetched."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "it is not a valid address; give an https:// address"
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        return "file:// addresses read this machine's files; use a local `path` next to the card instead"
+    if scheme != "https":
+        what = "plain http is not encrypted, so the download can be altered" if scheme == "http" else f"scheme {scheme or 'none'!r}"
+        return f"{what}; only https:// addresses are downloaded"
+    host = (parts.hostname or "").lower()
+    if not host:
+        return "it names no host; give an https:// address"
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is this machine (loopback); give a public https:// address"
+    problem = _address_problem(host)
+    return f"{problem}; give a public https:// address" if problem else None
+
+
+def _resolved_host_problem(url: str) -> str | None:
+    """A host name that resolves to a loopback or private address is refused too (checked before downloading)."""
+    import socket
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None  # unresolvable: the download fails with its own message
+    for info in infos:
+        problem = _address_problem(str(info[4][0]))
+        if problem:
+            return f"{host} resolves to {info[4][0]}: {problem.split(' is ', 1)[-1]}"
+    return None
+
+
+def relative_path_problem(rel: str) -> str | None:
+    """Why a card's `path`/`mirror` text is refused before anything is resolved (absolute, or `..`)."""
+    p = Path(rel)
+    if p.is_absolute() or rel.startswith(("~", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        return "is an absolute path, which may point anywhere on this machine"
+    if ".." in p.parts:
+        return "climbs out of its folder with `..`"
+    return None
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    real = path.resolve()
+    return any(real == r or r in real.parents for r in (root.resolve() for root in roots))
+
+
 def _check(path: Path, entry: FileEntry, where: str) -> Path:
     if entry.sha256:
         got = sha256_of(path)
@@ -87,16 +158,30 @@ def _check(path: Path, entry: FileEntry, where: str) -> Path:
 def fetch(entry: FileEntry, *, card_dir: Path | None = None, data_dir: str | os.PathLike | None = None) -> Path:
     """Return a local path to the entry's verified file, downloading it if needed."""
     mirror = mirror_dir(data_dir)
+    for key in ("path", "mirror"):
+        rel = getattr(entry, key)
+        problem = relative_path_problem(rel) if rel else None
+        if problem:
+            raise S2RBenchError(f"`{key}` {rel!r} {problem}; give a path inside the card's folder or the data mirror")
     if mirror is not None:
         rel = entry.mirror or entry.path or entry.filename
         for candidate in (mirror / rel, mirror / entry.filename):
             if candidate.is_file():
+                if not _inside(candidate, [mirror]):
+                    raise S2RBenchError(f"mirror file {candidate} is a link that leaves the data mirror {mirror}; "
+                                        "replace the link by the file")
                 return _check(candidate, entry, "mirror file")
     if entry.path:
         local = Path(entry.path)
-        if not local.is_absolute() and card_dir is not None:
+        if card_dir is not None:
             local = card_dir / local
         if local.is_file():
+            roots = [r for r in (card_dir, mirror) if r is not None]
+            if roots and not _inside(local, roots):
+                raise S2RBenchError(
+                    f"`path` {entry.path!r} resolves to {local.resolve()}, outside the card's folder {card_dir} (a link?); "
+                    "put the table itself in the card's folder"
+                )
             return _check(local, entry, "local file")
         if not entry.url:
             raise S2RBenchError(
@@ -104,10 +189,16 @@ def fetch(entry: FileEntry, *, card_dir: Path | None = None, data_dir: str | os.
             )
     if not entry.url:
         raise S2RBenchError(f"data file {entry.key!r} has neither a url nor a path in the card; add one")
+    problem = url_problem(entry.url)
+    if problem:
+        raise S2RBenchError(f"url {entry.url!r} is refused: {problem}")
     target_dir = cache_dir() / "data" / (entry.sha256 or "unhashed")[:16]
     cached = target_dir / entry.filename
     if cached.is_file():
         return _check(cached, entry, "cached file")
+    problem = _resolved_host_problem(entry.url)
+    if problem:
+        raise S2RBenchError(f"url {entry.url!r} is refused: {problem}; give a public https:// address")
     import pooch  # imported lazily: only downloads need it
 
     try:

@@ -151,13 +151,33 @@ def _words(name: str) -> set[str]:
     return {w for w in re.split(r"[^a-z0-9]+", re.sub(r"[\(\[][^\)\]]*[\)\]]", " ", name.lower())) if w}
 
 
+def split_unit(name: str) -> tuple[str, str]:
+    """(property, unit) of a column name "property (unit)" or "property [unit]"; brackets may nest: ``k (W/(m K))``."""
+    text = name.strip()
+    if not text or text[-1] not in ")]":
+        return text, ""
+    pairs = {")": "(", "]": "["}
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        ch = text[i]
+        if ch in ")]":
+            depth += 1
+        elif ch in "([":
+            depth -= 1
+            if depth == 0:
+                if pairs[text[-1]] != ch and ch != "(" and ch != "[":
+                    return text, ""
+                unit = text[i + 1 : -1].strip()
+                return (text[:i].strip(), unit) if unit else (text, "")
+    return text, ""  # unbalanced: no unit
+
+
 def unit_of(name: str) -> str:
-    m = re.search(r"[\(\[]([^\(\)\[\]]+)[\)\]]\s*$", name.strip())
-    return m.group(1).strip() if m else ""
+    return split_unit(name)[1]
 
 
 def property_name(name: str) -> str:
-    base = re.sub(r"\s*[\(\[][^\(\)\[\]]*[\)\]]\s*$", "", name.strip())
+    base = split_unit(name)[0] if unit_of(name) else name.strip()
     words = [w for w in re.split(r"(\s+|_)", base) if w.strip(" _") and w.lower() not in _SIDE_WORDS["sim"] | _SIDE_WORDS["real"]]
     out = " ".join(w for w in words if w.strip())
     return out.strip() or name.strip()

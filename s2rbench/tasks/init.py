@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -102,19 +103,26 @@ def _pick_targets(sim: pd.DataFrame, real: pd.DataFrame, exclude: dict[str, set[
     return out
 
 
-def _count_valid(featurizer_name: str, inputs: list[str]) -> int | None:
-    """How many inputs the featurizer can canonicalize (None when it is not installed)."""
+def _canonical(featurizer_name: str, inputs: list[str]) -> list[str | None] | None:
+    """The featurizer's canonical form of each input (None when it is not installed or fails)."""
     try:
         from ..plugins import get_featurizer
 
-        feat = get_featurizer(featurizer_name)
-        return sum(c is not None for c in feat.canonicalize(inputs))
-    except Exception:  # a guess for the m grid only; a missing or failing featurizer is reported by `task check`
+        return list(get_featurizer(featurizer_name).canonicalize(inputs))
+    except Exception:  # a guess for the grids only; a missing or failing featurizer is reported by `task check`
         return None
 
 
 def _m_grid(train: int) -> list[int]:
-    return sorted({v for v in (train // 8, train // 4, train // 2, train) if v >= 5} or {train})
+    grid = sorted({v for v in (train // 8, train // 4, train // 2, train) if v >= 5})
+    if len(grid) < 3:  # a surface needs three m values for equivalence and the (n, m) law: small tables get smaller m
+        grid = sorted({v for v in (max(1, train // 4), max(1, train // 2), train) if v >= 1})
+    return grid or [max(1, train)]
+
+
+def _quick_m_grid(grid: list[int]) -> list[int]:
+    """At least three m values (the largest m of the grid among them) whenever the grid has three."""
+    return grid[-3:] if len(grid) >= 3 else list(grid)
 
 
 def _sizes(n: int) -> list[int]:
@@ -146,6 +154,7 @@ citations = []
 [target]
 name = {target_name}
 unit = {unit}
+# transform = "log10"  # for a target spanning decades: train and fit in log10 space (runs also store mae_original)
 """
 
 TEMPLATE_SIDE = """
@@ -154,8 +163,15 @@ file = {file}
 input = {input}{input_comment}
 target = {target}{target_comment}
 {alternatives}{conditions}# drop_missing_target = true  # drop rows with an empty target instead of refusing the table
-# query = "column > 0"         # keep only the rows a pandas query selects
-{group}"""
+{group}# scale = 1.0                  # a declared unit conversion of this side: value * scale + offset
+# offset = 0.0
+{aggregate}# [[{side}.filter]]               # keep only the rows where `column op value` holds
+# column = "temperature"         #   (op: == != < <= > >= in not_in; one table per condition)
+# op = ">"
+# value = 0
+"""
+
+AGGREGATE_COMMENT = '# aggregate = "keep"           # repeated simulated inputs: keep every row, or "mean", "median", "min", "max"\n'
 
 TEMPLATE_FILE = """
 [files.{key}]
@@ -166,7 +182,7 @@ path = {path}{sha}
 
 TEMPLATE_PROTOCOL = """
 [protocol]
-split = "random"        # or "group": whole groups (the [real] `group` column) go to the test split
+split = {split}        # "random" or "group": "group" sends whole groups (the [real] `group` column, else whole inputs) to the test split{split_comment}
 test_fraction = 0.2
 sizes = {sizes}  # the n grid: simulated pretraining set sizes{sizes_comment}
 quick_sizes = {quick_sizes}
@@ -174,7 +190,8 @@ trials = 100
 quick_trials = 5
 trial_block = 25
 seed = 0
-# m = 100               # real fine-tuning rows of a plain run (default: all that the test split leaves{m_comment})
+# m = 100               # real fine-tuning rows of a plain run (default: all the rows the test split leaves;
+#                         `s2rbench task check` prints how many, for random and group splits alike)
 m_grid = {m_grid}     # m values of `s2rbench run --surface`; the largest must fit the real table
 quick_m_grid = {quick_m_grid}
 """
@@ -230,6 +247,12 @@ def init_card(
     for side, f in files.items():
         if not f.is_file():
             raise S2RBenchError(f"task init: --{side} file {f} does not exist; give the path of your {side} table (CSV or Parquet)")
+        real_path = f.resolve()
+        if card_dir != real_path and card_dir not in real_path.parents:
+            raise S2RBenchError(
+                f"task init: --{side} file {f} is outside the card's folder {card_dir} (a card's `path` may not leave it); "
+                f"write the card next to the tables (--out {real_path.parent / (name + '.toml')}) or move the tables into {card_dir}"
+            )
         frames[side] = data_mod.read_table(f, what=f"task init --{side}")
     same_file = files["sim"].resolve() == files["real"].resolve()
     sides: dict[str, SideGuess] = {}
@@ -284,6 +307,7 @@ def init_card(
     featurizer = KIND_FEATURIZER.get(kind, "")
     # grid sizes from the rows that have a target (and, if the featurizer is installed, an input it reads)
     counts = {}
+    real_inputs: list[str | None] = []
     for s, g in sides.items():
         f = g.frame
         ok = pd.to_numeric(f[g.target], errors="coerce").notna() if g.target else pd.Series(True, index=f.index)
@@ -295,12 +319,29 @@ def init_card(
             joined = rows[g.input[0]].astype(str).str.strip()
             for c in g.input[1:]:
                 joined = joined + PART_SEP + rows[c].astype(str).str.strip()
-            valid = _count_valid(featurizer, joined.tolist())
+            canon = _canonical(featurizer, joined.tolist())
+            valid = None if canon is None else sum(c is not None for c in canon)
+            if s == "real":
+                real_inputs = canon if canon is not None else joined.tolist()
         counts[s] = valid if valid is not None else int(ok.sum())
     n_sim, n_real = max(1, counts["sim"]), counts["real"]
     test = proto.test_size(max(n_real, 2), 0.2)
     train = max(1, n_real - test)
-    text = _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, n_real, train, same_file)
+    copies = Counter(c for c in real_inputs if c is not None)
+    repeated = {k: v for k, v in copies.items() if v > 1}
+    split, split_comment = "random", ""
+    if repeated:
+        # whole inputs go to the test split: it may take up to (largest copies - 1) rows more than test_fraction
+        train = max(1, train - (max(repeated.values()) - 1))
+        what = (f"{len(repeated)} real inputs repeat ({sum(repeated.values())} rows, up to {max(repeated.values())} copies of one)")
+        if PART_SEP in (next(iter(repeated)) or ""):
+            split_comment = f"\n# {what}: copies of one input stay on one side of every split (a random split keeps them together)"
+        else:
+            split = "group"
+            split_comment = f"\n# {what}: proposed a group split, so that copies of one input never straddle train and test"
+        notes.append(what + ("; proposed split = \"group\"" if split == "group" else "; they stay on one side of every split"))
+    text = _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, n_real, train, same_file,
+                   split=split, split_comment=split_comment)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     load_card(path)  # what init writes must parse
@@ -339,12 +380,13 @@ def _template(name: str, path: Path, today: str) -> str:
             target=_q("value"), target_comment=f"  # the {col_hint} property (numeric)",
             conditions="# conditions = [\"temperature\"]  # numeric columns passed to the model as extra inputs (same order on both sides)\n",
             alternatives="", group="# group = \"polymer\"          # rows of one group go to the same side of the test split\n" if side == "real" else "",
+            aggregate=AGGREGATE_COMMENT if side == "sim" else "",
         )
     for side in ("sim", "real"):
         body += TEMPLATE_FILE.format(key=side, path=_q(f"{side}.csv"), sha="\n# sha256 = \"\"  # written by `s2rbench task hash`")
     body += TEMPLATE_PROTOCOL.format(
         sizes=_qint([16, 32, 64, 128, 256, 512, 1024]), sizes_comment=" (at most the simulated rows)", quick_sizes=_qint([16, 128, 1024]),
-        m_comment="", m_grid=_qint([25, 50, 100]), quick_m_grid=_qint([50, 100]),
+        m_grid=_qint([25, 50, 100]), quick_m_grid=_qint([25, 50, 100]), split=_q("random"), split_comment="",
     )
     return head + body
 
@@ -353,7 +395,8 @@ def _qint(v: list[int]) -> str:
     return "[" + ", ".join(str(int(x)) for x in v) + "]"
 
 
-def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, n_real, train, same_file) -> str:
+def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, n_real, train, same_file, *,
+            split: str = "random", split_comment: str = "") -> str:
     feats = _featurizers_for(kind)
     feat_comment = ""
     if featurizer and feats and featurizer not in feats:
@@ -378,6 +421,11 @@ def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, 
         alts = ""
         if g.alternatives:
             alts = f"# other numeric columns that could be the target: {', '.join(g.alternatives[:12])}{' ...' if len(g.alternatives) > 12 else ''}\n"
+        units = {k: unit_of(v.target or "") for k, v in sides.items()}
+        if units["sim"] and units["real"] and units["sim"] != units["real"]:
+            other = "real" if side == "sim" else "sim"
+            alts += (f"unit = {_q(units[side])}  # differs from [{other}] unit {units[other]!r}: declare the conversion"
+                     + (" (scale = ..., offset = ...: value·scale + offset in the real unit)" if side == "sim" else "") + "\n")
         cond = (f"conditions = {_qlist(g.conditions)}  # passed to the model as extra inputs (same order on both sides)\n" if g.conditions
                 else "# conditions = [\"temperature\"]  # numeric columns passed to the model as extra inputs (same order on both sides)\n")
         body += TEMPLATE_SIDE.format(
@@ -385,6 +433,7 @@ def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, 
             target=_q(g.target or "FILL_IN"), target_comment="" if g.target else "  # fill in: the numeric target column",
             conditions=cond, alternatives=alts,
             group="# group = \"polymer\"          # rows of one group go to the same side of the test split\n" if side == "real" else "",
+            aggregate=AGGREGATE_COMMENT if side == "sim" else "",
         )
     keys = {"data": files["sim"]} if same_file else files
     for key, f in keys.items():
@@ -395,7 +444,7 @@ def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, 
     grid = _m_grid(train)
     body += TEMPLATE_PROTOCOL.format(
         sizes=_qint(sizes), sizes_comment=f" (the simulated table has {n_sim} usable rows)", quick_sizes=_qint(quick),
-        m_comment=f": {train} of {n_real}", m_grid=_qint(grid), quick_m_grid=_qint(sorted({grid[len(grid) // 2], grid[-1]})),
+        m_grid=_qint(grid), quick_m_grid=_qint(_quick_m_grid(grid)), split=_q(split), split_comment=split_comment,
     )
     return head + body
 
