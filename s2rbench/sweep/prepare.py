@@ -129,7 +129,7 @@ def prepare(
         rf = sides["real"]["frame"]
         groups = rf["group"].to_numpy(dtype=str) if "group" in rf else np.array([c.split("|")[0] for c in sides["real"]["canon"]], dtype=str)
     else:  # copies of one real input stay on one side of the split (None when no input repeats)
-        groups = repeat_groups(sides["real"]["canon"])
+        groups = repeat_groups(sides["real"]["canon"], sides["real"]["frame"], tables.conditions)
     names = list(fm.names) + list(tables.conditions)
     return Prepared(
         card=card,

@@ -25,7 +25,7 @@ from ..contracts.featurizer import PART_SEP, InvalidInputsWarning
 from .card import TaskCard, _where, unknown_keys
 from .guess import guess_values_kind
 from .resolve import get_task
-from .diagnose import repeat_sentence, same_file_finding, scale_findings, unit_findings
+from .diagnose import decades_finding, repeat_sentence, same_file_finding, scale_findings, unit_findings
 from .repeats import repeat_counts, repeat_groups, repeat_keys
 from .tables import filter_mask, load_tables, read_side
 from .transform import transform_frame
@@ -233,7 +233,7 @@ def check_card(
         "sim_aggregate": how,
         "compared_with": "mean" if how == "keep" else how,
     }
-    for side, counts in (("sim", repeats["sim"]), ("real", repeats["real_inputs"])):
+    for side, counts in (("sim", repeats["sim"]), ("real", repeats["real"])):
         sentence = repeat_sentence(side, counts, how if side == "sim" else None)
         if sentence:
             report_warnings.append(sentence)
@@ -268,6 +268,7 @@ def check_card(
         ratios, found = scale_findings(s, r, gap["pearson_r"])
         gap.update(ratios)
         report_warnings += found
+    report_warnings += decades_finding("real", real_y, card.transform)
     largest = sorted(pairs, key=lambda p: -abs(p["sim_minus_real"]))[:top]
     if not overlap_rows:
         report_warnings.append(
@@ -280,7 +281,7 @@ def check_card(
     n_sim = sides["sim"]["n_valid"]
     real_std = transform_frame(real_f, card.transform, where=where).drop(columns="_row")  # what the sweep splits
     real_key = proto.fingerprint(real_std)
-    groups = repeat_groups(real_canon)  # a random split keeps copies of one input together, as the sweep does
+    groups = repeat_groups(real_canon, real_f, conditions)  # a random split keeps copies of one input together, as the sweep does
     if p.split == "group":
         groups = (real_std["group"].to_numpy(dtype=str) if "group" in real_std
                   else np.array([c.split(PART_SEP)[0] for c in real_canon], dtype=str))

@@ -25,6 +25,8 @@ import numpy as np
 RATIO_LIMIT = 3.0
 #: A correlation below this on the shared inputs is flagged as a possible flipped sign.
 NEGATIVE_R = -0.3
+#: A positive target spanning this many decades (max/min) is flagged when no transform is declared.
+DECADES = 3.0
 #: Fewest shared inputs for the ratio and sign checks (fewer pairs say little).
 MIN_PAIRS = 5
 
@@ -46,7 +48,8 @@ def scale_findings(sim: np.ndarray, real: np.ndarray, r: float | None) -> tuple[
                 f"(std {s_sd:.4g} vs {r_sd:.4g}); if the sides use different units, declare the conversion ([sim] scale, offset)"
             )
     s_med, r_med = float(np.median(sim)), float(np.median(real))
-    if s_med * r_med > 0 and min(abs(s_med), abs(r_med)) > 0.25 * max(r_sd, s_sd, 1e-300):
+    # a median ratio means something when both medians stand clear of zero on their own side's scale
+    if s_med * r_med > 0 and abs(s_med) > 0.25 * s_sd and abs(r_med) > 0.25 * r_sd:
         ratio = s_med / r_med
         out["median_ratio"] = ratio
         if not 1 / RATIO_LIMIT <= ratio <= RATIO_LIMIT:
@@ -81,7 +84,19 @@ def repeat_sentence(side: str, counts: dict[str, int], how: str | None = None) -
             return (head + "; the comparison uses their mean and pretraining keeps every row ([sim] aggregate = \"keep\"); "
                     "declare aggregate = \"min\" (e.g. ground states), \"median\" or \"mean\" to combine them")
         return head + f"; combined by their {how} for the comparison and for pretraining ([sim] aggregate = {how!r})"
-    return head + "; all copies of one input stay on one side of every train/test split"
+    return head + "; all copies of one input stay on one side of every train/test split (as one group)"
+
+
+def decades_finding(side: str, y: np.ndarray, transform: str) -> list[str]:
+    """A positive target spanning three decades or more, with no transform declared."""
+    y = np.asarray(y, float)
+    if transform != "none" or len(y) < 3 or not np.all(y > 0):
+        return []
+    span = float(np.log10(y.max() / y.min()))
+    if span < DECADES:
+        return []
+    return [f"the {side} target spans {span:.1f} decades ({y.min():.3g} to {y.max():.3g}): a few extreme rows dominate "
+            "every MAE; consider [target] transform = \"log10\" (models then train in log space; runs also store mae_original)"]
 
 
 def same_file_finding(paths: dict[str, str | None], shas: dict[str, str | None]) -> list[str]:

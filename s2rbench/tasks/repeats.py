@@ -58,13 +58,19 @@ def aggregate_index(keys: Sequence[Any], y: np.ndarray, how: str) -> tuple[np.nd
     return idx, vals
 
 
-def repeat_groups(canon: Sequence[Any]) -> np.ndarray | None:
-    """Split groups for a random split: each canonical input its own group, or None when none repeats
-    (the row-wise random split is then exactly what it was)."""
-    canon = [str(c) for c in canon]
-    if len(set(canon)) == len(canon):
+def repeat_groups(canon: Sequence[Any], frame: Any = None, conditions: Sequence[str] = ()) -> np.ndarray | None:
+    """Split groups for a random split: rows sharing a canonical input (and, for a task with condition
+    columns, the same conditions: one measurement repeated) form one group; None when nothing repeats,
+    so the row-wise random split is exactly what it was.
+
+    A task with conditions keeps its documented row-wise split across conditions (chi: one pair at
+    several temperatures is several data points; `--split group` holds out whole polymers)."""
+    cond = frame[list(conditions)].to_numpy(dtype=float) if conditions and frame is not None else None
+    keys = repeat_keys([str(c) for c in canon], cond)
+    if len(set(keys)) == len(keys):
         return None
-    return np.asarray(canon, dtype=str)
+    labels = {k: f"{i}" for i, k in enumerate(dict.fromkeys(keys))}
+    return np.asarray([labels[k] for k in keys], dtype=str)
 
 
 def aggregate_side(side: dict[str, Any], how: str, conditions: Sequence[str]) -> dict[str, Any]:
