@@ -209,8 +209,6 @@ def _schema_message(error, where: str) -> str:
         near = difflib.get_close_matches(str(bad), known, n=1)
         hint = f"did you mean `{near[0]}`?" if near else f"known keys: {', '.join(known)}"
         where_in = _loc([*path, bad])[0] if path else "[top level]"
-        if path and path[0] == "files" and len(path) == 1:
-            return f"{where}: [files] {bad} = {_show(error.instance[bad])} must be a [files.{bad}] table with url/sha256 or path"
         return f"{where}: unknown key `{bad}` in {where_in}; {hint}"
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in (error.instance or {})]
