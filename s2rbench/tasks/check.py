@@ -307,6 +307,11 @@ def check_card(
         raise S2RBenchError(
             f"{where}: [protocol] sizes {list(p.sizes)} all exceed the {n_sim} usable simulated rows; use sizes up to {n_sim}"
         )
+    if p.quick_sizes and all(s > n_sim for s in p.quick_sizes):
+        raise S2RBenchError(
+            f"{where}: [protocol] quick_sizes {list(p.quick_sizes)} all exceed the {n_sim} usable simulated rows, so "
+            f"`run --quick` has nothing to run; use quick_sizes up to {n_sim}"
+        )
     if dropped:
         report_warnings.append(f"sizes {dropped} exceed the {n_sim} usable simulated rows and are dropped by the sweep")
     for key, entry in card.files.items():

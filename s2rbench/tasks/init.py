@@ -333,7 +333,7 @@ def init_card(
     if repeated:
         # whole inputs go to the test split: it may take up to (largest copies - 1) rows more than test_fraction
         train = max(1, train - (max(repeated.values()) - 1))
-        what = (f"{len(repeated)} real inputs repeat ({sum(repeated.values())} rows, up to {max(repeated.values())} copies of one)")
+        what = (f"{len(repeated)} real input(s) repeat ({sum(repeated.values())} rows, up to {max(repeated.values())} copies of one)")
         if PART_SEP in (next(iter(repeated)) or ""):
             split_comment = f"\n# {what}: copies of one input stay on one side of every split (a random split keeps them together)"
         else:
