@@ -81,6 +81,9 @@ def _locate_for_hash(card: TaskCard, key: str, data_dir) -> Path:
         if not local.is_absolute() and card.card_dir is not None:
             local = card.card_dir / local
         if local.is_file():
+            if card.card_dir is not None and not data_mod._inside(local, [card.card_dir]):
+                raise S2RBenchError(f"{_where(card.path, card.name)} [files.{key}]: `path` {entry.path!r} resolves to "
+                                    f"{local.resolve()}, outside the card's folder (a link?); put the table itself there")
             return local
     if entry.url and entry.sha256:
         return fetch_file(card, key, data_dir)  # a pinned download is verified, never re-pinned

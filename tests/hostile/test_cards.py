@@ -108,6 +108,8 @@ def test_a_symlink_out_of_the_card_folder_is_refused(pair, tmp_path):
     (pair.parent / "link.csv").symlink_to(secret)
     edit(pair, 'path = "sim.csv"', 'path = "link.csv"')
     expect_error(["task", "check", pair], ["outside the card's folder", "link"])
+    expect_error(["task", "hash", pair], ["outside the card's folder", "link"])
+    expect_error(["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress"], "outside the card's folder")
 
 
 def test_a_mirror_path_may_not_leave_the_mirror(pair):
