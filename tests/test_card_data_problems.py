@@ -191,3 +191,22 @@ def test_mae_original_inverts_the_transform():
     assert original_metrics("log10", pred, y)["mae_original"] == pytest.approx((1 + 0 + 50) / 3)
     assert original_metrics("log", np.log([2.0]), np.log([1.0]))["mae_original"] == pytest.approx(1.0)
     assert original_metrics("none", pred, y) == {"mae_original": None}
+
+
+def test_an_older_row_wise_run_of_a_task_with_repeats_is_refused_not_resumed(tmp_path):
+    import pandas as pd
+
+    sim, real = clean_pair()
+    card = write_pair(tmp_path, sim, pd.concat([real, real.iloc[:20]], ignore_index=True))
+    out = tmp_path / "run"
+    args = ["run", card, "--model", "ridge", "--sizes", "16", "--trials", "1", "--out", out, "--no-progress", "--boot", "20"]
+    assert invoke(*args).exit_code == 0
+    conn = sqlite3.connect(out / "results.sqlite")
+    config = json.loads(conn.execute("SELECT value FROM meta WHERE key='config'").fetchone()[0])
+    assert config["split_groups"] == "repeated real inputs"
+    config.pop("split_groups")  # what a run stored before repeated inputs were kept together
+    with conn:
+        conn.execute("UPDATE meta SET value=? WHERE key='config'", (json.dumps(config),))
+    conn.close()
+    res = CliRunner().invoke(cli, [str(a) for a in args])
+    assert res.exit_code == 1 and "split_groups" in res.output

@@ -131,6 +131,9 @@ def run(
         "exclude_overlap": bool(exclude_overlap),
         "target_transform": card.transform,  # the space models train and laws are fitted in ([target] transform)
         "split": split,
+        # set only when copies of one real input are kept together by a random split (None otherwise, as in older runs),
+        # so an older run directory of such a task, split row by row, is refused rather than resumed with other splits
+        "split_groups": "repeated real inputs" if split == "random" and prep.groups is not None else None,
         "protocol": {
             "quick": bool(quick), "split": split, "test_fraction": p.test_fraction,
             "sizes": grid, "trials": n_trials, "m": m_run, "m_all": m_all, "m_grid": m_values,

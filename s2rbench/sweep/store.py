@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 #: Configuration fields that must agree for results to be mixed in one run directory.
-IDENTITY_KEYS = ("task", "card_hash", "model", "hyperparameters", "featurizer", "featurizer_version", "seed", "data", "exclude_overlap", "split", "sampler", "sampler_version")
+IDENTITY_KEYS = ("task", "card_hash", "model", "hyperparameters", "featurizer", "featurizer_version", "seed", "data", "exclude_overlap", "split", "sampler", "sampler_version",
+                 "split_groups")
 
 
 class Store:
