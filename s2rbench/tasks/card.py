@@ -4,6 +4,21 @@ Built-in and user tasks share one card format (``format = 1``). A card names its
 sha256, or a local path), which columns of the simulated and the real table hold the input, the
 target and any condition columns (temperature...), the input kind, the default featurizer and the
 protocol (split, n grid, trials, m). The card's hash is recorded with every result.
+
+Why one schema, here: the schema used to live beside `task check` only, so a misspelt key was
+reported by `check` and silently ignored by `run`, and `quick_trials = "five"` was a traceback.
+Now `parse_card` applies THE schema (``s2rbench/schemas/card.schema.json``, JSON Schema checked
+with jsonschema) on every load, by every command: unknown keys (with "did you mean"), wrong
+types and out-of-range values are one line naming the card, the key and the fix (the schema's
+``x-expect`` text). Cross-field rules a schema cannot say (declared files, matching sides,
+increasing grids) follow it.
+
+Why a card is data, never code: `query` went to `pandas.DataFrame.query`, which evaluates method
+calls (a card wrote a file when it was merely listed). Rows are now selected by declarative
+``[[sim.filter]]`` tables ``{column, op, value}`` compared with plain pandas comparisons; a
+``query`` is refused with the filter to write instead. A card file is bounded in size before it is
+read (`MAX_CARD_BYTES`), and binary or non-UTF-8 files are refused. Paths and urls are checked in
+`files` (a ``path`` stays in the card's folder or the mirror; a ``url`` is public https).
 """
 
 from __future__ import annotations
