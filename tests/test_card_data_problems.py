@@ -210,3 +210,47 @@ def test_an_older_row_wise_run_of_a_task_with_repeats_is_refused_not_resumed(tmp
     conn.close()
     res = CliRunner().invoke(cli, [str(a) for a in args])
     assert res.exit_code == 1 and "split_groups" in res.output
+
+
+def test_init_reads_nested_units_and_writes_three_quick_m_values(tmp_path):
+    import tomllib
+
+    import pandas as pd
+
+    sim, real = clean_pair()
+    sim = sim.rename(columns={"y_sim": "k calc (W/(m K))"})
+    real = real.rename(columns={"y_real": "k exp (W/(m K))"})
+    sim.to_csv(tmp_path / "sim.csv", index=False)
+    real.to_csv(tmp_path / "real.csv", index=False)
+    res = invoke("task", "init", "kappa", "--sim", tmp_path / "sim.csv", "--real", tmp_path / "real.csv",
+                 "--out", tmp_path / "kappa.toml")
+    assert res.exit_code == 0, res.output
+    raw = tomllib.loads((tmp_path / "kappa.toml").read_text())
+    assert raw["target"]["unit"] == "W/(m K)" and raw["target"]["name"] == "k"
+    assert len(raw["protocol"]["quick_m_grid"]) >= 3 and raw["protocol"]["quick_m_grid"][-1] == raw["protocol"]["m_grid"][-1]
+    assert raw["protocol"]["split"] == "random"  # no repeated real input: nothing to keep together
+    assert " of 60" not in (tmp_path / "kappa.toml").read_text()  # the m comment names no count a split change would stale
+    # repeated real inputs: the m grid still fits what check computes (for features, whose group split would group by
+    # the first column only, init keeps the random split, which keeps copies together; a polymer card gets split = "group",
+    # see test_user_tasks and the tutorial)
+    pd.concat([real, real.iloc[:10]]).to_csv(tmp_path / "real.csv", index=False)
+    res = invoke("task", "init", "kappa", "--sim", tmp_path / "sim.csv", "--real", tmp_path / "real.csv",
+                 "--out", tmp_path / "kappa.toml", "--force")
+    assert res.exit_code == 0 and "10 real input(s) repeat" in res.output and "stay on one side" in res.output
+    raw = tomllib.loads((tmp_path / "kappa.toml").read_text())
+    assert raw["protocol"]["split"] == "random"
+    rep = check(tmp_path / "kappa.toml")
+    assert rep["protocol"]["largest_m"] <= rep["protocol"]["m_all"]
+
+
+def test_init_writes_side_units_when_they_differ(tmp_path):
+    import tomllib
+
+    sim, real = clean_pair()
+    sim.rename(columns={"y_sim": "Hf calc (eV/atom)"}).to_csv(tmp_path / "sim.csv", index=False)
+    real.rename(columns={"y_real": "Hf exp (kJ/mol)"}).to_csv(tmp_path / "real.csv", index=False)
+    assert invoke("task", "init", "hf", "--sim", tmp_path / "sim.csv", "--real", tmp_path / "real.csv",
+                  "--out", tmp_path / "hf.toml").exit_code == 0
+    raw = tomllib.loads((tmp_path / "hf.toml").read_text())
+    assert (raw["sim"]["unit"], raw["real"]["unit"]) == ("eV/atom", "kJ/mol")
+    assert any("'eV/atom'" in w and "'kJ/mol'" in w for w in check(tmp_path / "hf.toml")["warnings"])

@@ -334,7 +334,7 @@ def init_card(
         # whole inputs go to the test split: it may take up to (largest copies - 1) rows more than test_fraction
         train = max(1, train - (max(repeated.values()) - 1))
         what = (f"{len(repeated)} real input(s) repeat ({sum(repeated.values())} rows, up to {max(repeated.values())} copies of one)")
-        if PART_SEP in (next(iter(repeated)) or ""):
+        if kind in ("polymer-solvent", "features"):  # a group split would group by the first part/column only
             split_comment = f"\n# {what}: copies of one input stay on one side of every split (a random split keeps them together)"
         else:
             split = "group"
