@@ -372,9 +372,14 @@ def get_registry() -> Registry:
         _check_hooks(pm, registry)
         _collect(pm, registry)
         # user task-card directories (S2RBENCH_TASKS_PATH) are registered like a plugin's cards
-        from .tasks import register_card_dirs
+        from .tasks.resolve import TASKS_PATH_ENV, user_cards
 
-        register_card_dirs(registry)
+        found = user_cards(set(registry.tasks))
+        for card, directory in found.cards:
+            registry.tasks[card.name] = card
+            registry.origin[("tasks", card.name)] = PluginInfo(TASKS_PATH_ENV, directory, "user cards", card.version)
+        for msg in found.problems:
+            _problem(registry.problems, msg)
         for command, plugin_name in sorted(_command_owner.items()):
             if plugin_name in _infos:
                 registry.origin[("commands", command)] = _infos[plugin_name]

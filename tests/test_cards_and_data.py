@@ -64,7 +64,7 @@ def test_card_hash_ignores_comments_but_not_values(tmp_path):
 @pytest.mark.parametrize(
     "edit, fragment",
     [
-        (lambda s: s.replace('input_kind = "vector"', 'input_kind = "crystal"'), "unknown input_kind 'crystal'"),
+        (lambda s: s.replace('input_kind = "vector"', 'input_kind = "crystal"'), 'input_kind = "crystal" is not valid'),
         (lambda s: s.replace("format = 1", "format = 9"), "newer than this s2rbench"),
         (lambda s: s.replace('[files.real]\npath = "real.csv"', ""), "file 'real' is not declared under [files]"),
         (lambda s: s.replace("sizes = [4, 8, 16]", "sizes = [8, 4]"), "increasing"),
@@ -107,7 +107,7 @@ def test_mirror_is_preferred_and_checked(tmp_path):
     sha = hashlib.sha256(content).hexdigest()
     (tmp_path / "mirror" / "sub").mkdir(parents=True)
     (tmp_path / "mirror" / "sub" / "f.csv").write_bytes(content)
-    entry = data_mod.FileEntry(key="f", url="http://127.0.0.1:9/f.csv", sha256=sha, mirror="sub/f.csv")
+    entry = data_mod.FileEntry(key="f", url="https://s2rbench.invalid/f.csv", sha256=sha, mirror="sub/f.csv")
     assert data_mod.fetch(entry, data_dir=tmp_path / "mirror").read_bytes() == content
     (tmp_path / "mirror" / "sub" / "f.csv").write_bytes(b"tampered\n")
     with pytest.raises(S2RBenchError, match="mirror file"):
@@ -116,11 +116,11 @@ def test_mirror_is_preferred_and_checked(tmp_path):
 
 def test_missing_file_without_network_says_how_to_provide_it(tmp_path, monkeypatch):
     monkeypatch.delenv("S2RBENCH_DATA_DIR", raising=False)
-    entry = data_mod.FileEntry(key="f", url="http://127.0.0.1:9/f.csv", sha256="1" * 64, mirror="sub/f.csv")
+    entry = data_mod.FileEntry(key="f", url="https://s2rbench.invalid/f.csv", sha256="1" * 64, mirror="sub/f.csv")
     with pytest.raises(S2RBenchError) as exc:
         data_mod.fetch(entry)
     msg = str(exc.value)
-    assert "'f' is missing" in msg and "http://127.0.0.1:9/f.csv" in msg and "S2RBENCH_DATA_DIR" in msg and "sub/f.csv" in msg
+    assert "'f' is missing" in msg and "https://s2rbench.invalid/f.csv" in msg and "S2RBENCH_DATA_DIR" in msg and "sub/f.csv" in msg
 
 
 def test_builtin_cards_point_at_the_shared_data_hashes(data_dir):

@@ -112,8 +112,10 @@ def test_init_infers_a_polymer_card_from_two_csv_files(tg_card, tg_tables):
     assert raw["target"] == {"name": "Tg", "unit": "K"}
     assert raw["files"]["sim"] == {"path": "tg_md.csv", "sha256": sha256_of(tg_tables / "tg_md.csv")}
     assert raw["files"]["real"]["sha256"] == sha256_of(tg_tables / "tg_exp.csv")
-    # 314 of 315 SMILES parse: the test split takes 63, the largest m is the 251 left
-    assert raw["protocol"]["m_grid"][-1] == 251 and raw["protocol"]["sizes"][-1] == 314
+    # 314 of 315 SMILES parse; one polymer is measured twice, so init proposes a group split (copies of one input
+    # never straddle the split): the test split may take one row more than 63, so the largest m is 250, not 251
+    assert raw["protocol"]["split"] == "group" and len(raw["protocol"]["quick_m_grid"]) >= 3
+    assert raw["protocol"]["m_grid"][-1] == 250 and raw["protocol"]["sizes"][-1] == 314
     assert "# conditions = " in text and "# drop_missing_target" in text  # the template's comments stay
 
 
@@ -166,8 +168,12 @@ def test_parquet_tables_work_like_csv(desc_tables, tmp_path, monkeypatch):
         pd.read_csv(desc_tables / f"{name}.csv").to_parquet(tmp_path / f"{name}.parquet")
     (tmp_path / "cards").mkdir()
     monkeypatch.chdir(tmp_path / "cards")
-    ok("task", "init", "desc-pq", "--sim", "../sim.parquet", "--real", "../real.parquet")  # writes ./desc-pq.toml
-    assert tomllib.loads(Path("desc-pq.toml").read_text())["files"]["sim"]["path"] == "../sim.parquet"
+    # a card's `path` may not leave its folder: init refuses tables outside the card's folder, saying how to fix it
+    line = error_line(invoke("task", "init", "desc-pq", "--sim", "../sim.parquet", "--real", "../real.parquet"))
+    assert "outside the card's folder" in line and "--out" in line and not Path("desc-pq.toml").exists()
+    monkeypatch.chdir(tmp_path)
+    ok("task", "init", "desc-pq", "--sim", "sim.parquet", "--real", "real.parquet")  # writes ./desc-pq.toml
+    assert tomllib.loads(Path("desc-pq.toml").read_text())["files"]["sim"]["path"] == "sim.parquet"
     rep = json.loads(ok("task", "check", "desc-pq.toml", "--json").stdout)
     assert rep["sides"]["sim"]["rows_valid"] == 1075 and rep["gap"]["pairs"] == 64
     assert {i["line"] for i in rep["invalid"]} == {None}  # rows of a Parquet file have no line numbers
@@ -203,7 +209,7 @@ def test_check_reports_rows_parse_errors_overlap_and_the_sim_real_gap(tg_card, d
     assert [(i["side"], i["row"], i["line"]) for i in rep["invalid"]] == [("sim", 266, 268), ("real", 266, 268)]
     top = rep["largest_gaps"][0]
     assert top["real_row"] == int(diff.abs().idxmax()) and top["sim_minus_real"] == pytest.approx(diff.loc[diff.abs().idxmax()])
-    assert rep["protocol"]["m_all"] == 251 and rep["ok"] is True
+    assert rep["protocol"]["m_all"] == 250 and rep["ok"] is True  # the group split of the repeated polymer
     text = ok("task", "check", tg_card).stdout
     # the gap is the first thing shown, with units; then the tables, the distributions, the suspicious rows
     assert text.index("Simulation vs experiment") < text.index("Tables:") < text.index("Largest |sim − real|")
@@ -348,7 +354,7 @@ MISTAKES = {
     "empty table": (None, _rewrite_real(lambda f: f.iloc[:0]), True,
                     ["[real] (real.csv)", "has no rows", "point the card at a table with data"]),
     "unknown input kind": (_sub('input_kind = "features"', 'input_kind = "descriptors"'), None, False,
-                           ["unknown input_kind 'descriptors'", "use one of composition, polymer"]),
+                           ['input_kind = "descriptors" is not valid', "expected one of composition, polymer"]),
     "unknown featurizer": (_sub('featurizer = "columns"', 'featurizer = "my-descriptors"'), None, False,
                            ["featurizer 'my-descriptors' (`featurizer`) is not installed", "set `featurizer` to one of columns"]),
     "featurizer of another kind": (_sub('featurizer = "columns"', 'featurizer = "polymer-rdkit"'), None, False,

@@ -183,7 +183,8 @@ def plugins(as_json: bool) -> None:
 @click.option("--gpus-per-unit", type=click.FloatRange(0.0, 64.0), default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
 @click.option("--boot", type=BOOT, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, extend, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
+@click.option("--no-cache", is_flag=True, help="Featurize again instead of reusing cached features (e.g. after changing a featurizer's code).")
+def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, extend, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress, no_cache) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from ..analysis import summarize, summary_row
     from ..report import write_report
@@ -198,7 +199,7 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
             task, model, featurizer, quick=quick, sizes=sizes_list, trials=trials, seed=seed, m=m, surface=surface,
             m_grid=m_list, device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
             sampler=sampler, split=split, model_params=model_params, progress=not no_progress, fit=False, executor=ex,
-            extend=extend,
+            extend=extend, use_cache=not no_cache,
         )
     finally:
         if hasattr(ex, "close"):

@@ -33,7 +33,7 @@ def register(cli: click.Group) -> None:
         the n and m grids and the files' sha256 are inferred (nothing is asked); check the result
         with `s2rbench task check`.
         """
-        from ..taskcards import init_card
+        from ..tasks.init import init_card
 
         res = init_card(name, sim, real, out=out, force=force)
         click.echo(f"wrote {res.path}")
@@ -64,7 +64,7 @@ def register(cli: click.Group) -> None:
         experiment (MAE, bias, correlation) with the rows that disagree most. Exits 1 on any
         problem that would stop a run.
         """
-        from ..taskcards import check_card
+        from ..tasks.check import check_card
 
         report = check_card(card, data_dir=data_dir, featurizer=featurizer, top=top)
         if as_json:
@@ -81,7 +81,7 @@ def register(cli: click.Group) -> None:
         Local files are re-hashed (that is how a changed table is re-pinned); a downloaded file
         whose sha256 is already given is verified, not re-pinned (delete its sha256 line first).
         """
-        from ..taskcards import hash_card
+        from ..tasks.pin import hash_card
 
         for row in hash_card(card, data_dir=data_dir):
             was = f" (was {row['previous'][:12]}…)" if row["status"] == "updated" else ""

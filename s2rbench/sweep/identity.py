@@ -22,6 +22,7 @@ from ..errors import S2RBenchError
 IDENTITY_KEYS = (
     "task", "card_hash", "model", "hyperparameters", "featurizer", "featurizer_version", "seed", "data",
     "exclude_overlap", "split", "sampler", "sampler_version",
+    "split_groups",  # copies of one real input kept on one side of the split (a stored run made without it is refused)
 )
 
 #: fields of the configuration's ``protocol`` that shape the stored grid

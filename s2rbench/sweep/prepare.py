@@ -18,6 +18,7 @@ from ..featurecache import cached_featurize
 from ..contracts.featurizer import Featurizer, InvalidInputsWarning
 from ..plugins import get_featurizer
 from ..tasks import TaskCard, get_task, load_tables
+from ..tasks.repeats import aggregate_side, repeat_groups
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def prepare(
                         "canon": [c for c, k in zip(s["canon"], keep) if k]}
     if len(sides["sim"]["y"]) == 0 or len(sides["real"]["y"]) < 3:
         raise S2RBenchError(f"task {card.name!r}: too few valid rows after featurizing (sim {len(sides['sim']['y'])}, real {len(sides['real']['y'])}); check the inputs")
+    sides["sim"] = aggregate_side(sides["sim"], card.sim.aggregate, tables.conditions)  # [sim] aggregate (default keep)
     groups = None
     split = split or card.protocol.split
     if split not in ("random", "group"):
@@ -126,6 +128,8 @@ def prepare(
     if split == "group":
         rf = sides["real"]["frame"]
         groups = rf["group"].to_numpy(dtype=str) if "group" in rf else np.array([c.split("|")[0] for c in sides["real"]["canon"]], dtype=str)
+    else:  # copies of one real input stay on one side of the split (None when no input repeats)
+        groups = repeat_groups(sides["real"]["canon"], sides["real"]["frame"], tables.conditions)
     names = list(fm.names) + list(tables.conditions)
     return Prepared(
         card=card,

@@ -77,6 +77,7 @@ def run(
     executor: Any = None,
     fit: bool = True,
     extend: bool = False,
+    use_cache: bool = True,
 ) -> RunResult:
     """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows and fit.
 
@@ -104,12 +105,12 @@ def run(
     with run_lock(run_dir):
         return _run_locked(
             card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
-            quick, split, data_dir, exclude_overlap, progress, executor, fit, extend,
+            quick, split, data_dir, exclude_overlap, progress, executor, fit, extend, use_cache,
         )
 
 
 def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
-                quick, split, data_dir, exclude_overlap, progress, executor, fit, extend) -> RunResult:
+                quick, split, data_dir, exclude_overlap, progress, executor, fit, extend, use_cache=True) -> RunResult:
     p = card.protocol
     if is_run(run_dir) and (run_dir / "results.sqlite").stat().st_size:  # refuse another configuration (or a damaged store) before loading any data
         with Store(run_dir, create=False) as old:
@@ -118,7 +119,7 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
                 "hyperparameters": model_obj.hyperparameters, "featurizer": feat_name, "seed": seed,
                 "exclude_overlap": bool(exclude_overlap), "split": split, "sampler": sampler_obj.name,
             })
-    prep = _prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split)
+    prep = _prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, use_cache=use_cache)
     too_big = [s for s in grid if s > len(prep.y_sim)]
     if too_big:
         warnings.warn(
@@ -163,7 +164,11 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
         "data": {"sim": prep.sim_key, "real": prep.real_key},
         "data_info": prep.data_info(),
         "exclude_overlap": bool(exclude_overlap),
+        "target_transform": card.transform,  # the space models train and laws are fitted in ([target] transform)
         "split": split,
+        # set only when copies of one real input are kept together by a random split (None otherwise, as in older runs),
+        # so an older run directory of such a task, split row by row, is refused rather than resumed with other splits
+        "split_groups": "repeated real inputs" if split == "random" and prep.groups is not None else None,
         "protocol": {
             "quick": bool(quick), "split": split, "test_fraction": p.test_fraction,
             "sizes": grid, "trials": n_trials, "m": m_run, "m_all": m_all, "m_grid": m_values,

@@ -46,6 +46,7 @@ REQUIRED_COLUMNS = (
 #: per-trial columns added after the first stores were written: name -> SQL type (NULL when unset)
 OPTIONAL_COLUMNS: dict[str, str] = {
     "selected": "TEXT",
+    "mae_original": "REAL",  # MAE in the card's original units when a [target] transform is declared
 }
 
 RESULT_COLUMNS = REQUIRED_COLUMNS + tuple(OPTIONAL_COLUMNS)

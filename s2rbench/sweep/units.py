@@ -18,6 +18,7 @@ from ..contracts.model import Model, TrainingBlock
 from ..plugins import get_sampler
 from ..contracts.sampler import Sampler, SamplingContext, checked_order
 from .prepare import Prepared
+from ..tasks.transform import original_metrics
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
                 "mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))),
                 "n_test": int(len(s.test)), "n_train": int(unit.m), "seconds": float(seconds),
                 "device": device, "unit": unit.key, "selected": selected[i],
+                **original_metrics(prep.card.transform, preds[i, s.test], prep.y_real[s.test]),  # mae_original
             }
         )
     return rows
