@@ -119,7 +119,8 @@ def plugins(as_json: bool) -> None:
 @click.option("--no-progress", is_flag=True)
 def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
-    from ..analysis import summarize, summary_row
+    from ..analysis import summarize
+    from ..report import summary_row
     from ..report import write_report
     from ..sweep import run as run_sweep
 
@@ -150,7 +151,8 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
 @click.option("--json", "as_json", is_flag=True)
 def fit(run_dir, m, boot, as_json) -> None:
     """Refit the scaling law from the raw per-trial rows of RUN_DIR."""
-    from ..analysis import summarize, summary_row
+    from ..analysis import summarize
+    from ..report import summary_row
 
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:

@@ -39,19 +39,7 @@ def _emit(obj: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-from ..report_surface import format_number as _num  # one formatter for the commands and the report
-
-
-def _ci(ci: Any, digits: int = 3) -> str:
-    if ci is None or any(c is None or (isinstance(c, float) and math.isnan(c)) for c in ci):
-        return ""
-    return f"[{_num(ci[0], digits)}, {_num(ci[1], digits)}]"
-
-
-def _vci(v: Any, ci: Any, digits: int = 3) -> str:
-    s = _num(v, digits)
-    c = _ci(ci, digits)
-    return f"{s} {c}" if c else s
+from ..report.format import ci as _ci, num as _num, vci as _vci  # one formatter for the commands and the report
 
 
 def _extra(ext: dict[str, Any], axis: str) -> str:
@@ -188,13 +176,17 @@ def register(cli: click.Group) -> None:
 
     @cli.command("backtest")
     @click.argument("run_dir", type=click.Path(file_okay=False))
-    @click.option("--split", type=float, default=0.5, show_default=True, help="Fraction of the n grid (smallest sizes) to fit on.")
+    @click.option("--holdout", type=int, default=None,
+                  help="How many of the largest n to predict (default: half the grid with 6+ sizes, else all but the 3 smallest).")
+    @click.option("--split", type=float, default=None, help="Deprecated alias: the fraction of the n grid (smallest sizes) to fit on; use --holdout.")
     @_common
-    def backtest_cmd(run_dir, split, boot, allow_incomplete, as_json) -> None:
-        """Fit the laws on the smaller half of the n grid, predict the larger half, check the intervals."""
+    def backtest_cmd(run_dir, holdout, split, boot, allow_incomplete, as_json) -> None:
+        """Fit the laws on the smaller sizes of the n grid, predict the held-out largest, check the intervals."""
         from ..planning import backtest_run
 
-        b = backtest_run(run_dir, split=split, n_boot=boot, allow_incomplete=allow_incomplete)
+        b = backtest_run(run_dir, holdout=holdout, split=split, n_boot=boot, allow_incomplete=allow_incomplete)
+        if split is not None:
+            click.echo("warning: --split is deprecated (it is not `run --split random|group`); use --holdout K", err=True)
         if as_json:
             _emit(b)
             return

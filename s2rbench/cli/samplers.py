@@ -19,8 +19,8 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
 
     The first RUN_DIR is the reference of the paired test (Wilcoxon signed-rank, trials paired).
     """
-    from ..compare import compare as compare_runs
-    from ..compare import plot
+    from ..analysis.compare import compare as compare_runs
+    from ..report.compare import plot
 
     cmp = compare_runs(list(run_dirs), m=m, n_boot=boot)
     png = plot(cmp, out) if out else None
@@ -53,7 +53,7 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
 def suggest(task, pool, k, sampler, column, out, seed, data_dir) -> None:
     """Rank the K candidates of --pool that a sampler would simulate next for TASK, with the reason for each."""
-    from ..suggest import suggest as run_suggest
+    from ..analysis.suggest import suggest as run_suggest
 
     res = run_suggest(task, pool, k, sampler, column=list(column) or None, seed=seed, data_dir=data_dir)
     if out:

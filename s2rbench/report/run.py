@@ -1,13 +1,48 @@
-"""The report of a run: a markdown page and a log-log plot of MAE versus n with the fitted law."""
+"""The report of a run: a markdown page, the one-line summary row, and a log-log plot of MAE versus n.
+
+Every number goes through `s2rbench.report.format`, every "is there a law?" through
+`s2rbench.analysis.lawcheck.law_verdict`: a run for which the table says "no law" gets no fitted
+curve, no α in the prose line and no "transfer gap C" line.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tabulate import tabulate
 
-from .analysis import Summary, summarize, summary_row
+from ..analysis.lawcheck import law_verdict
+from ..analysis.summary import Summary, summarize
+from .format import num, r2 as fmt_r2, vci
+
+
+def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str:
+    """Deprecated alias of `s2rbench.report.format.vci` (kept for `s2rbench.analysis.fmt_ci`)."""
+    return vci(value, ci, digits)
+
+
+def summary_row(s: Summary) -> dict[str, Any]:
+    """The one-line result of a run, as the CLI table and the leaderboard show it."""
+    f = s.fit
+    unit = (s.config.get("target") or {}).get("unit", "")
+    # where the law does not describe the curve its parameters mean nothing: say so instead
+    # (`s2rbench fit RUN --json` still gives them)
+    law = f is not None and law_verdict(f).holds
+    return {
+        "task": s.config.get("task"),
+        "model": s.config.get("model"),
+        "featurizer": s.config.get("featurizer"),
+        "m": s.m,
+        "alpha [90% CI]": vci(f.alpha, f.alpha_ci) if law else ("no law" if f else "—"),
+        "C [90% CI]": vci(f.C, f.C_ci) if law else "—",
+        "D [90% CI]": vci(f.D, f.D_ci) if law else "—",
+        "R2": fmt_r2(f.r2) if f else "—",
+        f"scratch MAE ({unit})": num(s.scratch_mae, 4),
+        f"MAE at n={s.largest_n}": num(s.mae_at_largest_n, 4),
+        "gain": f"{s.gain:+.1%}" if s.gain is not None else "—",
+    }
 
 
 def plot(summary: Summary, path: str | Path) -> Path:
@@ -95,16 +130,24 @@ def markdown(summary: Summary, plot_name: str | None = None) -> str:
 
 
 def write_report(run_dir: str | Path, *, n_boot: int = 1000) -> Path:
+    """Write RUN_DIR/report.md and its figures; the run directory is read once (one `RunData`)."""
+    from ..analysis.rundata import load_run
+    from ..errors import S2RBenchError
+
     run_dir = Path(run_dir)
-    summary = summarize(run_dir, n_boot=n_boot)
+    try:
+        data: Any = load_run(run_dir, allow_incomplete=True)
+    except S2RBenchError:  # e.g. only scratch rows so far: the summary says what is missing
+        data = None
+    summary = summarize(data if data is not None else run_dir, n_boot=n_boot)
     png = plot(summary, run_dir / "mae_vs_n.png")
     text = markdown(summary, png.name)
     if (summary.config.get("protocol") or {}).get("surface"):
         # a surface run (several m): the (n, m) law, heat map, per-m curves, scratch and equivalence plots
-        from .report_surface import surface_figures, surface_markdown
+        from .surface import surface_figures, surface_markdown
 
-        figures = surface_figures(run_dir, n_boot=n_boot)
-        text += "\n" + surface_markdown(run_dir, n_boot=n_boot, figures=figures)
+        figures = surface_figures(run_dir, n_boot=n_boot, data=data)
+        text += "\n" + surface_markdown(run_dir, n_boot=n_boot, figures=figures, data=data)
     out = run_dir / "report.md"
     out.write_text(text)
     return out

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import S2RBenchError
-from .sweep.store import Store
+from ..errors import S2RBenchError
+from ..sweep.store import Store
 
 
 @dataclass
@@ -69,7 +69,7 @@ def trial_matrix(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
-    from .laws import fit_power_law
+    from ..laws import fit_power_law
 
     if rows.empty:
         raise S2RBenchError("the run holds no results yet; run `s2rbench run` first")
@@ -103,40 +103,13 @@ def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None 
     return summary
 
 
-def summarize(run_dir: str | Path, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+def summarize(run_dir: Any, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+    """The summary at one m of a run directory, or of a `RunData` already loaded (the store is then not reopened)."""
+    from .rundata import RunData
+
+    if isinstance(run_dir, RunData):
+        return run_dir.cached(("summary", m, n_boot, seed), lambda: summarize_rows(run_dir.rows, run_dir.config, m=m, n_boot=n_boot, seed=seed))
     with Store(run_dir, create=False) as store:
         config = store.get_meta("config") or {}
         rows = store.results()
     return summarize_rows(rows, config, m=m, n_boot=n_boot, seed=seed)
-
-
-def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str:
-    if value is None or not np.isfinite(value):
-        return "—"
-    if ci is None:
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}g} [{ci[0]:.{digits}g}, {ci[1]:.{digits}g}]"
-
-
-def summary_row(s: Summary) -> dict[str, Any]:
-    """The one-line result of a run, as the CLI table and the leaderboard show it."""
-    from .planning import R2_MIN
-
-    f = s.fit
-    unit = (s.config.get("target") or {}).get("unit", "")
-    # where the law does not describe the curve its parameters mean nothing: say so instead
-    # (`s2rbench fit RUN --json` still gives them)
-    law = f is not None and np.isfinite(f.r2) and f.r2 >= R2_MIN
-    return {
-        "task": s.config.get("task"),
-        "model": s.config.get("model"),
-        "featurizer": s.config.get("featurizer"),
-        "m": s.m,
-        "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if law else ("no law" if f else "—"),
-        "C [90% CI]": fmt_ci(f.C, f.C_ci) if law else "—",
-        "D [90% CI]": fmt_ci(f.D, f.D_ci) if law else "—",
-        "R2": f"{f.r2:.3f}" if f else "—",
-        f"scratch MAE ({unit})": f"{s.scratch_mae:.4g}" if s.scratch_mae is not None else "—",
-        f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}" if s.mae_at_largest_n is not None else "—",
-        "gain": f"{s.gain:+.1%}" if s.gain is not None else "—",
-    }
