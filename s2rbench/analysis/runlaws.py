@@ -96,7 +96,7 @@ def _curve_report(
     mean = np.nanmean(Y[:, has], axis=0)
     chk = _check_law(
         label, mean, f.predict(x[has]), _sem(Y[:, has]), f.r2, 3, r2_min, {"b" if scratch else "alpha": f.alpha},
-        axes=("n",), axis_name="m" if scratch else "n",
+        axes=("n",), axis_name="m" if scratch else "n", fit=f,
     )
     return CurveReport(label=label, m=m, fit=f, check=chk)
 
@@ -170,7 +170,7 @@ def _fit_surface_data(data: RunData, *, n_boot: int, ci: float, seed: int, r2_mi
     pred = surf.predict(data.n[:, None], data.m[None, :])
     schk = _check_law(
         "E(n, m) = δ·(γ + n^−α)·m^−β", surf.mean_mae, pred, _sem(data.transfer), surf.r2, 4, r2_min,
-        {"alpha": surf.alpha, "beta": surf.beta}, axes=("n", "m"), labels=(data.n, data.m),
+        {"alpha": surf.alpha, "beta": surf.beta}, axes=("n", "m"), labels=(data.n, data.m), fit=surf,
     )
     per_m = [
         _curve_report(f"E(n) at m={m:g}", float(m), data.n, data.curve(m), scratch=False, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)

@@ -142,6 +142,22 @@ def _aic(rss: float, n_points: int, k: int, small_sample: bool) -> float:
 
 
 
+def paired_drop(first: np.ndarray, last: np.ndarray) -> tuple[float, float, int]:
+    """Mean per-trial decrease ``first - last`` (MAE at the smallest minus at the largest size), its
+    standard error and the number of trials with both: the evidence that the curve falls at all.
+
+    Paired by trial because a trial's sizes share its real split, so their MAEs are correlated; the
+    standard error of the paired difference is the trial-to-trial spread that matters. NaN s.e.
+    with fewer than 2 trials.
+    """
+    d = np.asarray(first, dtype=float) - np.asarray(last, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return math.nan, math.nan, 0
+    se = float(np.std(d, ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
+    return float(np.mean(d)), se, int(d.size)
+
+
 boot_counts = _boot_counts
 means = _means
 percentile_ci = _percentile_ci

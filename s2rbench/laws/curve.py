@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import S2RBenchError
-from .common import _aic, _boot_counts, _check_boot_args, _check_space, _mae_array, _means, _percentile_ci, _r2, _sizes
+from .common import paired_drop, _aic, _boot_counts, _check_boot_args, _check_space, _mae_array, _means, _percentile_ci, _r2, _sizes
 from .formula import CURVE_TEXT, curve_mae
 from .jsonable import jsonable as _jsonable
 from .solve import EXPONENT_MAX, EXPONENT_MIN as _EXPONENT_MIN, fit_multistart as _fit_multistart, lm_batch as _lm_batch
@@ -37,7 +37,8 @@ def _curve_offset(theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndar
     """f = exp(a) * x**-alpha + C with x the size over its geometric mean; theta = (a, alpha, C)."""
     lx = X[:, 0]
     a, al, c = theta[:, 0:1], theta[:, 1:2], theta[:, 2:3]
-    ap = np.exp(a - al * lx)
+    with np.errstate(over="ignore"):  # a degenerate start overflows; the solver discards it
+        ap = np.exp(a - al * lx)
     f = ap + c
     J = np.stack([ap, -ap * lx, np.ones_like(ap)], axis=-1)
     return f, J
@@ -47,7 +48,8 @@ def _curve_pure(theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """f = exp(a) * x**-alpha; theta = (a, alpha)."""
     lx = X[:, 0]
     a, al = theta[:, 0:1], theta[:, 1:2]
-    ap = np.exp(a - al * lx)
+    with np.errstate(over="ignore"):
+        ap = np.exp(a - al * lx)
     J = np.stack([ap, -ap * lx], axis=-1)
     return ap, J
 
@@ -111,6 +113,9 @@ class PowerLawFit:
     space: str
     ci: float
     with_offset: bool
+    drop: float = math.nan
+    drop_se: float = math.nan
+    drop_trials: int = 0
 
     def predict(self, n: Any) -> np.ndarray:
         """Predicted mean MAE at size(s) ``n``."""
@@ -131,6 +136,7 @@ class PowerLawFit:
             "pure": self.pure.to_dict(),
             "n": self.n, "mean_mae": self.mean_mae, "n_trials": self.n_trials,
             "n_boot": int(self.boot.shape[0]), "ci": self.ci, "space": self.space,
+            "drop": self.drop, "drop_se": self.drop_se, "drop_trials": self.drop_trials,
         }
         if include_boot:
             d["boot"] = self.boot
@@ -264,11 +270,13 @@ def _fit_curve(
         boot = np.column_stack([boot_p[:, 0], np.zeros(len(boot_p)), boot_p[:, 1]]) if len(boot_p) else np.empty((0, 3))
         boot[np.isnan(boot[:, 0]), 1] = np.nan
     pred = curve_mae([alpha, C, D], xs[None, :])[0]
+    drop, drop_se, drop_k = paired_drop(Y[:, 0], Y[:, -1])
     return PowerLawFit(
         alpha=alpha, C=C, D=D,
         alpha_ci=_percentile_ci(boot[:, 0], ci), C_ci=_percentile_ci(boot[:, 1], ci), D_ci=_percentile_ci(boot[:, 2], ci),
         r2=_r2(y, pred), n=xs, mean_mae=y, n_trials=T, pure=pure, better=better, boot=boot,
         aic=aic, criterion=criterion, space=space, ci=ci, with_offset=bool(with_offset),
+        drop=drop, drop_se=drop_se, drop_trials=drop_k,
     )
 
 

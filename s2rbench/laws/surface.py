@@ -9,13 +9,15 @@ geometric means for the same reason as in `s2rbench.laws.curve`.
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import S2RBenchError
-from .common import _boot_counts, _check_boot_args, _mae_array, _means, _percentile_ci, _r2, _r2_rows, _sizes
+from .common import paired_drop, _boot_counts, _check_boot_args, _mae_array, _means, _percentile_ci, _r2, _r2_rows, _sizes
 from .formula import surface_mae
 from .jsonable import jsonable as _jsonable
 from .solve import EXPONENT_MAX, EXPONENT_MIN as _EXPONENT_MIN, GAMMA_NORM_MAX as _GAMMA_NORM_MAX
@@ -65,6 +67,9 @@ class SurfaceFit:
     n_trials: int
     boot: np.ndarray
     ci: float
+    drop: float = math.nan
+    drop_se: float = math.nan
+    drop_trials: int = 0
 
     def predict(self, n: Any, m: Any) -> np.ndarray:
         """Predicted mean MAE at (n, m); arrays broadcast (use ``n[:, None], m[None, :]`` for a grid)."""
@@ -84,6 +89,7 @@ class SurfaceFit:
             "alpha_ci": self.alpha_ci, "beta_ci": self.beta_ci, "gamma_ci": self.gamma_ci, "delta_ci": self.delta_ci,
             "r2": self.r2, "r2_ci": self.r2_ci, "n": self.n, "m": self.m, "mean_mae": self.mean_mae,
             "n_trials": self.n_trials, "n_boot": int(self.boot.shape[0]), "ci": self.ci,
+            "drop": self.drop, "drop_se": self.drop_se, "drop_trials": self.drop_trials,
         }
         if include_boot:
             d["boot"] = self.boot
@@ -158,6 +164,11 @@ def fit_surface(
     pred_all = surface_mae([alpha, beta, gamma, delta], NN.ravel()[None, :], MM.ravel()[None, :])[0]
     r2 = _r2(yall, pred_all)
 
+    # the decrease from the smallest to the largest n, averaged over m, paired by trial
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        first, last = np.nanmean(Y[:, 0, :], axis=1), np.nanmean(Y[:, -1, :], axis=1)
+    drop, drop_se, drop_k = paired_drop(first, last)
     counts = _boot_counts(T, n_boot, seed)
     if counts is not None:
         Yb = _means(counts, Y.reshape(T, -1))  # (B, cells)
@@ -179,5 +190,6 @@ def fit_surface(
         alpha_ci=_percentile_ci(boot[:, 0], ci), beta_ci=_percentile_ci(boot[:, 1], ci),
         gamma_ci=_percentile_ci(boot[:, 2], ci), delta_ci=_percentile_ci(boot[:, 3], ci),
         r2=r2, r2_ci=_percentile_ci(r2b, ci), n=ns, m=ms, mean_mae=ybar, n_trials=T, boot=boot, ci=ci,
+        drop=drop, drop_se=drop_se, drop_trials=drop_k,
     )
 
