@@ -7,6 +7,7 @@ the same trials) and attaches checks, extrapolation factors and notes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..laws.formula import surface_mae, surface_n_for
 from .lawcheck import R2_MIN, LawCheck, _check_law
 from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
 from ..laws.decisions import equivalence_rows
+from .extrapolates import surface_backtest, with_problem
 from .runlaws import SurfaceReport, _scratch_params, _surface_params, surface_report
 
 @dataclass(frozen=True, eq=False)
@@ -164,6 +166,11 @@ def equivalence(
             "(the surface is not extrapolated in m for this question)"
         )
     rep = surface_report(data, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
+    sb = surface_backtest(data, n_boot=n_boot, ci=ci, seed=seed)
+    if sb is not None and not sb["passed"]:
+        err = sb.get("mean_abs_rel_error")
+        what = sb.get("error") or (f"mean |error| {100 * err:.1f}% on the held-out n" if err is not None else "")
+        rep = dataclasses.replace(rep, surface_check=with_problem(rep.surface_check, f"the surface law did not pass its backtest ({what})"))
     return _equivalence(rep, data, float(data.n.max()) if nv is None else nv, float(data.m_default) if mv is None else mv, ci)
 
 

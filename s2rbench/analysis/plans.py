@@ -8,6 +8,7 @@ and the notes. The definitions are in docs/planning.md.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from ..laws.decisions import finite_rows, interval as _interval
 from ..laws.formula import surface_mae, surface_n_for
 from .lawcheck import R2_MIN, LawCheck, _check_law
 from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
+from ..laws.families import family_n_for
+from .extrapolates import chosen_family_fit, curve_backtest, surface_backtest, with_problem
+from .lawcheck import law_verdict
 from .runlaws import CurveReport, _curve_params, _surface_params, curve_report, surface_report
 
 
@@ -59,6 +63,8 @@ class NPlan:
     ci: float
     alternative: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    family: str = "power"
+    backtest: dict[str, Any] | None = None
 
     @property
     def adequate(self) -> bool:
@@ -119,14 +125,72 @@ class CostPlanResult:
 
 
 
-def _n_plan_from_curve(data: RunData, cr: CurveReport, t: float, m: int, ci: float) -> dict[str, Any]:
-    p = laws.plan_n(cr.fit, t)
-    boot = cr.fit.boot[np.all(np.isfinite(cr.fit.boot), axis=1)] if cr.fit.boot.size else np.empty((0, 3))
+def _n_plan_from_curve(data: RunData, cr: CurveReport, t: float, m: int, ci: float, *, n_boot: int, seed: int) -> dict[str, Any]:
+    """The n for the target on the 1-D law at m: the power law when it passed its backtest, else the
+    family the backtest chose (its n by bisection over rows), else the power law marked as failing."""
+    fb = curve_backtest(data, m, n_boot=n_boot, seed=seed)
+    bt_info: dict[str, Any] | None = None
+    family = "power"
+    if fb is not None:
+        bt_info = {
+            "n_fit": fb.n_fit, "n_held": fb.n_held, "chosen": fb.chosen, "tol": fb.tol,
+            "errors": {k: r.get("mean_abs_rel_error") for k, r in fb.results.items()},
+            "passed": {k: bool(r.get("passed")) for k, r in fb.results.items()},
+        }
+        if not fb.passed("power") and fb.chosen is not None:
+            family = fb.chosen
+    if family == "power":
+        p = laws.plan_n(cr.fit, t)
+        boot = finite_rows(cr.fit.boot, 3)
+        check = cr.check
+        if fb is not None and not fb.passed("power"):
+            err = fb.results.get("power", {}).get("mean_abs_rel_error")
+            check = with_problem(
+                check, "no law family passed its backtest (fit on the smaller n, predict the largest"
+                + (f"; the power law was off by {100 * err:.1f}%" if err is not None else "") + ")",
+            )
+        return {
+            "law": "curve", "family": "power", "reachable": p.reachable, "n": p.n, "n_ci": p.n_ci,
+            "frac_unreachable": p.frac_unreachable, "best_mae": p.best_mae,
+            "best_mae_ci": _interval(boot[:, 1], ci) if len(boot) else (math.nan, math.nan),
+            "check": check, "law_params": _curve_params(cr.fit), "backtest": bt_info,
+        }
+    ff = chosen_family_fit(data, m, family, n_boot=n_boot, seed=seed)
+    n = float(family_n_for(family, ff.rows, t)[0])
+    boot = finite_rows(ff.boot, len(ff.names))
+    if len(boot):
+        nb = family_n_for(family, boot, t)
+        n_ci, frac = _interval(nb, ci), float(np.mean(np.isinf(nb)))
+    else:
+        n_ci, frac = (math.nan, math.nan), math.nan
+    v = law_verdict(ff.to_dict())
+    check = cr.check if v.holds else with_problem(cr.check, f"the {family} law chosen by backtest is no law on every size: {v.reason}")
+    if v.holds and not cr.check.adequate:
+        check = dataclasses.replace(cr.check, adequate=True, problems=[])
     return {
-        "law": "curve", "reachable": p.reachable, "n": p.n, "n_ci": p.n_ci, "frac_unreachable": p.frac_unreachable,
-        "best_mae": p.best_mae, "best_mae_ci": _interval(boot[:, 1], ci) if len(boot) else (math.nan, math.nan),
-        "check": cr.check, "law_params": _curve_params(cr.fit),
+        "law": "curve", "family": family, "reachable": math.isfinite(n), "n": n, "n_ci": n_ci, "frac_unreachable": frac,
+        "best_mae": 0.0, "best_mae_ci": (0.0, 0.0), "check": check,
+        "law_params": {"law": ff.formula, **{k: ff.values[k] for k in ff.names}, **{f"{k}_ci": ff.cis[k] for k in ff.names}, "r2": ff.r2},
+        "backtest": bt_info,
     }
+
+
+def _surface_bt_info(data: RunData, n_boot: int, ci: float, seed: int) -> dict[str, Any] | None:
+    sb = surface_backtest(data, n_boot=n_boot, ci=ci, seed=seed)
+    if sb is None:
+        return None
+    return {"passed": sb["passed"], "mean_abs_rel_error": sb.get("mean_abs_rel_error"), "error": sb.get("error")}
+
+
+def _surface_check(data: RunData, rep: Any, n_boot: int, ci: float, seed: int) -> LawCheck:
+    """The surface law's check, failing also when the surface did not pass its backtest."""
+    sb = surface_backtest(data, n_boot=n_boot, ci=ci, seed=seed)
+    chk = rep.surface_check
+    if sb is not None and not sb["passed"]:
+        err = sb.get("mean_abs_rel_error")
+        what = sb.get("error") or (f"mean |error| {100 * err:.1f}% on the held-out n" if err is not None else "")
+        chk = with_problem(chk, f"the surface law did not pass its backtest ({what})")
+    return chk
 
 
 def _n_plan_from_surface(s: laws.SurfaceFit, check: LawCheck, t: float, m: int, ci: float) -> dict[str, Any]:
@@ -152,7 +216,7 @@ def _plan_n(data: RunData, t: float, m: int, *, law: str, n_boot: int, ci: float
     answers: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
     if cr.fit is not None:
-        answers["curve"] = _n_plan_from_curve(data, cr, t, m, ci)
+        answers["curve"] = _n_plan_from_curve(data, cr, t, m, ci, n_boot=n_boot, seed=seed)
     elif law == "curve" or not data.is_surface:
         raise S2RBenchError(f"RUN_DIR: no law can be fitted at m={m}: {cr.error}")
     else:
@@ -165,7 +229,8 @@ def _plan_n(data: RunData, t: float, m: int, *, law: str, n_boot: int, ci: float
                 raise
             notes.append(f"no surface fit: {exc}")
         else:
-            answers["surface"] = _n_plan_from_surface(rep.surface, rep.surface_check, t, m, ci)
+            answers["surface"] = _n_plan_from_surface(rep.surface, _surface_check(data, rep, n_boot, ci, seed), t, m, ci)
+            answers["surface"]["backtest"] = _surface_bt_info(data, n_boot, ci, seed)
     elif law == "surface":
         _require_surface(data, "--law surface")
     if law == "auto":
@@ -194,7 +259,8 @@ def _plan_n(data: RunData, t: float, m: int, *, law: str, n_boot: int, ci: float
         n_ci=a["n_ci"], frac_unreachable=a["frac_unreachable"], best_mae=float(a["best_mae"]),
         best_mae_ci=a["best_mae_ci"], n_extrapolation=extrapolation(a["n"], float(data.n.min()), float(data.n.max())),
         observed_mae_at_n_max=observed, n_max_measured=float(data.n.max()), scratch_mae=scratch, check=a["check"],
-        law_params=a["law_params"], ci=ci, alternative=alt, notes=notes,
+        law_params=a["law_params"], ci=ci, alternative=alt, notes=notes, family=a.get("family", "surface"),
+        backtest=a.get("backtest"),
     )
 
 
@@ -220,7 +286,7 @@ def _option(opt: laws.CostOption, nb: np.ndarray | None, mb: np.ndarray | None, 
 def _plan_cost(data: RunData, t: float, cs: float, ce: float, *, n_max: float, m_max: float, n_boot: int, ci: float, seed: int, r2_min: float) -> CostPlanResult:
     _require_surface(data, "cost planning (--cost-sim/--cost-exp)")
     rep = surface_report(data, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
-    surf, chk = rep.surface, rep.surface_check
+    surf, chk = rep.surface, _surface_check(data, rep, n_boot, ci, seed)
     n0, m0 = float(data.n.max()), float(data.m.max())
     if n_max < n0 or m_max < m0:
         raise S2RBenchError(

@@ -142,6 +142,8 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
     if summary.fit_error:
         click.echo(f"No law fitted: {summary.fit_error}")
     click.echo(f"results: {res.run_dir}/results.sqlite · report: {report}")
+    if surface or m_grid:
+        click.echo(f"this table is the law at m = {summary.m} only; the (n, m) laws: s2rbench surface {res.run_dir}")
 
 
 @cli.command()
@@ -154,13 +156,17 @@ def fit(run_dir, m, boot, as_json) -> None:
     from ..analysis import summarize
     from ..report import summary_row
 
+    from ..report.run import fit_text
+
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
-        click.echo(json.dumps(s.to_dict(), indent=2, default=float))
+        from ..laws import jsonable
+
+        click.echo(json.dumps(jsonable(s.to_dict()), indent=2, allow_nan=False))
         return
     click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple"))
-    if s.fit_error:
-        click.echo(f"No law fitted: {s.fit_error}")
+    for line in fit_text(s):
+        click.echo(line)
 
 
 @cli.command()

@@ -14,8 +14,12 @@ import numpy as np
 from tabulate import tabulate
 
 from ..analysis.lawcheck import law_verdict
-from ..analysis.summary import Summary, summarize
-from .format import num, r2 as fmt_r2, vci
+from ..analysis.overlap_view import pool_split
+from ..analysis.summary import Summary, summarize, target_space
+from ..laws.decisions import finite_rows
+from ..laws.formula import curve_mae
+from .axes import mae_axis, size_ticks, title
+from .format import num, pct as pct_fmt, r2 as fmt_r2, vci
 
 
 def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str:
@@ -42,7 +46,86 @@ def summary_row(s: Summary) -> dict[str, Any]:
         f"scratch MAE ({unit})": num(s.scratch_mae, 4),
         f"MAE at n={s.largest_n}": num(s.mae_at_largest_n, 4),
         "gain": f"{s.gain:+.1%}" if s.gain is not None else "—",
+        "extrapolates (backtest)": backtest_cell(s),
     }
+
+
+def fit_text(s: Summary) -> list[str]:
+    """The lines `s2rbench fit` prints under its table: why there is no law, the transform, which
+    family extrapolates (with its parameters), in-pool / out-of-pool MAEs where stored."""
+    out: list[str] = []
+    if s.fit_error:
+        out.append(f"No law fitted: {s.fit_error}")
+    elif s.fit is not None and not law_verdict(s.fit).holds:
+        out.append(f"no law: {law_verdict(s.fit).reason}")
+    space = target_space(s.config)
+    if space:
+        out.append(f"law fitted on {space}")
+    bt = s.families
+    if bt is not None:
+        errs = ", ".join(
+            f"{k} {'—' if 'error' in r else pct_fmt(r['mean_abs_rel_error'])}{' ✓' if r.get('passed') else ''}" for k, r in bt.results.items()
+        )
+        out.append(f"backtest (fit n ≤ {num(bt.n_fit[-1])}, predict n = {', '.join(num(v) for v in bt.n_held)}): {errs}")
+        ff = s.family_fit
+        if ff is None:
+            out.append("  no family extrapolates on this run")
+        elif law_verdict(ff.to_dict()).holds:
+            out.append(f"  chosen: {ff.family} {ff.formula}: " + ", ".join(f"{k} = {vci(ff.values[k], ff.cis[k])}" for k in ff.names))
+        else:
+            out.append(f"  chosen by backtest: {ff.family}, but on every size it is no law: {law_verdict(ff.to_dict()).reason}")
+    pools = pool_split(s.rows) if s.rows is not None else None
+    if pools is not None:
+        out.append("in-pool / out-of-pool test rows:")
+        out.append(tabulate(pools, headers="keys", tablefmt="simple"))
+    return out
+
+
+def backtest_cell(s: Summary) -> str:
+    """'power (4.1%)': the family chosen by backtest and its mean |error| on the held-out sizes;
+    'no family' when none passes; '—' when the grid is too small to hold a size out."""
+    bt = s.families
+    if bt is None:
+        return "—"
+    if bt.chosen is None:
+        return "no family"
+    return f"{bt.chosen} ({pct_fmt(bt.results[bt.chosen]['mean_abs_rel_error'])})"
+
+
+def family_lines(summary: Summary) -> list[str]:
+    """The report's section on law families: per family its backtest error; the chosen one's parameters."""
+    bt = summary.families
+    if bt is None:
+        return []
+    pct = int(round(100 * bt.ci))
+    rows = []
+    for fam, r in bt.results.items():
+        if "error" in r:
+            rows.append({"family": fam, "backtest |error|": "not fitted: " + r["error"], "max": "", f"{pct}% intervals cover": "", "passed": ""})
+            continue
+        cov = r["coverage"]
+        rows.append({
+            "family": fam, "backtest |error|": pct_fmt(r["mean_abs_rel_error"]), "max": pct_fmt(r["max_abs_rel_error"]),
+            f"{pct}% intervals cover": "—" if cov != cov else f"{100 * cov:.0f}%", "passed": "yes" if r["passed"] else "no",
+        })
+    out = [
+        "## Which law extrapolates (backtest)", "",
+        f"Each family fitted on n = {[int(v) for v in bt.n_fit]} predicts n = {[int(v) for v in bt.n_held]}; it passes when every "
+        f"held-out mean lies in its {pct}% prediction interval and within {100 * bt.tol:.0f}% (families: D·n^−α + C; "
+        "small-data E0·(1 + n/n0)^−α, Hestness et al. 2017; broken a·n^−α1·(1 + n/nb)^(α1 − α2), Caballero et al. 2022).", "",
+        tabulate(rows, headers="keys", tablefmt="github"), "",
+    ]
+    ff = summary.family_fit
+    if ff is None:
+        out += ["**No family extrapolates on this run**: plans built on any of these laws would not be trustworthy.", ""]
+    else:
+        v = law_verdict(ff.to_dict())
+        if v.holds:
+            ps = ", ".join(f"{k} = {vci(ff.values[k], ff.cis[k])}" for k in ff.names)
+            out += [f"Chosen: **{ff.family}**, {ff.formula} fitted on every size: {ps}.", ""]
+        else:
+            out += [f"Chosen by backtest: **{ff.family}**, but fitted on every size it is no law: {v.reason}.", ""]
+    return out
 
 
 def plot(summary: Summary, path: str | Path) -> Path:
@@ -61,23 +144,32 @@ def plot(summary: Summary, path: str | Path) -> Path:
         for row in summary.matrix:
             ax.plot(c["n"], row, color="C0", alpha=0.08, lw=0.8)
     f = summary.fit
-    if f is not None:
-        grid = np.geomspace(c["n"].min(), c["n"].max(), 200)
-        ax.plot(grid, f.predict(grid), color="C1", label=f"fit: {f.D:.3g}·n^(−{f.alpha:.3g}) + {f.C:.3g}  (R²={f.r2:.2f})")
-        boot = getattr(f, "boot", None)
-        if boot is not None and len(boot):
-            curves = boot[:, 2][:, None] * grid[None, :] ** (-boot[:, 0][:, None]) + boot[:, 1][:, None]
-            lo, hi = np.nanpercentile(curves, [5, 95], axis=0)
+    verdict = law_verdict(f) if f is not None else None
+    grid = np.geomspace(c["n"].min(), c["n"].max(), 200) if len(c) else None
+    if f is not None and verdict.holds and grid is not None:
+        ax.plot(grid, f.predict(grid), color="C1", label=f"fit: {num(f.D)}·n^(−{num(f.alpha)}) + {num(f.C)}  (R² {fmt_r2(f.r2)})")
+        boot = finite_rows(getattr(f, "boot", np.empty((0, 3))), 3)
+        if len(boot):
+            lo, hi = np.nanpercentile(curve_mae(boot, grid[None, :]), [5, 95], axis=0)
             ax.fill_between(grid, lo, hi, color="C1", alpha=0.2, label="90% bootstrap band")
         if f.C > 0.01 * float(c["mean"].min()):  # a C at its lower bound (≈0) would only stretch the log axis
-            ax.axhline(f.C, color="C1", ls=":", lw=1, label=f"transfer gap C = {f.C:.3g}")
+            ax.axhline(f.C, color="C1", ls=":", lw=1, label=f"transfer gap C = {num(f.C)}")
+    ff = summary.family_fit if (summary.families is not None and grid is not None) else None
+    if ff is not None and ff.family != "power" and law_verdict(ff.to_dict()).holds:
+        ax.plot(grid, ff.predict(grid), color="C2", ls="--", label=f"{ff.family} law (passed its backtest): {ff.formula}")
     if summary.scratch_mae is not None:
-        ax.axhline(summary.scratch_mae, color="C3", ls="--", label=f"scratch (real data only): {summary.scratch_mae:.3g}")
+        ax.axhline(summary.scratch_mae, color="C3", ls="--", label=f"scratch (real data only): {num(summary.scratch_mae)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    size_ticks(ax, c["n"])
+    mae_axis(ax)
     ax.set_xlabel("n (simulated pretraining samples)")
-    ax.set_ylabel(f"MAE on real test data ({unit})")
-    ax.set_title(f"{cfg.get('task')} · {cfg.get('model')} · {cfg.get('featurizer')} · m={summary.m}")
+    space = target_space(cfg)
+    ax.set_ylabel(f"MAE on real test data ({unit})" + (f", on {space}" if space else ""))
+    head = f"{cfg.get('task')} · {cfg.get('model')} · {cfg.get('featurizer')} · m={summary.m}"
+    if verdict is not None and not verdict.holds:
+        head += "\nno law (no fitted curve drawn): " + verdict.reasons[0]
+    title(ax, head)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -96,16 +188,30 @@ def markdown(summary: Summary, plot_name: str | None = None) -> str:
         tabulate([summary_row(summary)], headers="keys", tablefmt="github"),
         "",
     ]
+    space = target_space(cfg)
+    if space:
+        lines += [f"The law is fitted on {space}: every MAE above is in the transformed space.", ""]
     f = summary.fit
-    if f is not None:
+    verdict = law_verdict(f) if f is not None else None
+    if f is not None and verdict is not None and verdict.holds:
         pure = f.pure
+        better = "the offset law (with the floor C) earns its extra parameter" if f.better == "offset" else \
+            "the floor C does not earn its parameter (AIC): the pure power law describes the curve as well"
         lines += [
             f"E(n) = D·n^(−α) + C fitted to the mean MAE over trials (90% intervals: bootstrap over trials). "
-            f"The pure power law (C = 0) gives α = {pure.alpha:.3g}, R² = {pure.r2:.3f}; the better description is the **{f.better}** law.",
+            f"The pure power law (C = 0) gives α = {num(pure.alpha)}, R² = {fmt_r2(pure.r2)}; {better}.",
             "",
         ]
+    elif f is not None and verdict is not None:
+        lines += [f"**No law:** {verdict.reason}. No exponent is reported (`s2rbench fit RUN --json` has the raw fit).", ""]
     elif summary.fit_error:
         lines += [f"No law fitted: {summary.fit_error}.", ""]
+    lines += family_lines(summary)
+    pools = pool_split(summary.rows) if summary.rows is not None else None
+    if pools is not None:
+        lines += ["## In-pool and out-of-pool test rows", "",
+                  "Test rows whose canonical input is / is not in the trial's pretraining set.", "",
+                  tabulate(pools, headers="keys", tablefmt="github"), ""]
     if plot_name:
         lines += [f"![MAE versus n]({plot_name})", ""]
     lines += ["## MAE per pretraining size", ""]
