@@ -170,6 +170,9 @@ def law_verdict(fit: Any, *, r2_min: float = R2_MIN) -> LawVerdict:
                 _exponent(name, v, ci, out)
             elif role == "amplitude":
                 _amplitude(name, v, ci, ymax, out)
+            elif role == "floor":
+                if math.isfinite(v) and math.isfinite(ymax) and v >= 0.99 * ymax:
+                    out.append(f"{name} = {_g(v)} sits at the top of the data: everything is floor, nothing depends on n")
             elif role == "size":
                 lo_b, hi_b = _f(spec.get("lo")), _f(spec.get("hi"))
                 if math.isfinite(v) and (v <= lo_b * 1.01 or v >= hi_b * 0.99):

@@ -16,14 +16,13 @@ import numpy as np
 
 
 def size_label(v: float) -> str:
-    """300, 3k, 30k, 1.5M: at most four characters for a sample size."""
+    """300, 2k, 30k, 1.5M: at most four characters for a sample size (two significant digits from 1,000 up)."""
     v = float(v)
     if not math.isfinite(v):
         return "∞"
     for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
-            s = f"{v / div:.3g}"
-            return f"{s}{suf}"
+            return f"{v / div:.2g}{suf}"
     return f"{v:.3g}"
 
 
@@ -45,16 +44,22 @@ def size_ticks(ax: Any, values: Any, axis: str = "x") -> None:
 
 def mae_axis(ax: Any, axis: str = "y") -> None:
     """Plain labels on a log MAE axis, with labelled minor ticks when it spans few decades."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
     a = ax.yaxis if axis == "y" else ax.xaxis
     lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
     decades = math.log10(hi / lo) if lo > 0 and hi > lo else 0.0
     fmt = FuncFormatter(lambda x, _: f"{x:.3g}")
     a.set_major_formatter(fmt)
-    if decades < 1.0:
-        a.set_minor_locator(LogLocator(subs=np.arange(2, 10)))
-        a.set_minor_formatter(fmt)
+    if decades < 1.0:  # within a decade: evenly spaced round values, 4-7 of them
+        ticks = [t for t in MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi) if lo <= t <= hi and t > 0]
+        a.set_major_locator(FixedLocator(ticks))
+        a.set_minor_locator(NullLocator())
+        a.set_minor_formatter(NullFormatter())
+        if axis == "y":
+            ax.set_ylim(lo, hi)
+        else:
+            ax.set_xlim(lo, hi)
     elif decades < 3.0:
         a.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
         a.set_minor_formatter(fmt)

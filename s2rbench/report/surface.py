@@ -5,13 +5,14 @@
 fit; whether alpha depends on m; the scratch curve; what simulations are worth; the backtest) that
 links those PNGs by file name, so it belongs in a page written into the run directory. Both accept
 an incomplete run and say so; when no surface can be fitted yet (one m so far, too few cells) the
-markdown says why and `surface_figures` returns [] with a warning, so a report never fails on it. Fits are cached per (run directory, results file state, n_boot), so
-calling both costs one set of fits.
+markdown says why and `surface_figures` returns [] with a warning, so a report never fails on it. Fits are cached on the
+run's `RunData`, so calling both with the same data costs one set of fits.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,10 @@ from ..analysis.lawcheck import R2_MIN
 from ..analysis.rundata import RunData, _sem, load_run
 from ..analysis.runlaws import surface_report
 from ..errors import S2RBenchError
-from .format import num as format_number, vci as _vci
+from ..laws.decisions import finite_rows
+from ..laws.formula import curve_mae
+from .axes import mae_axis, size_ticks, title
+from .format import num as format_number, r2 as fmt_r2, vci as _vci
 
 FIGURES = {
     "heatmap": "surface_heatmap.png",
@@ -42,7 +46,11 @@ def _fits(run_dir: Path, n_boot: int, data: RunData | None = None) -> tuple[Any,
     """
     if data is None:
         data = load_run(run_dir, allow_incomplete=True)
-    return data.cached(("report-surface", n_boot), lambda: _compute_fits(data, n_boot))
+    def make() -> tuple[Any, Any, Any, Any]:
+        with np.errstate(all="ignore"):  # replicates that blow up are dropped by the fits; their warnings are noise
+            return _compute_fits(data, n_boot)
+
+    return data.cached(("report-surface", n_boot), make)
 
 
 def _compute_fits(data: RunData, n_boot: int) -> tuple[Any, Any, Any, Any]:
@@ -77,30 +85,19 @@ def _edges(v: np.ndarray) -> np.ndarray:
 
 
 def _grid_ticks(ax: Any, n: np.ndarray, m: np.ndarray | None = None) -> None:
-    """Ticks at the measured sizes, plain labels, no minor labels (log axes label minors densely)."""
-    from matplotlib.ticker import NullFormatter, NullLocator
-
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticks(n, [f"{v:g}" for v in n])
+    """Ticks at the measured sizes, compact labels (`s2rbench.report.axes.size_ticks`)."""
+    size_ticks(ax, n, "x")
     if m is not None:
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_yticks(m, [f"{v:g}" for v in m])
-
-
-def _plain_y(ax: Any) -> None:
-    """Plain tick labels on a log MAE axis (which usually spans less than a decade)."""
-    from matplotlib.ticker import FuncFormatter
-
-    f = FuncFormatter(lambda v, _: f"{v:.3g}")
-    ax.yaxis.set_major_formatter(f)
-    ax.yaxis.set_minor_formatter(f)
-    ax.tick_params(axis="y", which="minor", labelsize=7)
+        size_ticks(ax, m, "y")
 
 
 def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | None = None) -> list[Path]:
-    """Write the heat map, per-m curves, scratch curve and equivalence PNGs into RUN_DIR; return their paths."""
+    """Write the heat map, per-m curves, scratch curve and equivalence PNGs into RUN_DIR; return their paths.
+
+    One policy with the tables (`law_verdict` through the laws' checks): a law that does not hold is
+    not drawn (no surface contours or curves, no per-m or scratch fit), and the equivalence figure
+    shows only what `s2rbench equivalence` would print; otherwise it says why in its panel.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -113,137 +110,144 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
         return []
     s = rep.surface
     unit = data.unit
-    title = f"{data.config.get('task')} · {data.config.get('model')} · {data.config.get('featurizer')}"
-    fit_note = "" if rep.adequate else " (law does NOT fit: " + "; ".join(rep.surface_check.problems)[:80] + ")"
+    head = f"{data.config.get('task')} · {data.config.get('model')} · {data.config.get('featurizer')}"
+    law = rep.adequate
+    fit_note = "" if law else "; no surface law (not drawn): " + rep.surface_check.problems[0]
     cmap = plt.get_cmap("viridis")
     colors = [cmap(i / max(len(data.m) - 1, 1) * 0.9) for i in range(len(data.m))]
     out: list[Path] = []
 
-    # 1. Heat map of measured means with iso-MAE contours of the fitted surface.
+    def save(fig: Any, key: str) -> None:
+        fig.tight_layout()
+        p = run_dir / FIGURES[key]
+        fig.savefig(p)
+        plt.close(fig)
+        out.append(p)
+
+    # 1. Heat map of measured means, with iso-MAE contours of the fitted surface where it is a law.
     fig, ax = plt.subplots(figsize=(6.6, 4.8), dpi=120)
     ne, me = _edges(data.n), _edges(data.m)
     mesh = ax.pcolormesh(ne, me, s.mean_mae.T, cmap="viridis_r", shading="flat")
     fig.colorbar(mesh, ax=ax, label=f"mean MAE, measured ({unit})")
-    gn = np.geomspace(ne[0], ne[-1], 200)
-    gm = np.geomspace(me[0], me[-1], 200)
-    Z = s.predict(gn[None, :], gm[:, None])
     finite = s.mean_mae[np.isfinite(s.mean_mae)]
-    levels = np.unique(np.round(np.geomspace(finite.min(), finite.max(), 7), 6)) if finite.size else None
-    cs = ax.contour(gn, gm, Z, levels=levels, colors="white", linewidths=1.0)
-    ax.clabel(cs, fmt=lambda v: f"{v:.3g}", fontsize=7)
+    if law and finite.size:
+        gn = np.geomspace(ne[0], ne[-1], 200)
+        gm = np.geomspace(me[0], me[-1], 200)
+        Z = s.predict(gn[None, :], gm[:, None])
+        levels = np.unique(np.round(np.geomspace(finite.min(), finite.max(), 7), 6))
+        if len(levels) > 1:
+            cs = ax.contour(gn, gm, Z, levels=levels, colors="white", linewidths=1.0)
+            ax.clabel(cs, fmt=lambda v: format_number(v), fontsize=7)
     for i, n in enumerate(data.n):
         for j, m in enumerate(data.m):
             v = s.mean_mae[i, j]
             if np.isfinite(v):
-                ax.text(n, m, f"{v:.3g}", ha="center", va="center", fontsize=6, color="black",
+                ax.text(n, m, format_number(v), ha="center", va="center", fontsize=6, color="black",
                         bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.6, "lw": 0})
     ax.set_xscale("log")
     ax.set_yscale("log")
     _grid_ticks(ax, data.n, data.m)
     ax.set_xlabel("n (simulated pretraining samples)")
     ax.set_ylabel("m (real fine-tuning samples)")
-    ax.set_title(f"{title}\nMAE over (n, m); white: iso-MAE of the fitted surface{fit_note}", fontsize=8)
-    fig.tight_layout()
-    p = run_dir / FIGURES["heatmap"]
-    fig.savefig(p)
-    plt.close(fig)
-    out.append(p)
+    title(ax, f"{head}\nMAE over (n, m)" + ("; white: iso-MAE of the fitted surface" if law else fit_note), width=70)
+    save(fig, "heatmap")
 
-    # 2. Per-m curves with the fitted surface (solid) and the per-m 1-D fits (dashed).
+    # 2. Per-m curves with the fitted surface (solid) and the per-m 1-D fits (dashed), each only where it is a law.
     fig, ax = plt.subplots(figsize=(6.6, 4.6), dpi=120)
     sem = _sem(data.transfer)
     grid = np.geomspace(data.n.min(), data.n.max(), 200)
+    any_curve = False
     for j, m in enumerate(data.m):
         c = colors[j]
         ax.errorbar(data.n, s.mean_mae[:, j], yerr=1.645 * np.nan_to_num(sem[:, j]), fmt="o", color=c, capsize=2, ms=4, label=f"m = {m:g}")
-        ax.plot(grid, s.predict(grid, m), color=c, lw=1.5)
+        if law:
+            ax.plot(grid, s.predict(grid, m), color=c, lw=1.5)
         cr = rep.per_m[j]
-        if cr.fit is not None:
+        if cr.fit is not None and cr.adequate:
             ax.plot(grid, cr.fit.predict(grid), color=c, lw=1, ls="--", alpha=0.7)
+            any_curve = True
         scr = np.nanmean(data.scratch[:, j]) if np.isfinite(data.scratch[:, j]).any() else np.nan
         if np.isfinite(scr):
             ax.axhline(scr, color=c, ls=":", lw=1)
-    ax.plot([], [], color="gray", lw=1.5, label=f"surface fit (R² {s.r2:.3f})")
-    ax.plot([], [], color="gray", lw=1, ls="--", label="per-m fit D·n^−α + C")
+    if law:
+        ax.plot([], [], color="gray", lw=1.5, label=f"surface fit (R² {fmt_r2(s.r2)})")
+    if any_curve:
+        ax.plot([], [], color="gray", lw=1, ls="--", label="per-m fit D·n^−α + C (where it is a law)")
     ax.plot([], [], color="gray", lw=1, ls=":", label="scratch (n = 0)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _grid_ticks(ax, data.n)
-    _plain_y(ax)
+    mae_axis(ax)
     ax.set_xlabel("n (simulated pretraining samples)")
     ax.set_ylabel(f"MAE on real test data ({unit})")
-    ax.set_title(f"{title}\nMAE versus n at each m (±90% CI of the mean){fit_note}", fontsize=8)
+    title(ax, f"{head}\nMAE versus n at each m (±90% CI of the mean){fit_note}", width=70)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    p = run_dir / FIGURES["curves"]
-    fig.savefig(p)
-    plt.close(fig)
-    out.append(p)
+    save(fig, "curves")
 
-    # 3. The scratch curve E0(m), with transfer at the largest n for comparison.
+    # 3. The scratch curve E0(m) (drawn only where it is a law), with transfer at the largest n.
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     smean = np.nanmean(data.scratch, axis=0)
     ssem = _sem(data.scratch)
     ax.errorbar(data.m, smean, yerr=1.645 * np.nan_to_num(ssem), fmt="s", color="C3", capsize=3, label="scratch (real data only)")
     gm = np.geomspace(data.m.min(), data.m.max(), 200)
     sc = rep.scratch.fit
-    if sc is not None:
-        ok = "" if rep.scratch.adequate else " — does NOT fit"
-        ax.plot(gm, sc.predict(gm), color="C3", label=f"E0(m) = {sc.D:.3g}·m^−{sc.alpha:.3g} + {sc.C:.3g}{ok}")
-        b = sc.boot[np.all(np.isfinite(sc.boot), axis=1)]
+    sc_law = sc is not None and rep.scratch.adequate
+    if sc_law:
+        ax.plot(gm, sc.predict(gm), color="C3", label=f"E0(m) = {format_number(sc.D)}·m^−{format_number(sc.alpha)} + {format_number(sc.C)}")
+        b = finite_rows(sc.boot, 3)
         if len(b):
-            curves = b[:, 2:3] * gm[None, :] ** (-b[:, 0:1]) + b[:, 1:2]
-            lo, hi = np.nanpercentile(curves, [5, 95], axis=0)
+            lo, hi = np.nanpercentile(curve_mae(b, gm[None, :]), [5, 95], axis=0)
             ax.fill_between(gm, lo, hi, color="C3", alpha=0.15, label="90% bootstrap band")
-    ax.plot(data.m, s.mean_mae[-1, :], "o", color="C0", label=f"transfer at n = {data.n.max():g}")
-    ax.plot(gm, s.predict(data.n.max(), gm), color="C0", lw=1)
+    ax.plot(data.m, s.mean_mae[-1, :], "o", color="C0", label=f"transfer at n = {format_number(data.n.max())}")
+    if law:
+        ax.plot(gm, s.predict(data.n.max(), gm), color="C0", lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
     _grid_ticks(ax, data.m)
-    _plain_y(ax)
+    mae_axis(ax)
     ax.set_xlabel("m (real training samples)")
     ax.set_ylabel(f"MAE on real test data ({unit})")
-    ax.set_title(f"{title}\nscratch learning curve E0(m)", fontsize=8)
+    sc_note = "" if sc_law else ("; no scratch law (not drawn): " + (rep.scratch.check.problems[0] if rep.scratch.check else str(rep.scratch.error)))
+    title(ax, f"{head}\nscratch learning curve E0(m){sc_note}", width=70)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    p = run_dir / FIGURES["scratch"]
-    fig.savefig(p)
-    plt.close(fig)
-    out.append(p)
+    save(fig, "scratch")
 
-    # 4. Equivalence: m'(n) at each m; above the dotted line y = m pretraining helps.
+    # 4. Equivalence m'(n) at each m, only where `s2rbench equivalence` would answer.
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
-    gn = np.geomspace(data.n.min(), data.n.max() * 10, 200)
-    if sc is not None:
+    answer = not isinstance(eq, str) and eq is not None and eq.adequate
+    if answer and sc is not None:
+        gn = np.geomspace(data.n.min(), data.n.max() * 10, 200)
         for j, m in enumerate(data.m):
             mq = equivalence_curve(s, sc, gn, float(m))
             mq = np.where(np.isfinite(mq), mq, np.nan)
             ax.plot(gn, mq, color=colors[j], label=f"m = {m:g}")
             ax.axhline(m, color=colors[j], ls=":", lw=1)
-        if not isinstance(eq, str) and math.isfinite(eq.m_equiv):
+        if math.isfinite(eq.m_equiv):
             lo, hi = eq.m_equiv_ci
-            yerr = None
-            if math.isfinite(lo) and math.isfinite(hi):
-                yerr = [[eq.m_equiv - lo], [hi - eq.m_equiv]]
-            ax.errorbar([eq.n], [eq.m_equiv], yerr=yerr, fmt="o", color="k", capsize=3, label=f"m' at (n={eq.n:g}, m={eq.m:g}), 90% CI")
+            yerr = [[eq.m_equiv - lo], [hi - eq.m_equiv]] if math.isfinite(lo) and math.isfinite(hi) else None
+            ax.errorbar([eq.n], [eq.m_equiv], yerr=yerr, fmt="o", color="k", capsize=3,
+                        label=f"m' at (n={format_number(eq.n)}, m={format_number(eq.m)})" + (", 90% CI" if yerr else ""))
         ax.axvspan(data.n.max(), gn[-1], color="gray", alpha=0.12, label="n beyond the measured range")
-        ax.axhspan(data.m.max(), ax.get_ylim()[1] if ax.has_data() else data.m.max() * 10, color="orange", alpha=0.08, label="m' beyond the measured m")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.axhspan(data.m.max(), ax.get_ylim()[1], color="orange", alpha=0.08, label="m' beyond the measured m")
+        ax.set_xlabel("n (simulated pretraining samples)")
+        ax.set_ylabel("m' (real samples scratch needs to match)")
+        ax.legend(fontsize=7)
+        ax.grid(True, which="both", alpha=0.3)
+        title(ax, f"{head}\nwhat pretraining is worth: E0(m') = E(n, m); dotted: m' = m (break-even)", width=70)
     else:
-        ax.text(0.5, 0.5, f"no scratch curve: {rep.scratch.error}", transform=ax.transAxes, ha="center", wrap=True, fontsize=8)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("n (simulated pretraining samples)")
-    ax.set_ylabel("m' (real samples scratch needs to match)")
-    ax.set_title(f"{title}\nwhat pretraining is worth: E0(m') = E(n, m); dotted: m' = m (break-even)", fontsize=8)
-    ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    p = run_dir / FIGURES["equivalence"]
-    fig.savefig(p)
-    plt.close(fig)
-    out.append(p)
+        if isinstance(eq, str) or eq is None:
+            why = str(eq or rep.scratch.error or "no scratch curve")
+        else:
+            bad = [c for c in (eq.surface_check, eq.scratch_check) if not c.adequate]
+            why = "; ".join(f"{c.law}: {c.problems[0]}" for c in bad)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "\n".join(textwrap.wrap("No exchange rate: " + why, 60)), transform=ax.transAxes, ha="center", va="center", fontsize=9)
+        title(ax, f"{head}\nwhat pretraining is worth (not available, as in `s2rbench equivalence`)", width=70)
+    save(fig, "equivalence")
     return out
 
 
