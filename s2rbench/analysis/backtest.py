@@ -24,6 +24,7 @@ from ..laws.formula import surface_mae, surface_n_for
 from .lawcheck import R2_MIN, LawCheck, _check_law
 from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
 from ..laws.backtest import prediction_interval
+from ..laws.families import backtest_families
 from .runlaws import _curve_params, _surface_params
 
 @dataclass(frozen=True, eq=False)
@@ -133,9 +134,20 @@ def backtest_run(
         except S2RBenchError as exc:
             per_m.append({"m": float(m), "error": str(exc)})
             continue
+        fam: dict[str, Any] | None = None
+        try:
+            with np.errstate(all="ignore"):
+                fb = backtest_families(data.n, Y, holdout=K - k, n_boot=n_boot, ci=ci, seed=seed)
+            fam = {
+                "chosen": fb.chosen, "tol": fb.tol,
+                "families": {f: {kk: r.get(kk) for kk in ("mean_abs_rel_error", "max_abs_rel_error", "coverage", "passed", "error")}
+                             for f, r in fb.results.items()},
+            }
+        except S2RBenchError as exc:
+            fam = {"error": str(exc)}
         per_m.append(
             {
-                "m": float(m), "fit": _curve_params(bt.fit), "table": _table_records(bt.table),
+                "m": float(m), "families": fam, "fit": _curve_params(bt.fit), "table": _table_records(bt.table),
                 "mean_abs_rel_error": bt.mean_abs_rel_error, "max_abs_rel_error": bt.max_abs_rel_error,
                 "coverage": bt.coverage,
             }

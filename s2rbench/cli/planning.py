@@ -39,7 +39,7 @@ def _emit(obj: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-from ..report.format import ci as _ci, num as _num, vci as _vci  # one formatter for the commands and the report
+from ..report.format import ci as _ci, num as _num, pct as _pct, r2 as _r2, vci as _vci  # one formatter for the commands and the report
 
 
 def _extra(ext: dict[str, Any], axis: str) -> str:
@@ -116,7 +116,7 @@ def register(cli: click.Group) -> None:
                 rows.append({"m": _num(c.m), "law": f"does not fit: {_problems(c.check)}"})
             else:
                 f = c.fit
-                rows.append({"m": _num(c.m), "α": _vci(f.alpha, f.alpha_ci), "C": _vci(f.C, f.C_ci), "D": _vci(f.D, f.D_ci), "R²": f"{f.r2:.3f}"})
+                rows.append({"m": _num(c.m), "α": _vci(f.alpha, f.alpha_ci), "C": _vci(f.C, f.C_ci), "D": _vci(f.D, f.D_ci), "R²": _r2(f.r2)})
         click.echo(tabulate(rows, headers="keys", tablefmt="simple"))
         click.echo(f"  {rep.alpha_vs_m['verdict']}")
         click.echo("")
@@ -128,7 +128,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"  does not fit: {_problems(sc.check)}")
         else:
             f = sc.fit
-            click.echo(f"  a = {_vci(f.D, f.D_ci)}  b = {_vci(f.alpha, f.alpha_ci)}  c = {_vci(f.C, f.C_ci)}  R² = {f.r2:.3f}")
+            click.echo(f"  a = {_vci(f.D, f.D_ci)}  b = {_vci(f.alpha, f.alpha_ci)}  c = {_vci(f.C, f.C_ci)}  R² = {_r2(f.r2)}")
 
     @cli.command("plan")
     @click.argument("run_dir", type=click.Path(file_okay=False))
@@ -202,8 +202,20 @@ def _print_n_plan(p) -> None:
     pct = int(round(100 * p.ci))
     unit = p.run.get("unit") or ""
     click.echo(_head(p.run))
-    law = "surface E(n, m) = δ·(γ + n^−α)·m^−β" if p.law == "surface" else f"1-D law E(n) = D·n^−α + C at m={p.m}"
-    click.echo(f"target MAE {_num(p.target_mae, 4)} {unit} at m = {p.m}; law: {law} (R² {p.check.r2:.3f})")
+    if p.law == "surface":
+        law = "surface E(n, m) = δ·(γ + n^−α)·m^−β"
+    elif p.family == "power":
+        law = f"1-D law E(n) = D·n^−α + C at m={p.m}"
+    else:
+        law = f"1-D {p.family} law {p.law_params.get('law')} at m={p.m}, chosen by backtest"
+    click.echo(f"target MAE {_num(p.target_mae, 4)} {unit} at m = {p.m}; law: {law} (R² {_r2(p.check.r2)})")
+    bt = p.backtest
+    if bt and bt.get("errors"):
+        errs = ", ".join(f"{f} {_pct(e) if e is not None else '—'}{' ✓' if bt['passed'].get(f) else ''}" for f, e in bt["errors"].items())
+        click.echo(f"  backtest (fit n ≤ {_num(bt['n_fit'][-1])}, predict n = {', '.join(_num(v) for v in bt['n_held'])}): {errs}")
+    elif bt and "passed" in bt:
+        click.echo(f"  backtest of the surface (predict the largest n): {'passed' if bt['passed'] else 'FAILED'}"
+                   + (f", mean |error| {_pct(bt['mean_abs_rel_error'])}" if bt.get("mean_abs_rel_error") is not None else ""))
     if not p.adequate:
         click.echo(f"No plan: the law does not fit: {_problems(p.check)}.")
         alt = p.alternative
@@ -238,7 +250,7 @@ def _print_cost_plan(p) -> None:
     click.echo(_head(p.run))
     click.echo(
         f"target MAE {_num(p.target_mae, 4)} {unit}; cost {_num(p.cost_sim)} per simulation, {_num(p.cost_exp)} per experiment; "
-        f"surface E(n, m) = δ·(γ + n^−α)·m^−β (R² {p.check.r2:.3f})"
+        f"surface E(n, m) = δ·(γ + n^−α)·m^−β (R² {_r2(p.check.r2)})"
     )
     if not p.adequate:
         click.echo(f"No plan: the surface law does not fit: {_problems(p.check)}. (--json shows the numbers anyway)")
@@ -341,6 +353,15 @@ def _print_backtest(b) -> None:
             continue
         click.echo(f"E(n) = D·n^−α + C at m = {_num(d['m'])}: {summary(d)}")
         click.echo(table(d["table"], False))
+        fam = d.get("families") or {}
+        if fam.get("families"):
+            errs = ", ".join(
+                f"{f} {'—' if r.get('error') else _pct(r.get('mean_abs_rel_error'))}{' ✓' if r.get('passed') else ''}"
+                for f, r in fam["families"].items()
+            )
+            chosen = fam.get("chosen")
+            click.echo(f"  law families (pass: within {100 * fam['tol']:.0f}%): {errs} → "
+                       + (f"chosen: {chosen}" if chosen else "no family extrapolates"))
     if b.surface is not None:
         click.echo("")
         if "error" in b.surface:
