@@ -164,7 +164,7 @@ def fit(run_dir, m, boot, as_json) -> None:
 
         click.echo(json.dumps(jsonable(s.to_dict()), indent=2, allow_nan=False))
         return
-    click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple"))
+    click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple", disable_numparse=True))
     for line in fit_text(s):
         click.echo(line)
 

@@ -72,5 +72,5 @@ def title(ax: Any, text: str, width: int = 78, fontsize: float = 8.5) -> None:
     """A title wrapped to ``width`` characters per line, so that it is never cut off."""
     lines = []
     for part in str(text).split("\n"):
-        lines.extend(textwrap.wrap(part, width) or [""])
+        lines.extend(textwrap.wrap(part, width, break_on_hyphens=False) or [""])
     ax.set_title("\n".join(lines), fontsize=fontsize)

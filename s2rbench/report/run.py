@@ -185,7 +185,7 @@ def markdown(summary: Summary, plot_name: str | None = None) -> str:
     lines = [
         f"# s2rbench report: {cfg.get('task')} · {cfg.get('model')} · {cfg.get('featurizer')}",
         "",
-        tabulate([summary_row(summary)], headers="keys", tablefmt="github"),
+        tabulate([summary_row(summary)], headers="keys", tablefmt="github", disable_numparse=True),
         "",
     ]
     space = target_space(cfg)
