@@ -32,7 +32,7 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
     factor = ", ".join(cmp.factors) if cmp.factors else "nothing (same configuration)"
     click.echo(f"task {cmp.task} · m={cmp.m} · the runs differ in: {factor}")
     click.echo("")
-    click.echo(tabulate(cmp.fit_table(), headers="keys", tablefmt="simple"))
+    click.echo(tabulate(cmp.fit_table(), headers="keys", tablefmt="simple", disable_numparse=True))
     click.echo("")
     click.echo(f"mean MAE ± s.e.m. per n" + (f"; Δ and p vs {cmp.reference!r}: {cmp.test}" if cmp.paired else ""))
     click.echo(tabulate(cmp.mae_table(), headers="keys", tablefmt="simple"))

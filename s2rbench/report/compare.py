@@ -11,6 +11,7 @@ import numpy as np
 
 from ..analysis.compare import Comparison
 from ..analysis.lawcheck import law_verdict
+from .axes import mae_axis, size_ticks, title
 from .format import num, r2 as fmt_r2, vci as fmt_ci
 
 
@@ -43,10 +44,10 @@ def mae_table(self: Comparison) -> list[dict[str, Any]]:
                 row[e.label] = "—"
                 continue
             r = r.iloc[0]
-            cell = f"{r['mean']:.4g} ± {r['sem']:.2g}" if np.isfinite(r["sem"]) else f"{r['mean']:.4g}"
+            cell = f"{num(r['mean'], 4)} ± {num(r['sem'], 2)}" if np.isfinite(r["sem"]) else num(r["mean"], 4)
             if e.label != self.reference and self.paired and r["pairs"] > 0:
-                p = "—" if r["p"] is None or not np.isfinite(r["p"]) else f"{r['p']:.3g}"
-                cell += f" (Δ {r['diff']:+.3g}, p={p}, better {int(r['wins'])}/{int(r['pairs'])})"
+                p = num(r["p"])
+                cell += f" (Δ {'+' if r['diff'] > 0 else ''}{num(r['diff'])}, p={p}, better {int(r['wins'])}/{int(r['pairs'])})"
             row[e.label] = cell
         out.append(row)
     return out
@@ -83,10 +84,13 @@ def plot(cmp: Comparison, path: str | os.PathLike) -> Path:
             ax.axhline(e.summary.scratch_mae, color=color, ls="--", lw=0.8, alpha=0.7)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    if len(ns):
+        size_ticks(ax, ns)
+    mae_axis(ax)
     ax.set_xlabel("n (simulated pretraining samples)")
     ax.set_ylabel(f"MAE on real test data ({unit})")
     factor = ", ".join(cmp.factors) if cmp.factors else "nothing"
-    ax.set_title(f"{cmp.task} · m={cmp.m} · runs differ in: {factor}", fontsize=10)
+    title(ax, f"{cmp.task} · m={cmp.m} · runs differ in: {factor}", fontsize=10)
     ax.legend(fontsize=7, title=f"error bars: 90% CI of the mean; dashed: scratch" + (f"; ★: p<0.05 vs {cmp.reference}" if cmp.paired else ""), title_fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
