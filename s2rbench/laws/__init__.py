@@ -61,6 +61,7 @@ from .decisions import (
     plan_cost,
     plan_n,
 )
+from .families import FAMILIES, FamilyBacktest, FamilyFit, backtest_families, family_n_for, fit_family
 from .formula import curve_mae, curve_n_for, sims_per_experiment, surface_m_for, surface_mae, surface_n_for
 from .jsonable import _jsonable, jsonable
 from .solve import EXPONENT_MAX, EXPONENT_MIN as _EXPONENT_MIN, GAMMA_NORM_MAX as _GAMMA_NORM_MAX, _fit_multistart, _lm_batch
@@ -82,4 +83,8 @@ __all__ = [
     "plan_cost",
     "equivalent_real",
     "backtest",
+    "FamilyFit",
+    "FamilyBacktest",
+    "fit_family",
+    "backtest_families",
 ]
