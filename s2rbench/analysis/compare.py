@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import S2RBenchError
+from ..laws.jsonable import jsonable
 from ..sweep.store import Store
 from .lawcheck import law_verdict
 from .summary import Summary, summarize_rows
@@ -84,22 +85,11 @@ class Comparison:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not np.isfinite(v):
-                return None
-            if isinstance(v, (np.floating, np.integer)):
-                return clean(v.item())
-            if isinstance(v, list):
-                return [clean(x) for x in v]
-            return v
-
-        return {
+        return jsonable({
             "task": self.task, "m": self.m, "factor": self.factors, "reference": self.reference,
             "test": self.test if self.paired else None, "paired": self.paired,
-            "runs": [{k: clean(v) for k, v in d.items()} for d in self.fits()],
-            "per_n": [{k: clean(v) for k, v in r.items()} for r in self.per_n.to_dict(orient="records")],
-            "notes": self.notes,
-        }
+            "runs": self.fits(), "per_n": self.per_n.to_dict(orient="records"), "notes": self.notes,
+        })
 
     # -- text (formatting lives in the report layer: s2rbench.report.compare) -----------------------
     def fit_table(self) -> list[dict[str, Any]]:

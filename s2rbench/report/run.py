@@ -45,7 +45,7 @@ def summary_row(s: Summary) -> dict[str, Any]:
         "R2": fmt_r2(f.r2) if f else "—",
         f"scratch MAE ({unit})": num(s.scratch_mae, 4),
         f"MAE at n={s.largest_n}": num(s.mae_at_largest_n, 4),
-        "gain": f"{s.gain:+.1%}" if s.gain is not None else "—",
+        "gain": pct_fmt(s.gain, 1, signed=True),
         "extrapolates (backtest)": backtest_cell(s),
     }
 
