@@ -148,9 +148,10 @@ def _flat(fit: Any, out: list[str], axis: str = "n") -> None:
         )
 
 
-def law_verdict(fit: Any, *, r2_min: float = R2_MIN) -> LawVerdict:
+def law_verdict(fit: Any, *, r2_min: float = R2_MIN, scratch: bool = False) -> LawVerdict:
     """Whether the fitted law ``fit`` (a fit object or its ``to_dict()``; the 1-D curve, the scratch
-    curve, the surface or a law family) describes its data; see the module docstring for the rules."""
+    curve, the surface or a law family) describes its data; see the module docstring for the rules.
+    ``scratch`` names the parameters and the axis as the scratch curve E0(m) = a·m^−b + c does."""
     if fit is None:
         return LawVerdict(False, "no law could be fitted", ("no law could be fitted",))
     out: list[str] = []
@@ -182,12 +183,15 @@ def law_verdict(fit: Any, *, r2_min: float = R2_MIN) -> LawVerdict:
         _exponent("β", _f(_get(fit, "beta")), _ci(fit, "beta_ci"), out)
         _amplitude("δ", _f(_get(fit, "delta")), _ci(fit, "delta_ci"), ymax, out)
     else:
-        _exponent("α", _f(_get(fit, "alpha")), _ci(fit, "alpha_ci"), out)
-        _amplitude("D", _f(_get(fit, "D")), _ci(fit, "D_ci"), ymax, out)
+        a_, d_, c_, ax_ = ("b", "a", "c", "m") if scratch else ("α", "D", "C", "n")
+        _exponent(a_, _f(_get(fit, "alpha")), _ci(fit, "alpha_ci"), out)
+        _amplitude(d_, _f(_get(fit, "D")), _ci(fit, "D_ci"), ymax, out)
         c = _f(_get(fit, "C"))
         if math.isfinite(c) and math.isfinite(ymax) and c >= 0.99 * ymax:
-            out.append(f"C = {_g(c)} sits at the top of the data: everything is floor, nothing depends on n")
-    _flat(fit, out)
+            out.append(f"{c_} = {_g(c)} sits at the top of the data: everything is floor, nothing depends on {ax_}")
+        if scratch:
+            out = [o.replace("depend on n", "depend on m") for o in out]
+    _flat(fit, out, "m" if scratch else "n")
     if out:
         return LawVerdict(False, "; ".join(out), tuple(out))
     return LawVerdict(True)
@@ -269,7 +273,7 @@ def _check_law(
     ok = np.isfinite(res)
     problems: list[str] = []
     if fit is not None:
-        problems.extend(law_verdict(fit, r2_min=r2_min).reasons)
+        problems.extend(law_verdict(fit, r2_min=r2_min, scratch=axis_name == "m").reasons)
     else:
         if not math.isfinite(r2):
             problems.append("R² undefined (the cell means do not vary, or too few cells)")

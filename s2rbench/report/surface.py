@@ -29,7 +29,7 @@ from ..errors import S2RBenchError
 from ..laws.decisions import finite_rows
 from ..laws.formula import curve_mae
 from .axes import mae_axis, size_ticks, title
-from .format import num as format_number, r2 as fmt_r2, vci as _vci
+from .format import num as format_number, pct, r2 as fmt_r2, vci as _vci
 
 FIGURES = {
     "heatmap": "surface_heatmap.png",
@@ -274,7 +274,7 @@ def gain_by_m(data: Any, *, n_boot: int = 1000, seed: int = 0) -> list[dict[str,
         rows.append({
             "m": format_number(m), "scratch MAE": format_number(s0.mean(), 4),
             f"MAE at n={format_number(data.n[-1])}": format_number(t.mean(), 4),
-            "gain [90% CI]": f"{100 * gain:+.1f}% [{100 * lo:+.1f}%, {100 * hi:+.1f}%]",
+            "gain [90% CI]": f"{pct(gain, 1, True)} [{pct(lo, 1, True)}, {pct(hi, 1, True)}]",
             "wins": f"{int((t < s0).sum())}/{t.size}",
         })
     return rows
@@ -325,7 +325,8 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
         if c.fit is None:
             rows.append({"m": _n(c.m), "α": "no fit", "C": c.error or "", "D": "", "R²": ""})
         elif not c.adequate:
-            rows.append({"m": _n(c.m), "α": "does not fit", "C": "; ".join(c.check.problems), "D": "", "R²": _n(c.fit.r2, 4)})
+            more = f" (and {len(c.check.problems) - 1} more)" if len(c.check.problems) > 1 else ""
+            rows.append({"m": _n(c.m), "α": "does not fit", "C": c.check.problems[0] + more, "D": "", "R²": _n(c.fit.r2, 4)})
         else:
             f = c.fit
             rows.append({"m": _n(c.m), "α": _vci(f.alpha, f.alpha_ci), "C": _vci(f.C, f.C_ci), "D": _vci(f.D, f.D_ci), "R²": _n(f.r2, 4)})
@@ -375,9 +376,10 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
         L += [f"Fitted on n = {[int(v) for v in bt.n_fit]}, predicted n = {[int(v) for v in bt.n_held]}.", "",
               tabulate(brows, headers="keys", tablefmt="github"), ""]
     names = [p.name for p in figures] if figures is not None else [v for v in FIGURES.values() if (run_dir / v).exists()]
+    with_law = "" if rep.adequate else " (no surface law: none drawn)"
     captions = {
-        FIGURES["heatmap"]: "MAE over (n, m) with iso-MAE contours of the fitted surface",
-        FIGURES["curves"]: "MAE versus n at each m with the fitted surface",
+        FIGURES["heatmap"]: ("MAE over (n, m) with iso-MAE contours of the fitted surface" if rep.adequate else "MAE over (n, m)") + with_law,
+        FIGURES["curves"]: ("MAE versus n at each m with the fitted surface" if rep.adequate else "MAE versus n at each m") + with_law,
         FIGURES["scratch"]: "scratch learning curve",
         FIGURES["equivalence"]: "equivalent real samples m'(n)",
     }
