@@ -71,6 +71,7 @@ class EquivalenceResult:
     scratch_params: dict[str, Any]
     ci: float
     notes: list[str] = field(default_factory=list)
+    backtest: dict[str, Any] | None = None
 
     @property
     def adequate(self) -> bool:
@@ -171,7 +172,10 @@ def equivalence(
         err = sb.get("mean_abs_rel_error")
         what = sb.get("error") or (f"mean |error| {100 * err:.1f}% on the held-out n" if err is not None else "")
         rep = dataclasses.replace(rep, surface_check=with_problem(rep.surface_check, f"the surface law did not pass its backtest ({what})"))
-    return _equivalence(rep, data, float(data.n.max()) if nv is None else nv, float(data.m_default) if mv is None else mv, ci)
+    res = _equivalence(rep, data, float(data.n.max()) if nv is None else nv, float(data.m_default) if mv is None else mv, ci)
+    if sb is not None:
+        res = dataclasses.replace(res, backtest={"passed": sb["passed"], "mean_abs_rel_error": sb.get("mean_abs_rel_error"), "error": sb.get("error")})
+    return res
 
 
 # --------------------------------------------------------------------------------------------------

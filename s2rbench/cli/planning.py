@@ -292,6 +292,10 @@ def _print_equivalence(e) -> None:
     click.echo(_head(e.run))
     where = "; ".join(x for x in (_extra(e.n_extrapolation, "n"), _extra(e.m_extrapolation, "m")) if x)
     click.echo(f"at n = {_num(e.n)} simulations and m = {_num(e.m)} real samples{' (' + where + ')' if where else ''}; {pct}% bootstrap intervals")
+    bt = getattr(e, "backtest", None)
+    click.echo("laws: surface E(n, m) = δ·(γ + n^−α)·m^−β and scratch E0(m) = a·m^−b + c"
+               + ("" if not bt else f"; surface backtest (predict the largest n): {'passed' if bt['passed'] else 'FAILED'}"
+                  + (f", mean |error| {_pct(bt['mean_abs_rel_error'])}" if bt.get("mean_abs_rel_error") is not None else "")))
     if not e.adequate:
         bad = [c for c in (e.surface_check, e.scratch_check) if not c.adequate]
         click.echo("No answer: " + "; ".join(f"{c.law} does not fit: {_problems(c)}" for c in bad) + ". (--json shows the numbers anyway)")
