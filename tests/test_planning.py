@@ -396,7 +396,7 @@ def few_sizes_run(tmp_path_factory):
         (["plan", "{inc}", "--target-mae", "0.1"], "s2rbench run"),
         (["equivalence", "{inc}"], "missing"),
         (["backtest", "{inc}"], "incomplete"),
-        (["backtest", "{few}"], "--sizes"),
+        (["backtest", "{few}", "--holdout", "2"], "--sizes"),
         (["backtest", "{s}", "--split", "1.5"], "--split"),
         (["plan", "{missing}", "--target-mae", "0.1"], "s2rbench run"),
     ],

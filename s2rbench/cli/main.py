@@ -186,7 +186,8 @@ def plugins(as_json: bool) -> None:
 @click.option("--no-cache", is_flag=True, help="Featurize again instead of reusing cached features (e.g. after changing a featurizer's code).")
 def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, extend, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress, no_cache) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
-    from ..analysis import summarize, summary_row
+    from ..analysis import summarize
+    from ..report import summary_row
     from ..report import write_report
     from ..sweep import run as run_sweep
 
@@ -210,6 +211,8 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
     if summary.fit_error:
         click.echo(f"No law fitted: {summary.fit_error}")
     click.echo(f"results: {res.run_dir}/results.sqlite · report: {report}")
+    if surface or m_grid:
+        click.echo(f"this table is the law at m = {summary.m} only; the (n, m) laws: s2rbench surface {res.run_dir}")
 
 
 @cli.command()
@@ -219,15 +222,20 @@ def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid,
 @click.option("--json", "as_json", is_flag=True)
 def fit(run_dir, m, boot, as_json) -> None:
     """Refit the scaling law from the raw per-trial rows of RUN_DIR."""
-    from ..analysis import summarize, summary_row
+    from ..analysis import summarize
+    from ..report import summary_row
+
+    from ..report.run import fit_text
 
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
-        click.echo(json.dumps(s.to_dict(), indent=2, default=float))
+        from ..laws import jsonable
+
+        click.echo(json.dumps(jsonable(s.to_dict()), indent=2, allow_nan=False))
         return
-    click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple"))
-    if s.fit_error:
-        click.echo(f"No law fitted: {s.fit_error}")
+    click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple", disable_numparse=True))
+    for line in fit_text(s):
+        click.echo(line)
 
 
 @cli.command()

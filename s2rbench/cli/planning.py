@@ -39,19 +39,7 @@ def _emit(obj: Any) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-from ..report_surface import format_number as _num  # one formatter for the commands and the report
-
-
-def _ci(ci: Any, digits: int = 3) -> str:
-    if ci is None or any(c is None or (isinstance(c, float) and math.isnan(c)) for c in ci):
-        return ""
-    return f"[{_num(ci[0], digits)}, {_num(ci[1], digits)}]"
-
-
-def _vci(v: Any, ci: Any, digits: int = 3) -> str:
-    s = _num(v, digits)
-    c = _ci(ci, digits)
-    return f"{s} {c}" if c else s
+from ..report.format import ci as _ci, num as _num, pct as _pct, r2 as _r2, vci as _vci  # one formatter for the commands and the report
 
 
 def _extra(ext: dict[str, Any], axis: str) -> str:
@@ -128,7 +116,7 @@ def register(cli: click.Group) -> None:
                 rows.append({"m": _num(c.m), "law": f"does not fit: {_problems(c.check)}"})
             else:
                 f = c.fit
-                rows.append({"m": _num(c.m), "α": _vci(f.alpha, f.alpha_ci), "C": _vci(f.C, f.C_ci), "D": _vci(f.D, f.D_ci), "R²": f"{f.r2:.3f}"})
+                rows.append({"m": _num(c.m), "α": _vci(f.alpha, f.alpha_ci), "C": _vci(f.C, f.C_ci), "D": _vci(f.D, f.D_ci), "R²": _r2(f.r2)})
         click.echo(tabulate(rows, headers="keys", tablefmt="simple"))
         click.echo(f"  {rep.alpha_vs_m['verdict']}")
         click.echo("")
@@ -140,7 +128,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"  does not fit: {_problems(sc.check)}")
         else:
             f = sc.fit
-            click.echo(f"  a = {_vci(f.D, f.D_ci)}  b = {_vci(f.alpha, f.alpha_ci)}  c = {_vci(f.C, f.C_ci)}  R² = {f.r2:.3f}")
+            click.echo(f"  a = {_vci(f.D, f.D_ci)}  b = {_vci(f.alpha, f.alpha_ci)}  c = {_vci(f.C, f.C_ci)}  R² = {_r2(f.r2)}")
 
     @cli.command("plan")
     @click.argument("run_dir", type=click.Path(file_okay=False))
@@ -188,13 +176,17 @@ def register(cli: click.Group) -> None:
 
     @cli.command("backtest")
     @click.argument("run_dir", type=click.Path(file_okay=False))
-    @click.option("--split", type=float, default=0.5, show_default=True, help="Fraction of the n grid (smallest sizes) to fit on.")
+    @click.option("--holdout", type=int, default=None,
+                  help="How many of the largest n to predict (default: half the grid with 6+ sizes, else all but the 3 smallest).")
+    @click.option("--split", type=float, default=None, help="Deprecated alias: the fraction of the n grid (smallest sizes) to fit on; use --holdout.")
     @_common
-    def backtest_cmd(run_dir, split, boot, allow_incomplete, as_json) -> None:
-        """Fit the laws on the smaller half of the n grid, predict the larger half, check the intervals."""
+    def backtest_cmd(run_dir, holdout, split, boot, allow_incomplete, as_json) -> None:
+        """Fit the laws on the smaller sizes of the n grid, predict the held-out largest, check the intervals."""
         from ..planning import backtest_run
 
-        b = backtest_run(run_dir, split=split, n_boot=boot, allow_incomplete=allow_incomplete)
+        b = backtest_run(run_dir, holdout=holdout, split=split, n_boot=boot, allow_incomplete=allow_incomplete)
+        if split is not None:
+            click.echo("warning: --split is deprecated (it is not `run --split random|group`); use --holdout K", err=True)
         if as_json:
             _emit(b)
             return
@@ -210,8 +202,20 @@ def _print_n_plan(p) -> None:
     pct = int(round(100 * p.ci))
     unit = p.run.get("unit") or ""
     click.echo(_head(p.run))
-    law = "surface E(n, m) = δ·(γ + n^−α)·m^−β" if p.law == "surface" else f"1-D law E(n) = D·n^−α + C at m={p.m}"
-    click.echo(f"target MAE {_num(p.target_mae, 4)} {unit} at m = {p.m}; law: {law} (R² {p.check.r2:.3f})")
+    if p.law == "surface":
+        law = "surface E(n, m) = δ·(γ + n^−α)·m^−β"
+    elif p.family == "power":
+        law = f"1-D law E(n) = D·n^−α + C at m={p.m}"
+    else:
+        law = f"1-D {p.family} law {p.law_params.get('law')} at m={p.m}, chosen by backtest"
+    click.echo(f"target MAE {_num(p.target_mae, 4)} {unit} at m = {p.m}; law: {law} (R² {_r2(p.check.r2)})")
+    bt = p.backtest
+    if bt and bt.get("errors"):
+        errs = ", ".join(f"{f} {_pct(e) if e is not None else '—'}{' ✓' if bt['passed'].get(f) else ''}" for f, e in bt["errors"].items())
+        click.echo(f"  backtest (fit n ≤ {_num(bt['n_fit'][-1])}, predict n = {', '.join(_num(v) for v in bt['n_held'])}): {errs}")
+    elif bt and "passed" in bt:
+        click.echo(f"  backtest of the surface (predict the largest n): {'passed' if bt['passed'] else 'FAILED'}"
+                   + (f", mean |error| {_pct(bt['mean_abs_rel_error'])}" if bt.get("mean_abs_rel_error") is not None else ""))
     if not p.adequate:
         click.echo(f"No plan: the law does not fit: {_problems(p.check)}.")
         alt = p.alternative
@@ -246,7 +250,7 @@ def _print_cost_plan(p) -> None:
     click.echo(_head(p.run))
     click.echo(
         f"target MAE {_num(p.target_mae, 4)} {unit}; cost {_num(p.cost_sim)} per simulation, {_num(p.cost_exp)} per experiment; "
-        f"surface E(n, m) = δ·(γ + n^−α)·m^−β (R² {p.check.r2:.3f})"
+        f"surface E(n, m) = δ·(γ + n^−α)·m^−β (R² {_r2(p.check.r2)})"
     )
     if not p.adequate:
         click.echo(f"No plan: the surface law does not fit: {_problems(p.check)}. (--json shows the numbers anyway)")
@@ -288,6 +292,10 @@ def _print_equivalence(e) -> None:
     click.echo(_head(e.run))
     where = "; ".join(x for x in (_extra(e.n_extrapolation, "n"), _extra(e.m_extrapolation, "m")) if x)
     click.echo(f"at n = {_num(e.n)} simulations and m = {_num(e.m)} real samples{' (' + where + ')' if where else ''}; {pct}% bootstrap intervals")
+    bt = getattr(e, "backtest", None)
+    click.echo("laws: surface E(n, m) = δ·(γ + n^−α)·m^−β and scratch E0(m) = a·m^−b + c"
+               + ("" if not bt else f"; surface backtest (predict the largest n): {'passed' if bt['passed'] else 'FAILED'}"
+                  + (f", mean |error| {_pct(bt['mean_abs_rel_error'])}" if bt.get("mean_abs_rel_error") is not None else "")))
     if not e.adequate:
         bad = [c for c in (e.surface_check, e.scratch_check) if not c.adequate]
         click.echo("No answer: " + "; ".join(f"{c.law} does not fit: {_problems(c)}" for c in bad) + ". (--json shows the numbers anyway)")
@@ -349,6 +357,15 @@ def _print_backtest(b) -> None:
             continue
         click.echo(f"E(n) = D·n^−α + C at m = {_num(d['m'])}: {summary(d)}")
         click.echo(table(d["table"], False))
+        fam = d.get("families") or {}
+        if fam.get("families"):
+            errs = ", ".join(
+                f"{f} {'—' if r.get('error') else _pct(r.get('mean_abs_rel_error'))}{' ✓' if r.get('passed') else ''}"
+                for f, r in fam["families"].items()
+            )
+            chosen = fam.get("chosen")
+            click.echo(f"  law families (pass: within {100 * fam['tol']:.0f}%): {errs} → "
+                       + (f"chosen: {chosen}" if chosen else "no family extrapolates"))
     if b.surface is not None:
         click.echo("")
         if "error" in b.surface:

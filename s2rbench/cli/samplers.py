@@ -19,8 +19,8 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
 
     The first RUN_DIR is the reference of the paired test (Wilcoxon signed-rank, trials paired).
     """
-    from ..compare import compare as compare_runs
-    from ..compare import plot
+    from ..analysis.compare import compare as compare_runs
+    from ..report.compare import plot
 
     cmp = compare_runs(list(run_dirs), m=m, n_boot=boot)
     png = plot(cmp, out) if out else None
@@ -32,7 +32,7 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
     factor = ", ".join(cmp.factors) if cmp.factors else "nothing (same configuration)"
     click.echo(f"task {cmp.task} · m={cmp.m} · the runs differ in: {factor}")
     click.echo("")
-    click.echo(tabulate(cmp.fit_table(), headers="keys", tablefmt="simple"))
+    click.echo(tabulate(cmp.fit_table(), headers="keys", tablefmt="simple", disable_numparse=True))
     click.echo("")
     click.echo(f"mean MAE ± s.e.m. per n" + (f"; Δ and p vs {cmp.reference!r}: {cmp.test}" if cmp.paired else ""))
     click.echo(tabulate(cmp.mae_table(), headers="keys", tablefmt="simple"))
@@ -53,7 +53,7 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
 def suggest(task, pool, k, sampler, column, out, seed, data_dir) -> None:
     """Rank the K candidates of --pool that a sampler would simulate next for TASK, with the reason for each."""
-    from ..suggest import suggest as run_suggest
+    from ..analysis.suggest import suggest as run_suggest
 
     res = run_suggest(task, pool, k, sampler, column=list(column) or None, seed=seed, data_dir=data_dir)
     if out:

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import S2RBenchError
-from .sweep.store import Store
+from ..errors import S2RBenchError
+from .lawcheck import law_verdict
+from ..sweep.store import Store
 
 
 @dataclass
@@ -28,6 +29,51 @@ class Summary:
     fit_error: str | None = None
     matrix: np.ndarray | None = None  # trials x n of MAE
     notes: list[str] = field(default_factory=list)
+    n_boot: int = 1000
+    seed: int = 0
+    rows: pd.DataFrame | None = field(default=None, repr=False)
+    _families: Any = field(default=None, repr=False)
+
+    @property
+    def families(self) -> Any:
+        """`FamilyBacktest` of the law families on this curve (None with fewer than 4 sizes): fit on
+        the smaller sizes, predict the held-out largest; computed on first use."""
+        if self._families is None:
+            if self.matrix is None or self.matrix.shape[1] < 4:
+                self._families = False
+            else:
+                from ..laws.families import backtest_families
+
+                with np.errstate(all="ignore"):
+                    self._families = backtest_families(
+                        self.curve["n"].to_numpy(dtype=float), self.matrix, n_boot=self.n_boot, seed=self.seed
+                    )
+        return self._families or None
+
+    @property
+    def family_fit(self) -> Any:
+        """The family the backtest chose, fitted on every size (`FamilyFit`); None when none extrapolates."""
+        bt = self.families
+        if bt is None or bt.chosen is None:
+            return None
+        from ..laws.families import _from_power, fit_family
+
+        if bt.chosen == "power" and self.fit is not None:
+            return _from_power(self.fit)
+        with np.errstate(all="ignore"):
+            return fit_family(bt.chosen, self.curve["n"].to_numpy(dtype=float), self.matrix, n_boot=self.n_boot, seed=self.seed)
+
+    def families_dict(self) -> dict[str, Any] | None:
+        """Per family its backtest error and whether it passed; the chosen family with its parameters."""
+        bt = self.families
+        if bt is None:
+            return None
+        ff = self.family_fit
+        v = law_verdict(ff.to_dict()) if ff is not None else None
+        return {
+            **bt.to_dict(), "chosen_fit": ff.to_dict() if ff is not None else None,
+            "chosen_law": None if v is None else {"holds": v.holds, "reason": v.reason},
+        }
 
     @property
     def largest_n(self) -> int | None:
@@ -58,6 +104,9 @@ class Summary:
             "gain_over_scratch": self.gain,
             "fit": self.fit.to_dict() if self.fit is not None else None,
             "fit_error": self.fit_error,
+            "law": {"holds": law_verdict(self.fit).holds, "reason": law_verdict(self.fit).reason} if self.fit is not None else None,
+            "families": self.families_dict(),
+            "target_space": target_space(self.config),
             "notes": self.notes,
         }
 
@@ -69,7 +118,7 @@ def trial_matrix(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
-    from .laws import fit_power_law
+    from ..laws import fit_power_law
 
     if rows.empty:
         raise S2RBenchError("the run holds no results yet; run `s2rbench run` first")
@@ -85,7 +134,7 @@ def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None 
     )
     curve["sem"] = curve["std"] / np.sqrt(curve["trials"].clip(lower=1))
     summary = Summary(
-        config=config,
+        config=config, n_boot=n_boot, seed=seed, rows=rows,
         curve=curve,
         scratch_mae=float(scratch.mean()) if len(scratch) else None,
         scratch_std=float(scratch.std()) if len(scratch) > 1 else None,
@@ -103,40 +152,20 @@ def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None 
     return summary
 
 
-def summarize(run_dir: str | Path, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+def summarize(run_dir: Any, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+    """The summary at one m of a run directory, or of a `RunData` already loaded (the store is then not reopened)."""
+    from .rundata import RunData
+
+    if isinstance(run_dir, RunData):
+        return run_dir.cached(("summary", m, n_boot, seed), lambda: summarize_rows(run_dir.rows, run_dir.config, m=m, n_boot=n_boot, seed=seed))
     with Store(run_dir, create=False) as store:
         config = store.get_meta("config") or {}
         rows = store.results()
     return summarize_rows(rows, config, m=m, n_boot=n_boot, seed=seed)
 
 
-def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str:
-    if value is None or not np.isfinite(value):
-        return "—"
-    if ci is None:
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}g} [{ci[0]:.{digits}g}, {ci[1]:.{digits}g}]"
-
-
-def summary_row(s: Summary) -> dict[str, Any]:
-    """The one-line result of a run, as the CLI table and the leaderboard show it."""
-    from .planning import R2_MIN
-
-    f = s.fit
-    unit = (s.config.get("target") or {}).get("unit", "")
-    # where the law does not describe the curve its parameters mean nothing: say so instead
-    # (`s2rbench fit RUN --json` still gives them)
-    law = f is not None and np.isfinite(f.r2) and f.r2 >= R2_MIN
-    return {
-        "task": s.config.get("task"),
-        "model": s.config.get("model"),
-        "featurizer": s.config.get("featurizer"),
-        "m": s.m,
-        "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if law else ("no law" if f else "—"),
-        "C [90% CI]": fmt_ci(f.C, f.C_ci) if law else "—",
-        "D [90% CI]": fmt_ci(f.D, f.D_ci) if law else "—",
-        "R2": f"{f.r2:.3f}" if f else "—",
-        f"scratch MAE ({unit})": f"{s.scratch_mae:.4g}" if s.scratch_mae is not None else "—",
-        f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}" if s.mae_at_largest_n is not None else "—",
-        "gain": f"{s.gain:+.1%}" if s.gain is not None else "—",
-    }
+def target_space(config: dict[str, Any]) -> str | None:
+    """"log10(target)" / "log(target)" when the card declares a target transform (the law is then
+    fitted on the transformed MAE), else None. The card key is `[target] transform` (none|log10|log)."""
+    t = str(((config.get("target") or {}).get("transform")) or "none").lower()
+    return None if t in ("none", "") else f"{t}({(config.get('target') or {}).get('name') or 'target'})"

@@ -1,0 +1,27 @@
+"""MAE and gain on in-pool / out-of-pool test rows, where the run stored them (one small seam).
+
+A test row is *in pool* when its canonical input also occurs in the trial's pretraining set (the
+`synth` helper's columns ``mae_in_pool`` / ``mae_out_pool`` in `results.sqlite`, computed by
+`s2rbench.overlap`). Where that module or those columns are absent (an older store, a branch without
+it) this returns None and the reports say nothing, so `fit` and the report work either way.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pandas as pd
+
+POOL_COLUMNS = ("mae_in_pool", "mae_out_pool")
+
+
+def pool_split(rows: pd.DataFrame) -> Any:
+    """`s2rbench.overlap.overlap_summary(rows)` when it is importable and the rows carry the columns, else None."""
+    if rows is None or not set(POOL_COLUMNS) <= set(rows.columns) or rows[list(POOL_COLUMNS)].isna().all().all():
+        return None
+    try:
+        overlap_summary = importlib.import_module("s2rbench.overlap").overlap_summary
+    except (ImportError, AttributeError):
+        return None
+    return overlap_summary(rows)

@@ -1,0 +1,9 @@
+"""Reports: the run's page and figures (`run`), the surface section (`surface`), the comparison's
+tables and figure (`compare`), and THE number formatter and JSON converter (`format`)."""
+
+from __future__ import annotations
+
+from .format import jsonable, num, vci
+from .run import fmt_ci, markdown, plot, summary_row, write_report
+
+__all__ = ["write_report", "plot", "markdown", "summary_row", "fmt_ci", "num", "vci", "jsonable"]
