@@ -36,11 +36,17 @@ __all__ = [
 ]
 
 
-def run(task: str, model: str = "mlp", featurizer: str | None = None, **kwargs: Any):
-    """Run or resume a sweep; see `s2rbench.sweep.run` for the arguments."""
+def run(task: str, model: str = "mlp", featurizer: str | None = None, *, fit: bool = True, **kwargs: Any):
+    """Run or resume a sweep (see `s2rbench.sweep.run` for the arguments); with ``fit`` (default)
+    the result's ``summary`` holds the law refitted from the stored rows (`s2rbench.fit`)."""
     from .sweep import run as _run
 
-    return _run(task, model, featurizer, **kwargs)
+    result = _run(task, model, featurizer, **kwargs)
+    if fit:
+        from .analysis import summarize
+
+        result.summary = summarize(result.run_dir)
+    return result
 
 
 def prepare(task: str, featurizer: str | None = None, **kwargs: Any):

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import protocol as proto
+from ..contracts import protocol as proto
 from ..errors import S2RBenchError
-from ..featurecache import cached_featurize
+from ..tasks.featurecache import cached_featurize
 from ..contracts.featurizer import Featurizer, InvalidInputsWarning
 from ..plugins import get_featurizer
 from ..tasks import TaskCard, get_task, load_tables

@@ -75,15 +75,17 @@ def run(
     model_params: dict[str, Any] | None = None,
     progress: bool = True,
     executor: Any = None,
-    fit: bool = True,
+    fit: bool = False,
     extend: bool = False,
     use_cache: bool = True,
 ) -> RunResult:
-    """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows and fit.
+    """Run (or resume) the standardized sweep of one task, model and featurizer; return its rows (fitting is `s2rbench.run`'s or `s2rbench.fit`'s).
 
     A run directory keeps one protocol (see `s2rbench.sweep.identity`): resuming it with other
     settings is refused; ``extend=True`` grows it to the union of the stored and the given grid.
     The directory is locked for the whole run (`s2rbench.sweep.rundir.run_lock`)."""
+    if fit:  # the sweep layer stores rows; fitting is the analysis layer's (see `s2rbench.run`)
+        raise S2RBenchError("s2rbench.sweep.run stores rows only; use s2rbench.run(..., fit=True) or s2rbench.fit(run_dir) for the law")
     card = task if isinstance(task, TaskCard) else get_task(task)
     model_obj: Model = get_model(model)
     if model_params:
@@ -204,9 +206,4 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
         results = store.results()
     finally:
         store.close()
-    result = RunResult(run_dir=run_dir, config=config, results=results)
-    if fit:
-        from ..analysis import summarize
-
-        result.summary = summarize(run_dir)
-    return result
+    return RunResult(run_dir=run_dir, config=config, results=results)

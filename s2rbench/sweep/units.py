@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from . import protocol as proto
+from ..contracts import protocol as proto
 from ..errors import S2RBenchError
 from ..contracts.model import Model, TrainingBlock
 from ..plugins import get_sampler

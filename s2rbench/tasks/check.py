@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..sweep import protocol as proto
+from ..contracts import protocol as proto
 from ..errors import S2RBenchError
 from ..contracts.featurizer import PART_SEP, InvalidInputsWarning
 from .card import TaskCard, _where, unknown_keys
@@ -138,7 +138,7 @@ def check_card(
     Raises `S2RBenchError` (one line) for anything that would stop or silently distort a run;
     anything a user should look at but that does not stop a run is listed under `warnings`.
     """
-    from ..featurecache import cached_featurize
+    from .featurecache import cached_featurize
 
     card = task if isinstance(task, TaskCard) else get_task(task)
     where = _where(card.path, card.name)

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from . import files as data_mod
-from ..sweep import protocol as proto
+from ..contracts import protocol as proto
 from ..errors import S2RBenchError
 from ..contracts.featurizer import INPUT_KINDS, PART_SEP
 from .card import CARD_FORMAT, load_card

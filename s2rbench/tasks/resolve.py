@@ -18,9 +18,16 @@ TASKS_PATH_ENV = "S2RBENCH_TASKS_PATH"
 
 
 def builtin_card_dir() -> Path:
-    import s2rbench_plugins.tasks
+    """The folder of the cards shipped with s2rbench (registered by the built-in `cards` plugin).
 
-    return Path(s2rbench_plugins.tasks.__file__).parent / "cards"
+    Found through the installed distribution's files rather than by importing the plugin package:
+    the core never imports `s2rbench_plugins` (the layering contract in pyproject.toml)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("s2rbench_plugins.tasks")
+    if spec is None or not spec.submodule_search_locations:
+        raise S2RBenchError("the built-in task cards are not installed (package s2rbench_plugins missing); reinstall s2rbench")
+    return Path(list(spec.submodule_search_locations)[0]) / "cards"
 
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from s2rbench.hookspecs import hookimpl
-from s2rbench.tasks import builtin_card_dir, load_card
+from s2rbench.tasks import load_card
 
 
 @hookimpl
 def register_tasks(register):
-    for path in sorted(builtin_card_dir().glob("*.toml")):
+    for path in sorted((Path(__file__).parent / "cards").glob("*.toml")):
         register(load_card(path))
