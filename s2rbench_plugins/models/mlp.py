@@ -55,7 +55,13 @@ validation split, minibatch order) comes from generators seeded with that trial'
 shapes that influence the arithmetic are fixed by (n, m, hyperparameters) and not by the block
 composition, and the output layer is an elementwise product + sum (a (T, h, 1) bmm takes a
 different BLAS path when T == 1). On the CPU the predictions of a trial are therefore bit-identical
-whether it is trained alone or within any block, and ``batched=False`` (a loop of single-replica
+whether it is trained alone or within any block, on every one of torch's CPU code paths
+(``ATEN_CPU_CAPABILITY=default|avx2|avx512``, tested) provided the hidden widths are multiples of 32
+(the defaults and every width this plugin selects are): ATen's vectorized loops take two SIMD
+vectors per iteration (16 floats with AVX2, 32 with AVX-512) and the remainder of a tensor through
+scalar code, whose ``exp`` (SiLU, GELU, tanh) rounds differently, so with a width of 16 and an odd
+batch the last elements of a (G, B, h) activation moved with G (measured 4.5e-8 under AVX-512, 0
+under AVX2). Other widths are equal within that float32 rounding, not bit for bit. ``batched=False`` (a loop of single-replica
 runs through the same code, used as the reference by ``benchmarks/bench_ensemble.py``) reproduces
 ``batched=True`` exactly on the CPU. (This holds with one intra-op thread, and in practice for most
 shapes with more; with several threads a small one-replica gemm may take another BLAS path, giving
