@@ -219,14 +219,14 @@ def test_replicas_train_in_groups_that_fit_with_identical_numbers(monkeypatch):
     """When the free memory holds fewer replicas than the block, the mlp trains them in groups; on a
     CPU each trial's numbers are those of the whole-block run, and the harness's memory check then
     asks for one replica, not T."""
-    import s2rbench.sweep.executors as ex
+    from s2rbench_plugins.models import _network as ex
 
     block, _, _ = make_block(T=5, n=60, m=30, M=50, d=5)
     fast = dict(pretrain_epochs=5, finetune_epochs=5, hidden=(32,))
     whole = MLP(**fast)
     ref = whole.fit_predict(block)
     assert whole.last_groups == [5]
-    once, per = ex.model_bytes(whole, block.n, block.m, 5, 50)
+    once, per = whole.state_bytes(block.n, block.m, 5, 50)
     monkeypatch.setattr(ex, "available_memory_bytes", lambda device="cpu": int((once + 2.5 * per) / 0.8))
     chunked = MLP(**fast)
     np.testing.assert_array_equal(chunked.fit_predict(block), ref)

@@ -71,7 +71,9 @@ given block, but bit-equality across block sizes is not promised.)
 Performance note: on a shared CPU, torch's intra-op threads make these many small ops pathological
 when the cores are oversubscribed (measured 3x to over 20x slower with 2 threads than with 1 on a
 loaded 2-core machine). A runner that trains several blocks in parallel should give each worker one thread
-(``torch.set_num_threads(1)``); this plugin does not touch the process-wide setting.
+(``torch.set_num_threads(1)``); this plugin does not touch the process-wide setting, except that
+torch, imported lazily on the first fit (so that loading the plugins imports no heavy library),
+starts with the thread limit the harness set for the unit (``_network.torch_module``).
 
 Defaults (chosen to train in seconds per block on a CPU; see benchmarks/bench_ensemble.py)
 ---------------------------------------------------------------------------------------
@@ -98,8 +100,8 @@ Defaults (chosen to train in seconds per block on a CPU; see benchmarks/bench_en
   bfloat16 autocast (weights, optimizer and losses stay float32). Both are opt-in because they change
   the numbers; their effect on MAE is measured in benchmarks/bench_precision.py.
 
-Memory: a unit's T replicas are stacked when they fit in the device's free memory (the estimate of
-``s2rbench.sweep.executors.model_bytes``, with a 20% margin); otherwise they train in consecutive groups
+Memory: a unit's T replicas are stacked when they fit in the device's free memory (the model's own
+estimate, ``MLP.state_bytes``, which the harness also uses to plan units; with a 20% margin); otherwise they train in consecutive groups
 of as many as fit (``last_groups`` records the group sizes). On a CPU this changes no number (see
 above), so a unit never fails for want of memory as long as one replica fits.
 """
@@ -107,94 +109,23 @@ above), so a unit never fails for want of memory as long as one replica fits.
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import hashlib
 import logging
-import math
-import warnings
 from typing import Any
 
 import numpy as np
-import torch
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
+from s2rbench_plugins.models import _network as net
 
 log = logging.getLogger(__name__)
-
-_ACTIVATIONS = {
-    "relu": torch.relu,
-    "silu": torch.nn.functional.silu,
-    "gelu": torch.nn.functional.gelu,
-    "tanh": torch.tanh,
-}
-
-#: arithmetic of the matrix products: full float32 (the default), TF32 tensor cores (CUDA, Ampere and
-#: later; elsewhere PyTorch's "high" float32 matmul precision), or bfloat16 autocast
-_PRECISIONS = ("fp32", "tf32", "bf16")
 
 #: pretrained weights of recent (simulated table, trials, hyperparameters), see `MLP._pretrain`
 _PRETRAINED: "collections.OrderedDict[str, tuple[list, tuple]]" = collections.OrderedDict()
 _PRETRAINED_MAX = 16
-
-#: rows per forward chunk when validating / predicting (a fixed number, so results do not depend on T)
-_CHUNK = 2048
-
-
-def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
-
-
-def _seed_u64(seed: Any) -> int:
-    return int(np.int64(seed)) & 0xFFFFFFFFFFFFFFFF
-
-
-class _Stage:
-    """Shapes and per-replica row sets of one training stage, derived from (L, hyperparameters)."""
-
-    def __init__(self, mask: np.ndarray, seeds: np.ndarray, stage: int, val_fraction: float,
-                 batch_size: int, min_steps: int) -> None:
-        G, L = mask.shape
-        self.L = L
-        if val_fraction > 0:
-            n_val_nominal = _round_half_up(val_fraction * L) if L >= 5 else 0
-            self.v_max = max(n_val_nominal, min(L, 4), 1)
-        else:
-            n_val_nominal = 0
-            self.v_max = max(L, 1)
-        l_train = max(L - n_val_nominal, 1)
-        self.batch = max(1, min(batch_size, l_train))
-        self.steps = max(math.ceil(l_train / self.batch), min_steps, 1)
-
-        self.rngs = [np.random.default_rng([_seed_u64(s), stage]) for s in seeds]
-        self.train_pos: list[np.ndarray] = []
-        self.val_pos = np.zeros((G, self.v_max), dtype=np.int64)
-        self.val_w = np.zeros((G, self.v_max), dtype=np.float32)
-        self._buf: list[np.ndarray] = []
-        for k in range(G):
-            valid = np.flatnonzero(mask[k])
-            perm = self.rngs[k].permutation(valid)
-            s = perm.size
-            n_val = max(1, _round_half_up(val_fraction * s)) if (val_fraction > 0 and s >= 5) else 0
-            tr = np.sort(perm[n_val:])
-            va = np.sort(perm[:n_val]) if n_val else tr  # too few rows: monitor the training rows
-            self.train_pos.append(tr)
-            if va.size:
-                self.val_pos[k, : va.size] = va
-                self.val_w[k, : va.size] = 1.0 / va.size
-            self._buf.append(np.empty(0, dtype=np.int64))
-
-    def draw(self, k: int) -> np.ndarray:
-        """Positions of replica k's minibatches for one round: steps * batch, without replacement
-        within a pass over its training rows."""
-        need = self.steps * self.batch
-        buf = self._buf[k]
-        while buf.size < need:
-            buf = np.concatenate([buf, self.rngs[k].permutation(self.train_pos[k])])
-        self._buf[k] = buf[need:]
-        return buf[:need]
 
 
 class MLP(Model):
@@ -232,12 +163,12 @@ class MLP(Model):
         if any(h < 1 for h in hidden):
             raise S2RBenchError(f"mlp: hidden layer widths must be >= 1, got {p['hidden']!r}")
         p["hidden"] = hidden
-        if p["activation"] not in _ACTIVATIONS:
+        if p["activation"] not in net.ACTIVATION_NAMES:
             raise S2RBenchError(
-                f"mlp: unknown activation {p['activation']!r}; use one of {', '.join(_ACTIVATIONS)}"
+                f"mlp: unknown activation {p['activation']!r}; use one of {', '.join(net.ACTIVATION_NAMES)}"
             )
-        if p["precision"] not in _PRECISIONS:
-            raise S2RBenchError(f"mlp: precision must be one of {', '.join(_PRECISIONS)}, got {p['precision']!r}")
+        if p["precision"] not in net.PRECISIONS:
+            raise S2RBenchError(f"mlp: precision must be one of {', '.join(net.PRECISIONS)}, got {p['precision']!r}")
         if not float(p["input_clip"]) >= 0.0:
             raise S2RBenchError(f"mlp: input_clip must be >= 0 (0: no clipping), got {p['input_clip']!r}")
         if not 0.0 <= float(p["val_fraction"]) < 1.0:
@@ -252,20 +183,21 @@ class MLP(Model):
 
     # ------------------------------------------------------------------ public entry point
     def fit_predict(self, block: TrainingBlock) -> np.ndarray:
+        torch = net.torch_module()
         T, M = block.n_trials, int(block.X_real.shape[0])
         dev = torch.device(block.device)
         cols = informative_columns(block.X_sim, block.X_real)
         if cols.size < block.X_real.shape[1]:
             block = dataclasses.replace(block, X_sim=block.X_sim[:, cols], X_real=block.X_real[:, cols])
-        X_sim = _to_device_features(block.X_sim, dev) if block.n > 0 else None
-        X_real = _to_device_features(block.X_real, dev)
+        X_sim = net.to_device_features(block.X_sim, dev) if block.n > 0 else None
+        X_real = net.to_device_features(block.X_real, dev)
         out = np.empty((T, M), dtype=np.float64)
         if T == 0:
             return out
         k = self.replicas_per_group(block, dev) if bool(self.params["batched"]) else 1
         groups = [np.arange(g, min(g + k, T)) for g in range(0, T, k)]
         self.last_groups = [len(g) for g in groups]
-        with _precision(str(self.params["precision"]), dev):
+        with net.precision_scope(str(self.params["precision"]), dev):
             for ids in groups:
                 out[ids] = self._fit_group(block, ids, X_sim, X_real, dev)
         return out
@@ -275,21 +207,35 @@ class MLP(Model):
     #: the mlp trains a unit's trials in groups that fit, so a unit needs memory for one replica only
     chunks_replicas = True
 
-    def replicas_per_group(self, block: TrainingBlock, dev: torch.device) -> int:
+    def replicas_per_group(self, block: TrainingBlock, dev) -> int:
         """How many replicas to stack: all T when they fit in the free memory of the device (on a CPU
         the arithmetic of a replica does not depend on its group, so chunking changes no number),
-        else as many as fit with a 20% margin, at least one. The per-replica cost is the
-        harness's own estimate (`s2rbench.sweep.executors.model_bytes`)."""
-        from s2rbench.sweep.executors import available_memory_bytes, model_bytes
-
+        else as many as fit with a 20% margin, at least one, by this model's own `state_bytes`."""
         T = block.n_trials
         cap = T if self.max_replicas is None else max(1, min(T, int(self.max_replicas)))
-        free = available_memory_bytes(str(dev))
+        free = net.available_memory_bytes(str(dev))
         if not free:
             return cap
-        once, per = model_bytes(self, block.n, block.m, int(block.X_real.shape[1]), int(block.X_real.shape[0]))
+        once, per = self.state_bytes(block.n, block.m, int(block.X_real.shape[1]), int(block.X_real.shape[0]))
         fit = int((0.8 * free - once) // max(per, 1))
         return max(1, min(cap, fit))
+
+    def state_bytes(self, n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
+        """Working memory beyond the shared feature matrices, ``(once, per_trial)``: once, four
+        float64 copies of one trial's gathered pretraining rows (n x d: the rows, their standardized
+        copy and its temporaries, as the scalers hold them at their peak); per trial (replica), its
+        index arrays and predictions, and its weights, gradients, two AdamW moments and best-weights
+        copy in float32, plus the activations (kept for the backward pass) of a minibatch and of a
+        validation or prediction chunk. An estimate for planning, not a measurement."""
+        p = self.params
+        once = 4 * 8 * n * d
+        per_trial = 8 * (2 * n + 3 * m + 2 * n_real)
+        widths = [int(h) for h in p["hidden"]]
+        sizes = [d, *widths, 1]
+        weights = sum(fi * fo + fo for fi, fo in zip(sizes[:-1], sizes[1:]))
+        rows = int(p["batch_size"]) + min(max(n, m, n_real), net.CHUNK)
+        per_trial += 4 * 5 * weights + 4 * 3 * rows * (d + sum(widths))
+        return int(once), int(per_trial)
 
     # ------------------------------------------------------------------ one group of replicas
     def _fit_group(self, block: TrainingBlock, ids: np.ndarray, X_sim, X_real, dev) -> np.ndarray:
@@ -297,7 +243,7 @@ class MLP(Model):
         seeds = np.asarray(block.seeds)[ids]
         G = len(ids)
         d = int(block.X_real.shape[1])
-        params = _init_params(seeds, [d, *p["hidden"], 1], dev)
+        params = net.init_params(seeds, [d, *p["hidden"], 1], dev)
 
         y_train = np.asarray(block.y_train, dtype=np.float64)[ids]
         real_mask = np.asarray(block.train_mask, dtype=bool)[ids] & np.isfinite(y_train)
@@ -307,7 +253,7 @@ class MLP(Model):
             params, scal = self._pretrain(block, ids, X_sim, dev)
             ft_lr = float(p["finetune_lr"])
         else:
-            scal = _scalers(np.asarray(block.X_real), real_rows, y_train, real_mask)
+            scal = net.scalers(np.asarray(block.X_real), real_rows, y_train, real_mask)
             ft_lr = float(p["lr"])
         if block.m > 0:
             params = self._train_stage(
@@ -342,10 +288,10 @@ class MLP(Model):
         hit = _PRETRAINED.get(key)
         if hit is None:
             d = int(block.X_real.shape[1])
-            params = _init_params(seeds, [d, *p["hidden"], 1], dev)
+            params = net.init_params(seeds, [d, *p["hidden"], 1], dev)
             y_sim = np.asarray(block.y_sim, dtype=np.float64)[sim_rows]
             sim_mask = np.isfinite(y_sim)
-            scal = _scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
+            scal = net.scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
             params = self._train_stage(
                 params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
                 lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
@@ -361,10 +307,11 @@ class MLP(Model):
     def _train_stage(self, params, X, rows, y, mask, scal, seeds, *, stage, dev, lr, epochs, patience):
         """Train replicas (stacked params, leading dim G) on rows[k][mask[k]] of the shared matrix X;
         return the per-replica best parameters."""
+        torch = net.torch_module()
         p = self.params
-        act = _ACTIVATIONS[p["activation"]]
+        act = net.activation(p["activation"])
         G = rows.shape[0]
-        st = _Stage(mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"]))
+        st = net.Stage(mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"]))
         mu, isd, ymu, ysd = scal
         y_std = np.where(mask, (y - ymu[:, None]) / ysd[:, None], 0.0)
         rows = np.where(mask, rows, 0)  # padded rows may hold any index; they are never used
@@ -387,16 +334,16 @@ class MLP(Model):
         def val_mae(P, sel_t):
             with torch.no_grad():
                 errs = []
-                for c0 in range(0, st.v_max, _CHUNK):
-                    xr = vrows_t[sel_t, c0 : c0 + _CHUNK]
-                    xb = _standardize(_rows(X, xr), mu_t[sel_t], isd_t[sel_t], impute, clip)
-                    errs.append((_forward(P, xb, act) - vy_t[sel_t, c0 : c0 + _CHUNK]).abs())
+                for c0 in range(0, st.v_max, net.CHUNK):
+                    xr = vrows_t[sel_t, c0 : c0 + net.CHUNK]
+                    xb = net.standardize(net.gather_rows(X, xr), mu_t[sel_t], isd_t[sel_t], impute, clip)
+                    errs.append((net.forward(P, xb, act) - vy_t[sel_t, c0 : c0 + net.CHUNK]).abs())
                 err = torch.cat(errs, 1) if len(errs) > 1 else errs[0]
                 return (err * vw_t[sel_t]).sum(1).cpu().numpy().astype(np.float64)
 
         cur_t = torch.as_tensor(cur, device=dev)
         P = [q[cur_t].detach().clone().requires_grad_(True) for q in params]
-        opt = _AdamW(P, lr=lr, weight_decay=float(p["weight_decay"]))
+        opt = net.AdamW(P, lr=lr, weight_decay=float(p["weight_decay"]))
         best_loss = np.full(G, np.inf)
         wait = np.zeros(G, dtype=np.int64)
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
@@ -410,8 +357,8 @@ class MLP(Model):
             yb = torch.gather(y_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
             mu_c, isd_c = mu_t[cur_t], isd_t[cur_t]
             for s in range(st.steps):
-                xb = _standardize(_rows(X, rb[s]), mu_c, isd_c, impute, clip)
-                loss = (_forward(P, xb, act) - yb[s]).square().mean(1).sum()
+                xb = net.standardize(net.gather_rows(X, rb[s]), mu_c, isd_c, impute, clip)
+                loss = (net.forward(P, xb, act) - yb[s]).square().mean(1).sum()
                 loss.backward()
                 opt.step()
 
@@ -444,7 +391,8 @@ class MLP(Model):
         return best
 
     def _predict(self, params, X_real, scal, dev) -> np.ndarray:
-        act = _ACTIVATIONS[self.params["activation"]]
+        torch = net.torch_module()
+        act = net.activation(self.params["activation"])
         mu, isd, ymu, ysd = scal
         mu_t = torch.as_tensor(mu, dtype=torch.float32, device=dev).unsqueeze(1)
         isd_t = torch.as_tensor(isd, dtype=torch.float32, device=dev).unsqueeze(1)
@@ -453,153 +401,11 @@ class MLP(Model):
         clip = float(self.params["input_clip"])
         outs = []
         with torch.no_grad():
-            for c0 in range(0, M, _CHUNK):
-                xb = _standardize(X_real[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t, impute, clip)
-                outs.append(_forward(params, xb, act).cpu().numpy())
+            for c0 in range(0, M, net.CHUNK):
+                xb = net.standardize(X_real[c0 : c0 + net.CHUNK].unsqueeze(0), mu_t, isd_t, impute, clip)
+                outs.append(net.forward(params, xb, act).cpu().numpy())
         pred = np.concatenate(outs, 1).astype(np.float64) if outs else np.empty((len(mu), 0))
         return pred * ysd[:, None] + ymu[:, None]
-
-
-# ---------------------------------------------------------------------- tensor helpers
-@contextlib.contextmanager
-def _precision(precision: str, dev: torch.device):
-    """Run a group's training and prediction at the requested matmul precision, and restore the
-    process-wide settings afterwards (another unit in the same process must not inherit them)."""
-    if precision == "fp32":
-        yield
-        return
-    if precision == "tf32":
-        old_matmul = torch.get_float32_matmul_precision()
-        old_cuda = torch.backends.cuda.matmul.allow_tf32 if dev.type == "cuda" else None
-        torch.set_float32_matmul_precision("high")
-        if dev.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-        try:
-            yield
-        finally:
-            torch.set_float32_matmul_precision(old_matmul)
-            if old_cuda is not None:
-                torch.backends.cuda.matmul.allow_tf32 = old_cuda
-        return
-    # no cast cache: the weights change at every step inside this one context, and a cached bf16 copy
-    # of a leaf tensor would be reused stale (training then diverges)
-    with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, cache_enabled=False):
-        yield
-
-
-def _to_device_features(X: np.ndarray, dev: torch.device) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(X, dtype=np.float32), device=dev)
-    if not bool(torch.isfinite(t).all()):
-        t = torch.where(torch.isfinite(t), t, torch.full_like(t, float("nan")))
-    return t
-
-
-def _rows(X: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """X[idx] for an index tensor (G, B): (G, B, d), gathered per minibatch from the shared matrix."""
-    return X.index_select(0, idx.reshape(-1)).view(*idx.shape, X.shape[1])
-
-
-def _standardize(x: torch.Tensor, mu: torch.Tensor, isd: torch.Tensor, impute: bool = True,
-                 clip: float = 5.0) -> torch.Tensor:
-    # NaN (missing) inputs become 0 after standardization: imputation with the scaler's column mean.
-    z = (x - mu) * isd
-    if impute:
-        z = torch.nan_to_num(z, nan=0.0)
-    return z.clamp(-clip, clip) if clip > 0 else z
-
-
-def _forward(P: list[torch.Tensor], x: torch.Tensor, act) -> torch.Tensor:
-    """P = [W1, b1, ..., w_out, b_out]; W (G, in, out), b (G, 1, out), w_out (G, 1, h), b_out (G, 1, 1).
-    x (G, B, d) -> (G, B). The output layer is a product + sum (not a bmm with out == 1, whose BLAS path
-    changes with G and would make a replica's numbers depend on the block size)."""
-    h = x
-    for i in range(0, len(P) - 2, 2):
-        h = act(torch.baddbmm(P[i + 1], h, P[i]))
-    return ((h * P[-2]).sum(-1) + P[-1].squeeze(-1)).float()  # float32 under bf16 autocast too
-
-
-def _init_params(seeds: np.ndarray, sizes: list[int], dev: torch.device) -> list[torch.Tensor]:
-    """PyTorch-Linear-style uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) init, one CPU generator per replica."""
-    per_layer: list[list[torch.Tensor]] = [[] for _ in range(2 * (len(sizes) - 1))]
-    for s in seeds:
-        gen = torch.Generator(device="cpu")
-        gen.manual_seed(int(np.random.default_rng([_seed_u64(s), 0]).integers(2**62)))
-        for li, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
-            bound = 1.0 / math.sqrt(fi)
-            last = li == len(sizes) - 2
-            w = (torch.rand((fo, fi) if last else (fi, fo), generator=gen) * 2 - 1) * bound
-            b = (torch.rand((1, fo), generator=gen) * 2 - 1) * bound
-            per_layer[2 * li].append(w)
-            per_layer[2 * li + 1].append(b)
-    return [torch.stack(ts).to(dev) for ts in per_layer]
-
-
-class _AdamW:
-    """AdamW (decoupled weight decay) over stacked per-replica parameters, as a handful of
-    ``torch._foreach_*`` calls per step (``torch.optim.AdamW`` costs several times more per step in
-    Python, which is most of a small network's step). All operations are elementwise, so replica k's
-    update depends on its own gradients only. ``keep`` drops replicas (rows of the leading dim) from
-    the parameters and the moment estimates."""
-
-    def __init__(self, params, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
-        self.params = params
-        self.lr, self.wd, self.b1, self.b2, self.eps = lr, weight_decay, betas[0], betas[1], eps
-        self.m = [torch.zeros_like(q) for q in params]
-        self.v = [torch.zeros_like(q) for q in params]
-        self.t = 0
-
-    @torch.no_grad()
-    def step(self) -> None:
-        P = self.params
-        grads = [q.grad for q in P]
-        self.t += 1
-        bc1 = 1.0 - self.b1**self.t
-        bc2_sqrt = math.sqrt(1.0 - self.b2**self.t)
-        if self.wd:
-            torch._foreach_mul_(P, 1.0 - self.lr * self.wd)
-        torch._foreach_lerp_(self.m, grads, 1.0 - self.b1)
-        torch._foreach_mul_(self.v, self.b2)
-        torch._foreach_addcmul_(self.v, grads, grads, value=1.0 - self.b2)
-        denom = torch._foreach_sqrt(self.v)
-        torch._foreach_div_(denom, bc2_sqrt)
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(P, self.m, denom, value=-self.lr / bc1)
-        for q in P:
-            q.grad = None
-
-    def keep(self, keep_t: torch.Tensor) -> None:
-        self.params = [q.detach()[keep_t].clone().requires_grad_(True) for q in self.params]
-        self.m = [a[keep_t].clone() for a in self.m]
-        self.v = [a[keep_t].clone() for a in self.v]
-
-
-def _scalers(X: np.ndarray, rows: np.ndarray, y: np.ndarray, mask: np.ndarray):
-    """Per-replica (mean, 1/std) of the inputs and (mean, std) of the targets over its masked rows,
-    in float64; missing / constant columns get mean 0 / scale 1."""
-    G = rows.shape[0]
-    d = X.shape[1]
-    mu = np.zeros((G, d))
-    isd = np.ones((G, d))
-    ymu = np.zeros(G)
-    ysd = np.ones(G)
-    for k in range(G):
-        r = rows[k][mask[k]]
-        if r.size == 0:
-            continue
-        xk = np.asarray(X[r], dtype=np.float64)
-        xk[~np.isfinite(xk)] = np.nan
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            m = np.nanmean(xk, axis=0)
-            sd = np.nanstd(xk, axis=0)
-        m = np.where(np.isfinite(m), m, 0.0)
-        sd = np.where(np.isfinite(sd) & (sd > 1e-12), sd, 1.0)
-        mu[k], isd[k] = m, 1.0 / sd
-        yk = y[k][mask[k]]
-        ymu[k] = yk.mean()
-        s = yk.std()
-        ysd[k] = s if np.isfinite(s) and s > 1e-12 else 1.0
-    return mu, isd, ymu, ysd
 
 
 @hookimpl
