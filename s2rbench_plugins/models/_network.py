@@ -262,14 +262,24 @@ def init_params(seeds: np.ndarray, sizes: list[int], dev) -> list:
 
 
 class AdamW:
-    """AdamW (decoupled weight decay) over stacked per-replica parameters, as a handful of
-    ``torch._foreach_*`` calls per step (``torch.optim.AdamW`` costs several times more per step in
-    Python, which is most of a small network's step). All operations are elementwise, so replica k's
-    update depends on its own gradients only. ``lr`` may be a (G,) array: one learning rate per
-    replica (candidates of a learning-rate grid trained side by side). ``keep`` drops replicas (rows
-    of the leading dim) from the parameters, the moment estimates and the learning rates."""
+    """AdamW (decoupled weight decay) over stacked per-replica parameters. All operations are
+    elementwise, so replica k's update depends on its own gradients only. ``keep`` drops replicas
+    (rows of the leading dim) from the parameters, the moment estimates and the learning rates.
 
-    def __init__(self, params, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    Two paths:
+    - ``fused=True`` and one learning rate: torch's fused CPU/CUDA AdamW kernel (one pass over each
+      tensor instead of eight; measured 2.6x less time per step at T = 25, 132 -> 128 -> 64) for the
+      tensors whose per-replica size is a multiple of 64. The kernel is vectorized with a scalar
+      tail, and its tail rounds differently (measured 3e-8 on a (3, 7) tensor under AVX2 and AVX-512),
+      so a tensor of another size (the output bias, one value per replica) takes the other path,
+      and a replica's numbers stay independent of how many replicas share the tensors.
+    - otherwise a handful of ``torch._foreach_*`` calls per step (``torch.optim.AdamW``'s per-step
+      Python overhead is several times larger, most of a small network's step). ``lr`` may be a (G,)
+      array: one learning rate per replica (the candidates of a learning-rate grid trained side by
+      side); it then broadcasts as (G, 1, 1) tensors.
+    """
+
+    def __init__(self, params, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8, fused: bool = False):
         torch = torch_module()
         self.params = params
         self.wd, self.b1, self.b2, self.eps = weight_decay, betas[0], betas[1], eps
@@ -282,33 +292,47 @@ class AdamW:
             self.lr = float(lr_arr)
         else:  # per replica: (G, 1, 1) tensors broadcast over every parameter tensor (G, a, b)
             self._lr = torch.as_tensor(lr_arr, dtype=params[0].dtype, device=params[0].device).view(-1, 1, 1)
+        per_replica = [int(q[0].numel()) if q.shape[0] else 0 for q in params]
+        self.fused_ids = [i for i, c in enumerate(per_replica) if fused and self.scalar_lr and c % 64 == 0]
+        self.plain_ids = [i for i in range(len(params)) if i not in self.fused_ids]
+        self._steps = [torch.zeros((), dtype=torch.float32, device=params[0].device) for _ in self.fused_ids]
 
     def step(self) -> None:
         torch = torch_module()
         with torch.no_grad():
-            P = self.params
-            grads = [q.grad for q in P]
             self.t += 1
-            bc1 = 1.0 - self.b1**self.t
-            bc2_sqrt = math.sqrt(1.0 - self.b2**self.t)
-            torch._foreach_lerp_(self.m, grads, 1.0 - self.b1)
-            torch._foreach_mul_(self.v, self.b2)
-            torch._foreach_addcmul_(self.v, grads, grads, value=1.0 - self.b2)
-            denom = torch._foreach_sqrt(self.v)
-            torch._foreach_div_(denom, bc2_sqrt)
-            torch._foreach_add_(denom, self.eps)
-            if self.scalar_lr:
-                if self.wd:
-                    torch._foreach_mul_(P, 1.0 - self.lr * self.wd)
-                torch._foreach_addcdiv_(P, self.m, denom, value=-self.lr / bc1)
-            else:
-                if self.wd:
-                    decay = 1.0 - self._lr * self.wd
-                    torch._foreach_mul_(P, [decay] * len(P))
-                upd = torch._foreach_div(self.m, denom)
-                torch._foreach_mul_(upd, [self._lr * (-1.0 / bc1)] * len(P))
-                torch._foreach_add_(P, upd)
-            for q in P:
+            if self.fused_ids:
+                f = self.fused_ids
+                torch._foreach_add_(self._steps, 1.0)
+                torch._fused_adamw_(
+                    [self.params[i] for i in f], [self.params[i].grad for i in f], [self.m[i] for i in f],
+                    [self.v[i] for i in f], [], self._steps, lr=self.lr, beta1=self.b1, beta2=self.b2,
+                    weight_decay=self.wd, eps=self.eps, amsgrad=False, maximize=False,
+                )
+            if self.plain_ids:
+                ids = self.plain_ids
+                P = [self.params[i] for i in ids]
+                grads = [q.grad for q in P]
+                m, v = [self.m[i] for i in ids], [self.v[i] for i in ids]
+                bc1 = 1.0 - self.b1**self.t
+                bc2_sqrt = math.sqrt(1.0 - self.b2**self.t)
+                torch._foreach_lerp_(m, grads, 1.0 - self.b1)
+                torch._foreach_mul_(v, self.b2)
+                torch._foreach_addcmul_(v, grads, grads, value=1.0 - self.b2)
+                denom = torch._foreach_sqrt(v)
+                torch._foreach_div_(denom, bc2_sqrt)
+                torch._foreach_add_(denom, self.eps)
+                if self.scalar_lr:
+                    if self.wd:
+                        torch._foreach_mul_(P, 1.0 - self.lr * self.wd)
+                    torch._foreach_addcdiv_(P, m, denom, value=-self.lr / bc1)
+                else:
+                    if self.wd:
+                        torch._foreach_mul_(P, [1.0 - self._lr * self.wd] * len(P))
+                    upd = torch._foreach_div(m, denom)
+                    torch._foreach_mul_(upd, [self._lr * (-1.0 / bc1)] * len(P))
+                    torch._foreach_add_(P, upd)
+            for q in self.params:
                 q.grad = None
 
     def keep(self, keep_t) -> None:

@@ -127,10 +127,19 @@ log = logging.getLogger(__name__)
 _PRETRAINED: "collections.OrderedDict[str, tuple[list, tuple]]" = collections.OrderedDict()
 _PRETRAINED_MAX = 16
 
+#: float32 values of minibatch inputs gathered ahead (2**23: 32 MiB)
+_PREGATHER_FLOATS = 2**23
+
+
+def pick_lowest(losses: np.ndarray) -> int:
+    """Index of the lowest validation loss; ties (and all-inf) go to the earliest candidate."""
+    losses = np.asarray(losses, dtype=np.float64)
+    return int(np.argmin(np.where(np.isfinite(losses), losses, np.inf))) if np.isfinite(losses).any() else 0
+
 
 class MLP(Model):
     name = "mlp"
-    version = "3"
+    version = "4"
     description = (
         "Fully connected network on descriptor vectors: pretrained on the simulated rows, all layers "
         "fine-tuned on the real rows, early stopping on held-out rows; trials trained as a batched ensemble."
@@ -139,7 +148,7 @@ class MLP(Model):
         "hidden": (128, 64),
         "activation": "silu",
         "lr": 1e-3,
-        "finetune_lr": 3e-4,
+        "finetune_lr": (1e-4, 3e-4, 1e-3, 3e-3),
         "weight_decay": 1e-2,
         "batch_size": 64,
         "pretrain_epochs": 200,
@@ -151,6 +160,7 @@ class MLP(Model):
         "batched": True,
         "precision": "fp32",
         "input_clip": 5.0,
+        "optimizer": "fused",
     }
 
     def __init__(self, **params: Any) -> None:
@@ -171,6 +181,16 @@ class MLP(Model):
             raise S2RBenchError(f"mlp: precision must be one of {', '.join(net.PRECISIONS)}, got {p['precision']!r}")
         if not float(p["input_clip"]) >= 0.0:
             raise S2RBenchError(f"mlp: input_clip must be >= 0 (0: no clipping), got {p['input_clip']!r}")
+        try:
+            lrs = self.finetune_grid()
+        except (TypeError, ValueError):
+            lrs = ()
+        if not lrs or not all(np.isfinite(a) and a > 0 for a in lrs):
+            raise S2RBenchError(f"mlp: finetune_lr must be a positive number or a list of them, got {p.get('finetune_lr')!r}")
+        if isinstance(p.get("finetune_lr"), list):
+            p["finetune_lr"] = tuple(float(a) for a in p["finetune_lr"])
+        if p.get("optimizer", "fused") not in ("fused", "foreach"):
+            raise S2RBenchError(f"mlp: optimizer must be 'fused' or 'foreach', got {p['optimizer']!r}")
         if not 0.0 <= float(p["val_fraction"]) < 1.0:
             raise S2RBenchError(f"mlp: val_fraction must be in [0, 1), got {p['val_fraction']!r}")
         for key in ("batch_size", "min_steps_per_epoch"):
@@ -197,10 +217,26 @@ class MLP(Model):
         k = self.replicas_per_group(block, dev) if bool(self.params["batched"]) else 1
         groups = [np.arange(g, min(g + k, T)) for g in range(0, T, k)]
         self.last_groups = [len(g) for g in groups]
+        self._sel: dict[int, dict[str, Any] | None] = {}
         with net.precision_scope(str(self.params["precision"]), dev):
             for ids in groups:
                 out[ids] = self._fit_group(block, ids, X_sim, X_real, dev)
+        if any(v is not None for v in self._sel.values()):
+            self.selected = [self._sel.get(i) for i in range(T)]
         return out
+
+    def finetune_grid(self) -> tuple[float, ...]:
+        """The fine-tuning learning rates tried per trial (one value: no selection)."""
+        v = self.params.get("finetune_lr", self.params["lr"])
+        return tuple(float(a) for a in (v if isinstance(v, (list, tuple)) else [v]))
+
+    def _val_rows(self, mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """Stage-2 validation rows per replica (0: too few rows, the training rows are monitored)."""
+        vf = float(self.params["val_fraction"])
+        return np.array([net.val_split(np.flatnonzero(mk), s, 2, vf)[1].size for mk, s in zip(mask, seeds)])
+
+    #: a list to record (stage, replicas, steps, batch, validation rows) per round into (benchmarks), or None
+    trace: list | None = None
 
     #: replicas trained together at most (None: as many as fit in the device's free memory)
     max_replicas: int | None = None
@@ -251,20 +287,44 @@ class MLP(Model):
 
         if block.n > 0:
             params, scal = self._pretrain(block, ids, X_sim, dev)
-            ft_lr = float(p["finetune_lr"])
+            lrs = self.finetune_grid()
         else:
             scal = net.scalers(np.asarray(block.X_real), real_rows, y_train, real_mask)
-            ft_lr = float(p["lr"])
-        if block.m > 0:
-            params = self._train_stage(
+            lrs = (float(p["lr"]),)
+        J = len(lrs)
+        if block.m > 0 and J == 1:
+            params, best_loss, best_epoch = self._train_stage(
                 params, X_real, real_rows, y_train, real_mask, scal, seeds, stage=2, dev=dev,
-                lr=ft_lr, epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
+                lr=lrs[0], epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
             )
+            for g, k in enumerate(ids):
+                self._sel[int(k)] = None
+        elif block.m > 0:
+            # the J candidates of every trial train side by side as J replicas with the trial's seed
+            # (same validation rows, same minibatch order): they differ in the learning rate only
+            rep = np.repeat(np.arange(G), J)
+            lr_rep = np.tile(np.asarray(lrs, dtype=np.float64), G)
+            rep_t = net.torch_module().as_tensor(rep, device=dev)
+            cand, best_loss, best_epoch = self._train_stage(
+                [q[rep_t] for q in params], X_real, real_rows[rep], y_train[rep], real_mask[rep],
+                tuple(a[rep] for a in scal), seeds[rep], stage=2, dev=dev, lr=lr_rep,
+                epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
+            )
+            loss = best_loss.reshape(G, J)
+            choice = np.array([pick_lowest(loss[g]) for g in range(G)])
+            chosen_t = net.torch_module().as_tensor(np.arange(G) * J + choice, device=dev)
+            params = [q[chosen_t] for q in cand]
+            n_val = self._val_rows(real_mask, seeds)
+            for g, k in enumerate(ids):
+                self._sel[int(k)] = {
+                    "finetune_lr": float(lrs[choice[g]]), "epochs": int(best_epoch[g * J + choice[g]]),
+                    "val_rows": int(n_val[g]), "val_mae_std": [round(float(v), 6) for v in loss[g]],
+                }
         return self._predict(params, X_real, scal, dev)
 
     #: hyperparameters that stage 1 (pretraining) reads: models that share them share pretrained weights
     PRETRAIN_KEYS = ("hidden", "activation", "lr", "weight_decay", "batch_size", "pretrain_epochs",
-                     "pretrain_patience", "min_steps_per_epoch", "val_fraction", "input_clip", "precision")
+                     "pretrain_patience", "min_steps_per_epoch", "val_fraction", "input_clip", "precision", "optimizer")
 
     def _pretrain(self, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tuple[list, tuple]:
         """Stage 1 for the replicas ``ids``: (best parameters, scalers). ``block`` has its columns
@@ -292,7 +352,7 @@ class MLP(Model):
             y_sim = np.asarray(block.y_sim, dtype=np.float64)[sim_rows]
             sim_mask = np.isfinite(y_sim)
             scal = net.scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
-            params = self._train_stage(
+            params, _, _ = self._train_stage(
                 params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
                 lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
             )
@@ -328,8 +388,10 @@ class MLP(Model):
 
         best = [q.detach().clone() for q in params]
         cur = np.array([k for k in range(G) if st.train_pos[k].size > 0], dtype=np.int64)
+        best_loss = np.full(G, np.inf)
+        best_epoch = np.zeros(G, dtype=np.int64)
         if cur.size == 0 or epochs == 0:
-            return best
+            return best, best_loss, best_epoch
 
         def val_mae(P, sel_t):
             with torch.no_grad():
@@ -343,24 +405,33 @@ class MLP(Model):
 
         cur_t = torch.as_tensor(cur, device=dev)
         P = [q[cur_t].detach().clone().requires_grad_(True) for q in params]
-        opt = net.AdamW(P, lr=lr, weight_decay=float(p["weight_decay"]))
-        best_loss = np.full(G, np.inf)
+        lr_arr = np.asarray(lr, dtype=np.float64)
+        opt = net.AdamW(P, lr=lr_arr if lr_arr.ndim == 0 else lr_arr[cur], weight_decay=float(p["weight_decay"]),
+                        fused=p.get("optimizer", "fused") == "fused")
         wait = np.zeros(G, dtype=np.int64)
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
         start_loss = best_loss.copy()
-        best_epoch = np.zeros(G, dtype=np.int64)
 
+        trace = self.trace
         for epoch in range(epochs):
             g = cur.size
+            if trace is not None:  # what the benchmark's profile counts (replicas x steps, validation rows)
+                trace.append((stage, g, st.steps, st.batch, st.v_max))
             pos = torch.as_tensor(np.stack([st.draw(k) for k in cur]), device=dev)  # (g, steps*B)
             rb = torch.gather(rows_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
             yb = torch.gather(y_t[cur_t], 1, pos).view(g, st.steps, st.batch).transpose(0, 1).contiguous()
             mu_c, isd_c = mu_t[cur_t], isd_t[cur_t]
-            for s in range(st.steps):
-                xb = net.standardize(net.gather_rows(X, rb[s]), mu_c, isd_c, impute, clip)
-                loss = (net.forward(P, xb, act) - yb[s]).square().mean(1).sum()
-                loss.backward()
-                opt.step()
+            # the inputs of up to ``chunk`` steps are gathered and standardized at once (elementwise
+            # exact operations: the same numbers as step by step, with a few large calls instead of
+            # several small ones per step)
+            chunk = max(1, _PREGATHER_FLOATS // max(g * st.batch * X.shape[1], 1))
+            for c0 in range(0, st.steps, chunk):
+                c1 = min(c0 + chunk, st.steps)
+                xs = net.standardize(net.gather_rows(X, rb[c0:c1]), mu_c.unsqueeze(0), isd_c.unsqueeze(0), impute, clip)
+                for s in range(c1 - c0):
+                    loss = (net.forward(P, xs[s], act) - yb[c0 + s]).square().mean(1).sum()
+                    loss.backward()
+                    opt.step()
 
             vl = val_mae(P, cur_t)
             improved = vl < best_loss[cur]
@@ -388,7 +459,7 @@ class MLP(Model):
                 stage, G, st.steps, st.batch, best_epoch.tolist(),
                 np.round(start_loss, 3).tolist(), np.round(best_loss, 3).tolist(),
             )
-        return best
+        return best, best_loss, best_epoch
 
     def _predict(self, params, X_real, scal, dev) -> np.ndarray:
         torch = net.torch_module()

@@ -59,6 +59,10 @@ hyperparameters are ``mlp``'s, with ``mlp``'s defaults (``delta`` / ``stack`` ke
 pretraining reads; ``mlp-head`` also keeps the fine-tuning epochs / patience for its n == 0 scratch
 baseline, which is ``mlp``'s; none has ``finetune_lr``, as none fine-tunes a pretrained network by
 gradient steps).
+
+Version 2 (all three): pretraining is ``mlp`` version 4's (the fused AdamW kernel, inputs gathered
+ahead: the same procedure, numbers different by float32 rounding; version 1 pretrained as ``mlp``
+version 3, which ``optimizer="foreach"`` reproduces).
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ ALPHAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0, OFFSET_ONLY)
 
 #: the ``mlp`` hyperparameters that pretraining reads
 PRETRAIN_KEYS = ("hidden", "activation", "lr", "weight_decay", "batch_size", "pretrain_epochs",
-                 "pretrain_patience", "min_steps_per_epoch", "val_fraction", "precision", "input_clip")
+                 "pretrain_patience", "min_steps_per_epoch", "val_fraction", "precision", "input_clip", "optimizer")
 
 
 # ---------------------------------------------------------------------- shared pieces
@@ -210,7 +214,7 @@ def _reduced(block: TrainingBlock) -> TrainingBlock:
 # ---------------------------------------------------------------------- mlp-head
 class MLPHead(MLP):
     name = "mlp-head"
-    version = "1"
+    version = "2"
     description = (
         "mlp's pretrained network with the body frozen and only the output layer refit on the real rows "
         "(closed-form ridge towards the pretrained head, penalty chosen on a validation split)."
@@ -259,7 +263,7 @@ class MLPHead(MLP):
 class _OnSim(Model):
     """A closed-form real-data model on top of ``mlp``'s pretrained network f_sim."""
 
-    version = "1"
+    version = "2"
     defaults: dict[str, Any] = {**{k: MLP.defaults[k] for k in PRETRAIN_KEYS}, "alphas": ALPHAS}
     uses_fsim_column = False
     #: pretraining runs in groups of replicas that fit the device, as ``mlp``'s (see its fit_predict)
