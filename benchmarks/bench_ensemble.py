@@ -196,7 +196,7 @@ def flops_report(args) -> None:
         tuple(int(v) for v in u.split("x")) for u in args.units.split(",")]
     prep, blocks = bandgap_blocks(Ts_ns, args.m, args.seed)
     d = int(informative_columns(prep.X_sim, prep.X_real).size)
-    variants = [("current", {})] + [(v.split(":", 1)[0], _literal_params(v.split(":", 1)[1])) for v in args.variant]
+    variants = [("current", {})] * (not args.no_current) + [(v.split(":", 1)[0], _literal_params(v.split(":", 1)[1])) for v in args.variant]
     base = MLP(**args.params)
     peak = matmul_peak(d, tuple(base.params["hidden"]), int(base.params["batch_size"]), tuple(sorted({T for T, _ in Ts_ns})))
     print(f"\n== fp32 matmul peak, 1 thread, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; "
@@ -204,8 +204,12 @@ def flops_report(args) -> None:
     for k, v in peak.items():
         print(f"  {k:<40} {v:7.1f} GFLOP/s")
     ref = max(peak.values())
+    from s2rbench_plugins.models import mlp as mlp_mod
+
+    pregather = mlp_mod._PREGATHER_FLOATS
     print(f"\n{'unit':>12} {'variant':>16} {'GFLOP':>8} {'cpu s':>8} {'GFLOP/s':>8} {'% peak':>7} "
           f"{'MAE (test)':>10} {'repl.-steps':>11} {'val rows':>10}")
+    costs: dict[str, dict[tuple[int, int], float]] = {}
     for T, n in Ts_ns:
         block = blocks[(T, n)]
         for name, kw in variants:  # side by side in one process: the machine is shared and noisy
@@ -214,6 +218,8 @@ def flops_report(args) -> None:
             from s2rbench_plugins.models import mlp as mlp_mod
 
             mlp_mod._PRETRAINED.clear()
+            # a variant named "v3..." also turns off the inputs gathered ahead (v3 gathered step by step)
+            mlp_mod._PREGATHER_FLOATS = 0 if name.startswith("v3") else pregather
             c0 = time.process_time()
             pred = model.fit_predict(block)
             cpu = time.process_time() - c0
@@ -224,8 +230,37 @@ def flops_report(args) -> None:
             vr = sum(g * v for _, g, _, _, v in model.trace)
             print(f"{f'T={T} n={n}':>12} {name:>16} {flops / 1e9:8.1f} {cpu:8.1f} {flops / cpu / 1e9:8.1f} "
                   f"{100 * flops / cpu / 1e9 / ref:6.0f}% {mae:10.4f} {rs:11d} {vr:10d}", flush=True)
+            costs.setdefault(name, {})[(T, n)] = cpu
+    estimate_full(costs, prep.card)
     if args.profile:
         profile_unit(blocks[Ts_ns[0]], args)
+
+
+def estimate_full(costs: dict, card) -> None:
+    """CPU hours of the card's full protocol from the measured units of the full block size
+    (``trial_block`` trials): log-log interpolation of a unit's CPU time over n, extrapolated with
+    the slope of the two largest measured n beyond them (and of the two smallest below), times the
+    blocks of the protocol's trials, plus a scratch unit costed as the smallest n."""
+    p = card.protocol
+    for name, c in costs.items():
+        pts = sorted((n, v) for (T, n), v in c.items() if T == p.trial_block)
+        if len(pts) < 2:
+            continue
+        ln, lc = np.log([a for a, _ in pts]), np.log([b for _, b in pts])
+
+        def cost(n: float) -> float:
+            x = np.log(n)
+            if x <= ln[0]:
+                return float(np.exp(lc[0] + (lc[1] - lc[0]) / (ln[1] - ln[0]) * (x - ln[0])))
+            if x >= ln[-1]:
+                return float(np.exp(lc[-1] + (lc[-1] - lc[-2]) / (ln[-1] - ln[-2]) * (x - ln[-1])))
+            return float(np.exp(np.interp(x, ln, lc)))
+
+        blocks = -(-p.trials // p.trial_block)
+        total = blocks * (cost(min(p.sizes)) + sum(cost(n) for n in p.sizes))
+        print(f"  full protocol estimate, {name}: {len(p.sizes)} sizes + scratch x {p.trials} trials "
+              f"({blocks} units of {p.trial_block} per n) = {total / 3600:.2f} CPU h "
+              f"(measured units at n = {', '.join(str(n) for n, _ in pts)})")
 
 
 def _literal_params(text: str) -> dict:
@@ -294,6 +329,7 @@ def main() -> None:
     ap.add_argument("--m", type=int, default=200)
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE;...",
                     help="with --bandgap: another hyperparameter set to time side by side with the current one")
+    ap.add_argument("--no-current", action="store_true", help="with --bandgap: only the --variant sets")
     ap.add_argument("--profile", action="store_true", help="with --bandgap: torch profiler of the first unit")
     args = ap.parse_args()
     if args.bandgap:

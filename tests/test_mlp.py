@@ -337,3 +337,22 @@ def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
     MLP(**{**FAST, "lr": 3e-3}).fit_predict(block)
     MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 1))
     assert len(mlp_plugin._PRETRAINED) == 3
+
+
+def test_finetuning_rate_is_chosen_per_trial_on_its_validation_rows():
+    """The candidates of the learning-rate grid train as extra replicas of the block: each trial's
+    ``selected`` names the rate with the lowest validation MAE among those it reports; a one-value
+    grid selects nothing (version 3's behaviour)."""
+    block, y_real, test_idx = make_block(T=3, n=100, m=40)
+    grid = (1e-4, 1e-3, 1e-2)
+    model = MLP(**FAST, finetune_lr=grid)
+    pred = model.fit_predict(block)
+    assert np.isfinite(pred).all() and len(model.selected) == 3
+    for sel in model.selected:
+        assert sel["val_rows"] == 6 and len(sel["val_mae_std"]) == 3  # 15% of 40 rows
+        assert sel["finetune_lr"] == grid[int(np.argmin(sel["val_mae_std"]))]
+    single = MLP(**FAST, finetune_lr=1e-3)
+    single.fit_predict(block)
+    assert single.selected is None
+    with pytest.raises(S2RBenchError, match="finetune_lr"):
+        MLP(finetune_lr=[1e-3, -1.0])

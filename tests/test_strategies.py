@@ -74,7 +74,7 @@ def real_equals(block, F):
 def test_registered_through_entry_points():
     for name in ALL:
         model = get_model(name)
-        assert model.name == name and model.version == "1" and model.description
+        assert model.name == name and model.version == ("1" if name in GBDT else "2") and model.description
         assert plugin_of("models", name).name == ("gbdt" if name in GBDT else "strategies")
     # the network hyperparameters are mlp's; the unused fine-tuning step is not recorded
     assert get_model("mlp-head").hyperparameters["hidden"] == MLP.defaults["hidden"]
@@ -283,7 +283,7 @@ def synthetic():
     return sweep.prepare("synthetic")
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", (*ALL, "mlp"))
 def test_selection_never_sees_the_test_targets(name, synthetic):
     """Same split and seeds (the real key is kept), test targets changed by +100: every prediction
     and every selected value is identical, while the scored error changes."""
@@ -301,7 +301,7 @@ def test_selection_never_sees_the_test_targets(name, synthetic):
     assert all(b > a + 1 for a, b in zip(ma, mb))  # the perturbation did hit the scored rows
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", (*ALL, "mlp"))
 def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, monkeypatch):
     kw = dict(model=name, sizes=[32, 128], trials=2, progress=False, fit=False,
               model_params={k: v for k, v in {**FAST, **GBDT_FAST}.items() if k in get_model(name).defaults})
@@ -320,11 +320,15 @@ def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, 
     assert list(a["selected"]) == list(b["selected"])
     assert (b["mae"] > a["mae"] + 1).all()
     for n, sel in zip(a["n"], a["selected"]):
-        if name == "mlp-head" and n == 0:
-            assert sel is None  # mlp's scratch: nothing selected by this model
+        if name in ("mlp-head", "mlp") and n == 0:
+            assert sel is None  # mlp's scratch: one learning rate, nothing selected
             continue
         got = json.loads(sel)
         assert got and got["val_rows"] == 36  # 15% of the 240 real training rows
+        if name == "mlp":
+            assert got["finetune_lr"] in MLP.defaults["finetune_lr"] and got["epochs"] >= 0
+            assert len(got["val_mae_std"]) == len(MLP.defaults["finetune_lr"])
+            continue
         assert ("alpha" in got) if name in NEURAL else ("rounds_real" in got and ("rounds_sim" in got) == (n > 0))
 
 
