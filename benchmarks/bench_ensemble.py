@@ -210,6 +210,11 @@ def flops_report(args) -> None:
     print(f"\n{'unit':>12} {'variant':>16} {'GFLOP':>8} {'cpu s':>8} {'GFLOP/s':>8} {'% peak':>7} "
           f"{'MAE (test)':>10} {'repl.-steps':>11} {'val rows':>10}")
     costs: dict[str, dict[tuple[int, int], float]] = {}
+    if args.profile_only:
+        for name, kw in variants:
+            mlp_mod._PREGATHER_FLOATS = 0 if name.startswith("v3") else pregather
+            profile_unit(blocks[Ts_ns[0]], {**args.params, **kw}, name)
+        return
     for T, n in Ts_ns:
         block = blocks[(T, n)]
         for name, kw in variants:  # side by side in one process: the machine is shared and noisy
@@ -233,7 +238,7 @@ def flops_report(args) -> None:
             costs.setdefault(name, {})[(T, n)] = cpu
     estimate_full(costs, prep.card)
     if args.profile:
-        profile_unit(blocks[Ts_ns[0]], args)
+        profile_unit(blocks[Ts_ns[0]], args.params, "current")
 
 
 def estimate_full(costs: dict, card) -> None:
@@ -269,11 +274,11 @@ def _literal_params(text: str) -> dict:
     return {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in text.split(";") if kv)}
 
 
-def profile_unit(block, args) -> None:
+def profile_unit(block, params: dict, name: str) -> None:
     """Where the time of one unit goes, by torch's profiler (a shortened run: 3 rounds per stage)."""
     from torch.profiler import ProfilerActivity, profile
 
-    model = MLP(**{**args.params, "pretrain_epochs": 3, "finetune_epochs": 3})
+    model = MLP(**{**params, "pretrain_epochs": 3, "finetune_epochs": 3})
     from s2rbench_plugins.models import mlp as mlp_mod
 
     mlp_mod._PRETRAINED.clear()
@@ -283,7 +288,7 @@ def profile_unit(block, args) -> None:
     wall = time.perf_counter() - t0
     cats = {"matmul (bmm/baddbmm/mm)": ("bmm", "baddbmm", "mm", "addmm", "matmul"),
             "gathers (index_select/gather/index)": ("index_select", "gather", "index", "take"),
-            "optimizer (_foreach_*)": ("_foreach",),
+            "optimizer (_foreach_*, _fused_adamw_)": ("_foreach", "_fused_adamw"),
             "elementwise fwd/bwd (act, standardize, loss)": ("silu", "sub", "mul", "add", "clamp", "nan_to_num", "square",
                                                              "mean", "sum", "pow", "sigmoid", "div", "where", "abs", "copy_",
                                                              "fill_", "zero_", "neg", "threshold"),
@@ -299,7 +304,7 @@ def profile_unit(block, args) -> None:
                 break
         else:
             other += t
-    print(f"\n== profile of T={block.n_trials} n={block.n} (3 rounds per stage), wall {wall:.2f} s under the profiler")
+    print(f"\n== profile of {name}, T={block.n_trials} n={block.n} (3 rounds per stage), wall {wall:.2f} s under the profiler")
     for c, t in tot.items():
         print(f"  {c:<48} {t:7.2f} s {100 * t / wall:5.1f}%")
     print(f"  {'other ops':<48} {other:7.2f} s {100 * other / wall:5.1f}%")
@@ -330,6 +335,7 @@ def main() -> None:
     ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE;...",
                     help="with --bandgap: another hyperparameter set to time side by side with the current one")
     ap.add_argument("--no-current", action="store_true", help="with --bandgap: only the --variant sets")
+    ap.add_argument("--profile-only", action="store_true", help="with --bandgap: only the profiles, of every variant")
     ap.add_argument("--profile", action="store_true", help="with --bandgap: torch profiler of the first unit")
     args = ap.parse_args()
     if args.bandgap:

@@ -356,3 +356,24 @@ def test_finetuning_rate_is_chosen_per_trial_on_its_validation_rows():
     assert single.selected is None
     with pytest.raises(S2RBenchError, match="finetune_lr"):
         MLP(finetune_lr=[1e-3, -1.0])
+
+
+def test_torch_imported_by_the_first_fit_gets_the_units_thread_limit():
+    """Loading the plugin imports no torch; the first fit imports it inside the harness's thread
+    limit (``unit_threads``), and torch then computes with that many threads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from s2rbench_plugins.models import _network as nw\n"
+        "import s2rbench_plugins.models.mlp\n"
+        "assert 'torch' not in sys.modules\n"
+        "from s2rbench.sweep.executors import unit_threads\n"
+        "with unit_threads(1):\n"
+        "    torch = nw.torch_module()\n"
+        "    print(torch.get_num_threads(), nw.compute_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "1"]

@@ -48,18 +48,23 @@ _THREADS_SET = False
 
 # ---------------------------------------------------------------------- the machine
 def torch_module():
-    """``torch``, imported on first use. On that first import torch's intra-op threads are set to
-    the unit's thread limit (:func:`compute_threads`): the harness limits the threads of a unit
-    (``s2rbench.sweep.executors.unit_threads``) before the model runs, and it can only set torch's
-    count when torch is already loaded; after the first import it does so itself."""
+    """``torch``, imported on first use. When this call is the one that imports torch, torch's
+    intra-op threads are set to the BLAS thread limit in force (threadpoolctl): the harness limits
+    the threads of a unit (``s2rbench.sweep.executors.unit_threads``) before the model runs, and it
+    can only set torch's count when torch is already loaded; after the first import it does so
+    itself. A torch imported before (by a test, a user script) keeps the threads it was given."""
     global _THREADS_SET
+    import sys
+
+    if _THREADS_SET or "torch" in sys.modules:  # loaded before: whoever loaded it set its threads
+        _THREADS_SET = True
+        return sys.modules["torch"] if "torch" in sys.modules else __import__("torch")
+    _THREADS_SET = True
     import torch
 
-    if not _THREADS_SET:
-        _THREADS_SET = True
-        limit = _blas_thread_limit()
-        if limit is not None and limit != torch.get_num_threads():
-            torch.set_num_threads(limit)
+    limit = _blas_thread_limit()
+    if limit is not None and limit != torch.get_num_threads():
+        torch.set_num_threads(limit)
     return torch
 
 
