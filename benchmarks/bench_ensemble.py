@@ -10,6 +10,45 @@ each, steadier than wall time on a shared machine); repeats on CUDA when present
 
     python benchmarks/bench_ensemble.py [--trials 20 --ns 50,200,1000 --pool 4000 --real 200 --d 32]
                                         [--threads 1] [--device all|cpu|cuda] [--set hidden=(64,64)]
+
+Close to the machine (issue 20): ``--bandgap`` prints, in one process run and with one thread, the
+measured fp32 matmul peak (a 2048x2048 matmul and the ensemble's own batched products) and the FLOP
+rate of the ``mlp``'s training on bandgap unit blocks built as ``run_unit`` builds them (m = 200,
+seed 3, d = 132 informative Magpie columns), old and new side by side (``--variant``), plus an
+estimate of the full protocol's CPU hours from the measured units of ``trial_block`` trials:
+
+    python benchmarks/bench_ensemble.py --bandgap --units 4x10000,4x30000,25x10000,25x30000 \
+        --variant "v3:finetune_lr=3e-4;optimizer='foreach'" [--profile | --profile-only]
+
+FLOPs are counted with torch's FLOP counter (``torch.utils.flop_counter``) on one training step and
+one validation pass of each shape, times the replicas x steps and replicas x validation rows the
+model recorded (``MLP.trace``): counting inside the run itself would slow it down several times.
+Times are process CPU seconds (the machine is shared; the wall clock includes waiting for a core).
+
+Measured here (2 cores shared by about 15 busy processes, load average 14-20; an idle machine
+gave 106 GFLOP/s on the matmul and 43-51 GFLOP/s of training, issue 20):
+
+- peak: 2048^2 matmul 113-151 GFLOP/s (it varied with the load between runs); batched products
+  (T=4, batch 64) 132 -> 128: 78-130, 128 -> 64: 55-93; (T=25) 70 and 58 GFLOP/s.
+- T = 4, n = 10^4: v3 332.7 GFLOP in 29.9 CPU s (11.1 GFLOP/s), v4 353.4 GFLOP in 24.2 CPU s
+  (14.6 GFLOP/s; 6% more FLOPs: the fine-tuning candidates), test MAE 0.6690 / 0.6691 eV:
+  v4 trains the unit in 0.81x the CPU time. Both at 10-13% of this (loaded) machine's peak;
+  70% was NOT reached. The T = 4 x 3*10^4 and T = 25 units did not finish in the time this
+  session had on the loaded machine (a T = 25 unit is about 6x the FLOPs of a T = 4 one).
+
+Profile (torch profiler, T = 4, n = 10^4, 3 rounds per stage, v4; shares of the profiler's self
+time): batched matmuls (bmm in the backward pass 15%, baddbmm forward 13%) 28%; elementwise work of
+the forward/backward passes (standardize: sub, mul, clamp; SiLU and its backward; loss) about 30%;
+copies and dtype conversions 5%; the optimizer step 4% (fused kernel; v3's foreach optimizer:
+sqrt, lerp, addcdiv and its share of mul about 12% of v3's profile, and 2.6x longer per step at
+T = 25 measured side by side: 2.8 vs 1.07 ms); gathers of minibatch
+rows 4%; once-per-unit checks of the tables (informative columns, NaN scans) 5%; validation passes
+about 6% of the FLOPs (468,270 replica-rows forward vs 44,155 replica-steps of 64 rows forward and
+backward). Replicas dropped by early stopping: a T = 4 unit ends with 1-3 replicas stacked, so the
+per-step overhead (Python, autograd engine, ~40 small kernels) is shared by fewer rows; at T = 4 the
+step is overhead-bound (the matmuls of one step are 32 MFLOP, 0.3-0.4 ms at peak), which is why the
+rate stays far below the peak: reaching 70% needs more rows per kernel call (a larger batch, or
+T = 25 blocks) or a fused step (CUDA graphs / torch.compile, not tried here).
 """
 
 from __future__ import annotations
@@ -282,10 +321,10 @@ def profile_unit(block, params: dict, name: str) -> None:
     from s2rbench_plugins.models import mlp as mlp_mod
 
     mlp_mod._PRETRAINED.clear()
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: on a shared machine the wall clock includes waiting for a core
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         model.fit_predict(block)
-    wall = time.perf_counter() - t0
+    wall = time.process_time() - t0
     cats = {"matmul (bmm/baddbmm/mm)": ("bmm", "baddbmm", "mm", "addmm", "matmul"),
             "gathers (index_select/gather/index)": ("index_select", "gather", "index", "take"),
             "optimizer (_foreach_*, _fused_adamw_)": ("_foreach", "_fused_adamw"),
@@ -294,22 +333,21 @@ def profile_unit(block, params: dict, name: str) -> None:
                                                              "fill_", "zero_", "neg", "threshold"),
             }
     tot = {c: 0.0 for c in cats}
+    wall = sum(ev.self_cpu_time_total for ev in prof.key_averages()) / 1e6  # the profiler's own clock
     other = 0.0
     for ev in prof.key_averages():
-        name = ev.key.split("::")[-1]
+        op = ev.key.split("::")[-1]
         t = ev.self_cpu_time_total / 1e6
         for c, keys in cats.items():
-            if any(name == k or name.startswith(k + "_") or name.startswith(k) and c.startswith("optimizer") for k in keys):
+            if any(op == k or op.startswith(k + "_") or op.startswith(k) and c.startswith("optimizer") for k in keys):
                 tot[c] += t
                 break
         else:
             other += t
-    print(f"\n== profile of {name}, T={block.n_trials} n={block.n} (3 rounds per stage), wall {wall:.2f} s under the profiler")
+    print(f"\n== profile of {name}, T={block.n_trials} n={block.n} (3 rounds per stage), {wall:.2f} CPU s under the profiler")
     for c, t in tot.items():
         print(f"  {c:<48} {t:7.2f} s {100 * t / wall:5.1f}%")
     print(f"  {'other ops':<48} {other:7.2f} s {100 * other / wall:5.1f}%")
-    rest = wall - sum(tot.values()) - other
-    print(f"  {'outside ops (Python, autograd engine, profiler)':<48} {rest:7.2f} s {100 * rest / wall:5.1f}%")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 
