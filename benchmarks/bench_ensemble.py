@@ -10,6 +10,45 @@ each, steadier than wall time on a shared machine); repeats on CUDA when present
 
     python benchmarks/bench_ensemble.py [--trials 20 --ns 50,200,1000 --pool 4000 --real 200 --d 32]
                                         [--threads 1] [--device all|cpu|cuda] [--set hidden=(64,64)]
+
+Close to the machine (issue 20): ``--bandgap`` prints, in one process run and with one thread, the
+measured fp32 matmul peak (a 2048x2048 matmul and the ensemble's own batched products) and the FLOP
+rate of the ``mlp``'s training on bandgap unit blocks built as ``run_unit`` builds them (m = 200,
+seed 3, d = 132 informative Magpie columns), old and new side by side (``--variant``), plus an
+estimate of the full protocol's CPU hours from the measured units of ``trial_block`` trials:
+
+    python benchmarks/bench_ensemble.py --bandgap --units 4x10000,4x30000,25x10000,25x30000 \
+        --variant "v3:finetune_lr=3e-4;optimizer='foreach'" [--profile | --profile-only]
+
+FLOPs are counted with torch's FLOP counter (``torch.utils.flop_counter``) on one training step and
+one validation pass of each shape, times the replicas x steps and replicas x validation rows the
+model recorded (``MLP.trace``): counting inside the run itself would slow it down several times.
+Times are process CPU seconds (the machine is shared; the wall clock includes waiting for a core).
+
+Measured here (2 cores shared by about 15 busy processes, load average 14-20; an idle machine
+gave 106 GFLOP/s on the matmul and 43-51 GFLOP/s of training, issue 20):
+
+- peak: 2048^2 matmul 113-151 GFLOP/s (it varied with the load between runs); batched products
+  (T=4, batch 64) 132 -> 128: 78-130, 128 -> 64: 55-93; (T=25) 70 and 58 GFLOP/s.
+- T = 4, n = 10^4: v3 332.7 GFLOP in 29.9 CPU s (11.1 GFLOP/s), v4 353.4 GFLOP in 24.2 CPU s
+  (14.6 GFLOP/s; 6% more FLOPs: the fine-tuning candidates), test MAE 0.6690 / 0.6691 eV:
+  v4 trains the unit in 0.81x the CPU time. Both at 10-13% of this (loaded) machine's peak;
+  70% was NOT reached. The T = 4 x 3*10^4 and T = 25 units did not finish in the time this
+  session had on the loaded machine (a T = 25 unit is about 6x the FLOPs of a T = 4 one).
+
+Profile (torch profiler, T = 4, n = 10^4, 3 rounds per stage, v4; shares of the profiler's self
+time): batched matmuls (bmm in the backward pass 15%, baddbmm forward 13%) 28%; elementwise work of
+the forward/backward passes (standardize: sub, mul, clamp; SiLU and its backward; loss) about 30%;
+copies and dtype conversions 5%; the optimizer step 4% (fused kernel; v3's foreach optimizer:
+sqrt, lerp, addcdiv and its share of mul about 12% of v3's profile, and 2.6x longer per step at
+T = 25 measured side by side: 2.8 vs 1.07 ms); gathers of minibatch
+rows 4%; once-per-unit checks of the tables (informative columns, NaN scans) 5%; validation passes
+about 6% of the FLOPs (468,270 replica-rows forward vs 44,155 replica-steps of 64 rows forward and
+backward). Replicas dropped by early stopping: a T = 4 unit ends with 1-3 replicas stacked, so the
+per-step overhead (Python, autograd engine, ~40 small kernels) is shared by fewer rows; at T = 4 the
+step is overhead-bound (the matmuls of one step are 32 MFLOP, 0.3-0.4 ms at peak), which is why the
+rate stays far below the peak: reaching 70% needs more rows per kernel call (a larger batch, or
+T = 25 blocks) or a fused step (CUDA graphs / torch.compile, not tried here).
 """
 
 from __future__ import annotations
@@ -107,6 +146,211 @@ def run(device: str, args) -> None:
         print(f"(load avg at the end {os.getloadavg()[0]:.1f}; other processes on the CPU inflate both times)")
 
 
+# ---------------------------------------------------------------------------------------------
+# FLOP rate of the ensemble's training at the bandgap unit shapes vs the machine's matmul peak
+# ---------------------------------------------------------------------------------------------
+
+
+def _gflops(fn, flops: float, repeat: int = 5) -> float:
+    """Best-of-``repeat`` rate of ``fn`` in GFLOP/s of process CPU time (steadier than wall time on
+    a shared machine; with one thread the two agree on an idle one)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        c0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - c0)
+    return flops / best / 1e9
+
+
+def matmul_peak(d: int, hidden: tuple[int, ...], batch: int, Ts: tuple[int, ...]) -> dict[str, float]:
+    """Measured fp32 rates: a 2048x2048 matmul, and the ensemble's own batched products."""
+    torch.manual_seed(0)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    out = {"mm 2048^2": _gflops(lambda: torch.mm(a, b), 2 * 2048**3)}
+    sizes = [d, *hidden]
+    for T in Ts:
+        for fi, fo in zip(sizes[:-1], sizes[1:]):
+            x, W, bias = torch.randn(T, batch, fi), torch.randn(T, fi, fo), torch.randn(T, 1, fo)
+            out[f"baddbmm T={T} ({batch},{fi})x({fi},{fo})"] = _gflops(
+                lambda: [torch.baddbmm(bias, x, W) for _ in range(20)], 20 * 2 * T * batch * fi * fo)
+    return out
+
+
+def _counted(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return float(fc.get_total_flops())
+
+
+def unit_flops(model: MLP, d: int, trace: list) -> float:
+    """Matmul FLOPs of a recorded training run, counted by torch's FLOP counter: one training step
+    (forward + backward) of 2 replicas at each stage's batch size and one validation forward of 2 x 64
+    rows, scaled by the replicas x steps and replicas x validation rows the trace recorded (the
+    FLOPs of a step are linear in the replicas, and the output layer is an elementwise product that
+    the counter does not count, as it is negligible)."""
+    from s2rbench_plugins.models import _network as nw
+
+    act = nw.activation(model.params["activation"])
+    P = nw.init_params(np.array([1, 2]), [d, *model.params["hidden"], 1], torch.device("cpu"))
+    P = [q.requires_grad_(True) for q in P]
+    per_step: dict[int, float] = {}
+    for _, _, _, batch, _ in trace:
+        if batch not in per_step:
+            x = torch.randn(2, batch, d)
+            per_step[batch] = _counted(lambda: nw.forward(P, x, act).square().mean(1).sum().backward()) / 2
+    with torch.no_grad():
+        per_val_row = _counted(lambda: nw.forward(P, torch.randn(2, 64, d), act)) / (2 * 64)
+    total = 0.0
+    for _, g, steps, batch, v in trace:
+        total += g * steps * per_step[batch] + g * v * per_val_row
+    return total
+
+
+def bandgap_blocks(Ts_ns: list[tuple[int, int]], m: int, seed: int):
+    """TrainingBlocks of the bandgap task as `run_unit` builds them (trials 0..T-1, random sampler)."""
+    from s2rbench import sweep
+    from s2rbench.sweep.units import WorkUnit, run_unit
+
+    prep = sweep.prepare("bandgap")
+    blocks = {}
+
+    class Capture(MLP):
+        def fit_predict(self, block):
+            blocks[(block.n_trials, block.n)] = block
+            return np.zeros((block.n_trials, block.X_real.shape[0]))
+
+    for T, n in Ts_ns:
+        run_unit(WorkUnit("bandgap", "mlp", "magpie", n, m, tuple(range(T)), seed, "random", 100_000), prep, Capture())
+    return prep, blocks
+
+
+def flops_report(args) -> None:
+    from s2rbench.models import informative_columns
+
+    torch.set_num_threads(1)
+    Ts_ns = [(4, 10_000), (4, 30_000), (25, 10_000), (25, 30_000)] if not args.units else [
+        tuple(int(v) for v in u.split("x")) for u in args.units.split(",")]
+    prep, blocks = bandgap_blocks(Ts_ns, args.m, args.seed)
+    d = int(informative_columns(prep.X_sim, prep.X_real).size)
+    variants = [("current", {})] * (not args.no_current) + [(v.split(":", 1)[0], _literal_params(v.split(":", 1)[1])) for v in args.variant]
+    base = MLP(**args.params)
+    peak = matmul_peak(d, tuple(base.params["hidden"]), int(base.params["batch_size"]), tuple(sorted({T for T, _ in Ts_ns})))
+    print(f"\n== fp32 matmul peak, 1 thread, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; "
+          f"bandgap d = {d} informative columns, m = {args.m}")
+    for k, v in peak.items():
+        print(f"  {k:<40} {v:7.1f} GFLOP/s")
+    ref = max(peak.values())
+    from s2rbench_plugins.models import mlp as mlp_mod
+
+    pregather = mlp_mod._PREGATHER_FLOATS
+    print(f"\n{'unit':>12} {'variant':>16} {'GFLOP':>8} {'cpu s':>8} {'GFLOP/s':>8} {'% peak':>7} "
+          f"{'MAE (test)':>10} {'repl.-steps':>11} {'val rows':>10}")
+    costs: dict[str, dict[tuple[int, int], float]] = {}
+    if args.profile_only:
+        for name, kw in variants:
+            mlp_mod._PREGATHER_FLOATS = 0 if name.startswith("v3") else pregather
+            profile_unit(blocks[Ts_ns[0]], {**args.params, **kw}, name)
+        return
+    for T, n in Ts_ns:
+        block = blocks[(T, n)]
+        for name, kw in variants:  # side by side in one process: the machine is shared and noisy
+            model = MLP(**{**args.params, **kw})
+            model.trace = []
+            from s2rbench_plugins.models import mlp as mlp_mod
+
+            mlp_mod._PRETRAINED.clear()
+            # a variant named "v3..." also turns off the inputs gathered ahead (v3 gathered step by step)
+            mlp_mod._PREGATHER_FLOATS = 0 if name.startswith("v3") else pregather
+            c0 = time.process_time()
+            pred = model.fit_predict(block)
+            cpu = time.process_time() - c0
+            flops = unit_flops(model, d, model.trace)
+            test = [np.setdiff1d(np.arange(len(prep.y_real)), block.train_idx[k]) for k in range(T)]
+            mae = float(np.mean([np.abs(pred[k, t] - prep.y_real[t]).mean() for k, t in enumerate(test)]))
+            rs = sum(g * s for _, g, s, _, _ in model.trace)
+            vr = sum(g * v for _, g, _, _, v in model.trace)
+            print(f"{f'T={T} n={n}':>12} {name:>16} {flops / 1e9:8.1f} {cpu:8.1f} {flops / cpu / 1e9:8.1f} "
+                  f"{100 * flops / cpu / 1e9 / ref:6.0f}% {mae:10.4f} {rs:11d} {vr:10d}", flush=True)
+            costs.setdefault(name, {})[(T, n)] = cpu
+    estimate_full(costs, prep.card)
+    if args.profile:
+        profile_unit(blocks[Ts_ns[0]], args.params, "current")
+
+
+def estimate_full(costs: dict, card) -> None:
+    """CPU hours of the card's full protocol from the measured units of the full block size
+    (``trial_block`` trials): log-log interpolation of a unit's CPU time over n, extrapolated with
+    the slope of the two largest measured n beyond them (and of the two smallest below), times the
+    blocks of the protocol's trials, plus a scratch unit costed as the smallest n."""
+    p = card.protocol
+    for name, c in costs.items():
+        pts = sorted((n, v) for (T, n), v in c.items() if T == p.trial_block)
+        if len(pts) < 2:
+            continue
+        ln, lc = np.log([a for a, _ in pts]), np.log([b for _, b in pts])
+
+        def cost(n: float) -> float:
+            x = np.log(n)
+            if x <= ln[0]:
+                return float(np.exp(lc[0] + (lc[1] - lc[0]) / (ln[1] - ln[0]) * (x - ln[0])))
+            if x >= ln[-1]:
+                return float(np.exp(lc[-1] + (lc[-1] - lc[-2]) / (ln[-1] - ln[-2]) * (x - ln[-1])))
+            return float(np.exp(np.interp(x, ln, lc)))
+
+        blocks = -(-p.trials // p.trial_block)
+        total = blocks * (cost(min(p.sizes)) + sum(cost(n) for n in p.sizes))
+        print(f"  full protocol estimate, {name}: {len(p.sizes)} sizes + scratch x {p.trials} trials "
+              f"({blocks} units of {p.trial_block} per n) = {total / 3600:.2f} CPU h "
+              f"(measured units at n = {', '.join(str(n) for n, _ in pts)})")
+
+
+def _literal_params(text: str) -> dict:
+    import ast
+
+    return {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in text.split(";") if kv)}
+
+
+def profile_unit(block, params: dict, name: str) -> None:
+    """Where the time of one unit goes, by torch's profiler (a shortened run: 3 rounds per stage)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = MLP(**{**params, "pretrain_epochs": 3, "finetune_epochs": 3})
+    from s2rbench_plugins.models import mlp as mlp_mod
+
+    mlp_mod._PRETRAINED.clear()
+    t0 = time.process_time()  # CPU time: on a shared machine the wall clock includes waiting for a core
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        model.fit_predict(block)
+    wall = time.process_time() - t0
+    cats = {"matmul (bmm/baddbmm/mm)": ("bmm", "baddbmm", "mm", "addmm", "matmul"),
+            "gathers (index_select/gather/index)": ("index_select", "gather", "index", "take"),
+            "optimizer (_foreach_*, _fused_adamw_)": ("_foreach", "_fused_adamw"),
+            "elementwise fwd/bwd (act, standardize, loss)": ("silu", "sub", "mul", "add", "clamp", "nan_to_num", "square",
+                                                             "mean", "sum", "pow", "sigmoid", "div", "where", "abs", "copy_",
+                                                             "fill_", "zero_", "neg", "threshold"),
+            }
+    tot = {c: 0.0 for c in cats}
+    wall = sum(ev.self_cpu_time_total for ev in prof.key_averages()) / 1e6  # the profiler's own clock
+    other = 0.0
+    for ev in prof.key_averages():
+        op = ev.key.split("::")[-1]
+        t = ev.self_cpu_time_total / 1e6
+        for c, keys in cats.items():
+            if any(op == k or op.startswith(k + "_") or op.startswith(k) and c.startswith("optimizer") for k in keys):
+                tot[c] += t
+                break
+        else:
+            other += t
+    print(f"\n== profile of {name}, T={block.n_trials} n={block.n} (3 rounds per stage), {wall:.2f} CPU s under the profiler")
+    for c, t in tot.items():
+        print(f"  {c:<48} {t:7.2f} s {100 * t / wall:5.1f}%")
+    print(f"  {'other ops':<48} {other:7.2f} s {100 * other / wall:5.1f}%")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=20)
@@ -122,7 +366,23 @@ def main() -> None:
                          "oversubscribed CPU several threads make both paths many times slower")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a model hyperparameter (Python literal), e.g. --set hidden=(64,64)")
+    ap.add_argument("--bandgap", action="store_true",
+                    help="instead: the fp32 matmul peak and the training FLOP rate at the bandgap unit shapes")
+    ap.add_argument("--units", default="", help="with --bandgap: TxN,... (default 4x10000,4x30000,25x10000,25x30000)")
+    ap.add_argument("--m", type=int, default=200)
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE;...",
+                    help="with --bandgap: another hyperparameter set to time side by side with the current one")
+    ap.add_argument("--no-current", action="store_true", help="with --bandgap: only the --variant sets")
+    ap.add_argument("--profile-only", action="store_true", help="with --bandgap: only the profiles, of every variant")
+    ap.add_argument("--profile", action="store_true", help="with --bandgap: torch profiler of the first unit")
     args = ap.parse_args()
+    if args.bandgap:
+        import ast
+        args.params = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+        if args.seed == 0:
+            args.seed = 3
+        flops_report(args)
+        return
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     import ast

@@ -219,14 +219,14 @@ def test_replicas_train_in_groups_that_fit_with_identical_numbers(monkeypatch):
     """When the free memory holds fewer replicas than the block, the mlp trains them in groups; on a
     CPU each trial's numbers are those of the whole-block run, and the harness's memory check then
     asks for one replica, not T."""
-    import s2rbench.sweep.executors as ex
+    from s2rbench_plugins.models import _network as ex
 
     block, _, _ = make_block(T=5, n=60, m=30, M=50, d=5)
-    fast = dict(pretrain_epochs=5, finetune_epochs=5, hidden=(16,))
+    fast = dict(pretrain_epochs=5, finetune_epochs=5, hidden=(32,))
     whole = MLP(**fast)
     ref = whole.fit_predict(block)
     assert whole.last_groups == [5]
-    once, per = ex.model_bytes(whole, block.n, block.m, 5, 50)
+    once, per = whole.state_bytes(block.n, block.m, 5, 50)
     monkeypatch.setattr(ex, "available_memory_bytes", lambda device="cpu": int((once + 2.5 * per) / 0.8))
     chunked = MLP(**fast)
     np.testing.assert_array_equal(chunked.fit_predict(block), ref)
@@ -236,6 +236,52 @@ def test_replicas_train_in_groups_that_fit_with_identical_numbers(monkeypatch):
     monkeypatch.setattr(ex, "available_memory_bytes", lambda device="cpu": None)
     np.testing.assert_array_equal(capped.fit_predict(block), ref)
     assert capped.last_groups == [3, 2]
+
+
+_GROUPS_SCRIPT = """
+import numpy as np, torch
+torch.set_num_threads(1)
+from s2rbench.models import TrainingBlock
+from s2rbench_plugins.models.mlp import MLP
+rng = np.random.default_rng(0)
+T, n, m, M, d, pool = 5, 60, 30, 50, 5, 400
+X_sim = rng.normal(size=(pool, d)).astype(np.float32)
+y_sim = (X_sim[:, 0] + np.sin(2 * X_sim[:, 1])).astype(np.float32)
+X_real = rng.normal(size=(M, d)).astype(np.float32)
+y_real = (X_real[:, 0] + np.sin(2 * X_real[:, 1])).astype(np.float32)
+train_idx = np.stack([rng.permutation(M)[:m] for _ in range(T)]).astype(np.int64)
+block = TrainingBlock(X_sim=X_sim, y_sim=y_sim, sim_idx=np.stack([rng.permutation(pool)[:n] for _ in range(T)]),
+                      X_real=X_real, train_idx=train_idx, train_mask=np.ones((T, m), bool),
+                      y_train=y_real[train_idx], seeds=np.arange(T, dtype=np.int64) + 100)
+fast = dict(pretrain_epochs=5, finetune_epochs=5, hidden=(32,))
+ref = MLP(**fast).fit_predict(block)
+worst = 0.0
+for cap in (1, 2, 3, 4):
+    model = MLP(**fast)
+    model.max_replicas = cap
+    worst = max(worst, float(np.abs(model.fit_predict(block) - ref).max()))
+print(torch.backends.cpu.get_cpu_capability(), worst)
+"""
+
+
+@pytest.mark.parametrize("capability", ["default", "avx2", "avx512"])
+def test_group_size_changes_no_number_on_any_cpu_code_path(capability):
+    """ATen's vectorized loops handle two SIMD vectors per iteration (AVX2: 16 floats, AVX-512: 32)
+    and the remainder of a tensor through scalar code, whose exp (SiLU, GELU, tanh) rounds
+    differently; with hidden widths that are multiples of 32 every replica's activations are whole
+    iterations, so the group size cannot move a replica's numbers on any of torch's CPU code paths
+    (a width of 16 with an odd batch differed by 4.5e-8 under AVX-512). Each path runs in its own
+    process (``ATEN_CPU_CAPABILITY`` is read at start-up; a path the CPU lacks falls back to the
+    best it has)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability}
+    out = subprocess.run([sys.executable, "-c", _GROUPS_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    path, worst = out.stdout.split()
+    assert float(worst) == 0.0, (capability, path, worst)
 
 
 def test_reduced_precision_is_opt_in_close_and_restores_settings():
@@ -291,3 +337,43 @@ def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
     MLP(**{**FAST, "lr": 3e-3}).fit_predict(block)
     MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 1))
     assert len(mlp_plugin._PRETRAINED) == 3
+
+
+def test_finetuning_rate_is_chosen_per_trial_on_its_validation_rows():
+    """The candidates of the learning-rate grid train as extra replicas of the block: each trial's
+    ``selected`` names the rate with the lowest validation MAE among those it reports; a one-value
+    grid selects nothing (version 3's behaviour)."""
+    block, y_real, test_idx = make_block(T=3, n=100, m=40)
+    grid = (1e-4, 1e-3, 1e-2)
+    model = MLP(**FAST, finetune_lr=grid)
+    pred = model.fit_predict(block)
+    assert np.isfinite(pred).all() and len(model.selected) == 3
+    for sel in model.selected:
+        assert sel["val_rows"] == 6 and len(sel["val_mae_std"]) == 3  # 15% of 40 rows
+        assert sel["finetune_lr"] == grid[int(np.argmin(sel["val_mae_std"]))]
+    single = MLP(**FAST, finetune_lr=1e-3)
+    single.fit_predict(block)
+    assert single.selected is None
+    with pytest.raises(S2RBenchError, match="finetune_lr"):
+        MLP(finetune_lr=[1e-3, -1.0])
+
+
+def test_torch_imported_by_the_first_fit_gets_the_units_thread_limit():
+    """Loading the plugin imports no torch; the first fit imports it inside the harness's thread
+    limit (``unit_threads``), and torch then computes with that many threads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from s2rbench_plugins.models import _network as nw\n"
+        "import s2rbench_plugins.models.mlp\n"
+        "assert 'torch' not in sys.modules\n"
+        "from s2rbench.sweep.executors import unit_threads\n"
+        "with unit_threads(1):\n"
+        "    torch = nw.torch_module()\n"
+        "    print(torch.get_num_threads(), nw.compute_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "1"]

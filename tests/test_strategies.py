@@ -74,7 +74,7 @@ def real_equals(block, F):
 def test_registered_through_entry_points():
     for name in ALL:
         model = get_model(name)
-        assert model.name == name and model.version == "1" and model.description
+        assert model.name == name and model.version == ("1" if name in GBDT else "2") and model.description
         assert plugin_of("models", name).name == ("gbdt" if name in GBDT else "strategies")
     # the network hyperparameters are mlp's; the unused fine-tuning step is not recorded
     assert get_model("mlp-head").hyperparameters["hidden"] == MLP.defaults["hidden"]
@@ -233,7 +233,7 @@ def test_ridge_path_solves_the_partially_penalized_problem():
 
 
 def test_validation_split_is_mlps_stage_split():
-    from s2rbench_plugins.models.mlp import _Stage
+    from s2rbench_plugins.models._network import Stage as _Stage
 
     seeds = np.array([3, 99, 123456789])
     mask = np.ones((3, 30), bool)
@@ -283,7 +283,7 @@ def synthetic():
     return sweep.prepare("synthetic")
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", (*ALL, "mlp"))
 def test_selection_never_sees_the_test_targets(name, synthetic):
     """Same split and seeds (the real key is kept), test targets changed by +100: every prediction
     and every selected value is identical, while the scored error changes."""
@@ -301,7 +301,7 @@ def test_selection_never_sees_the_test_targets(name, synthetic):
     assert all(b > a + 1 for a, b in zip(ma, mb))  # the perturbation did hit the scored rows
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", (*ALL, "mlp"))
 def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, monkeypatch):
     kw = dict(model=name, sizes=[32, 128], trials=2, progress=False, fit=False,
               model_params={k: v for k, v in {**FAST, **GBDT_FAST}.items() if k in get_model(name).defaults})
@@ -312,17 +312,23 @@ def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, 
         prep = original(*args, **kwargs)
         return dataclasses.replace(prep, y_real=_perturbed_test_targets(prep, prep.card.protocol.seed, (0, 1)))
 
-    monkeypatch.setattr(sweep, "prepare", perturbed)
+    import s2rbench.sweep.runner as runner  # run() calls the runner module's own name
+
+    monkeypatch.setattr(runner, "prepare", perturbed)
     b = sweep.run("synthetic", out=tmp_path / "b", **kw).results
     assert len(a) == len(b) == 6 and list(a["n"]) == list(b["n"])
     assert list(a["selected"]) == list(b["selected"])
     assert (b["mae"] > a["mae"] + 1).all()
     for n, sel in zip(a["n"], a["selected"]):
-        if name == "mlp-head" and n == 0:
-            assert sel is None  # mlp's scratch: nothing selected by this model
+        if name in ("mlp-head", "mlp") and n == 0:
+            assert sel is None  # mlp's scratch: one learning rate, nothing selected
             continue
         got = json.loads(sel)
         assert got and got["val_rows"] == 36  # 15% of the 240 real training rows
+        if name == "mlp":
+            assert got["finetune_lr"] in MLP.defaults["finetune_lr"] and got["epochs"] >= 0
+            assert len(got["val_mae_std"]) == len(MLP.defaults["finetune_lr"])
+            continue
         assert ("alpha" in got) if name in NEURAL else ("rounds_real" in got and ("rounds_sim" in got) == (n > 0))
 
 
@@ -346,3 +352,55 @@ def test_store_adds_the_selected_column_to_an_old_store(tmp_path):
         store.commit([{**row, "trial": 1, "selected": json.dumps({"alpha": 1.0})}, {**row, "trial": 2}])
         res = store.results()
     assert list(res["selected"]) == [None, '{"alpha": 1.0}', None]
+
+
+# ---------------------------------------------------------------------------------------------
+# loading cost, threads, memory declarations (issues 14, 20)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_loading_the_model_plugins_imports_neither_torch_nor_lightgbm():
+    """``s2rbench list`` loads every plugin: the model modules import torch / LightGBM only when a
+    model trains."""
+    import subprocess
+
+    code = ("import sys; import s2rbench_plugins.models.mlp, s2rbench_plugins.models.strategies, "
+            "s2rbench_plugins.models.gbdt, s2rbench_plugins.models.linear; "
+            "print(sorted(m for m in ('torch', 'lightgbm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", GBDT)
+def test_lightgbm_uses_the_units_threads_and_gives_the_same_numbers_with_any(name, monkeypatch):
+    from s2rbench.sweep.executors import unit_threads
+
+    block, _, _ = make_block(T=2, n=300, m=40, M=60, pool=400)
+    model = fast(name)
+    seen = []
+    original = model._lgb_params
+    monkeypatch.setattr(model, "_lgb_params", lambda *a: seen.append(original(*a)["num_threads"]) or original(*a))
+    preds = {}
+    for threads in (1, 2):
+        seen.clear()
+        with unit_threads(threads):
+            preds[threads] = model.fit_predict(block)
+        assert seen and set(seen) == {threads}
+    np.testing.assert_array_equal(preds[1], preds[2])
+
+
+@pytest.mark.parametrize("name", ("mlp", "ridge", *ALL))
+def test_every_model_declares_its_memory_and_the_harness_uses_it(name):
+    from s2rbench.sweep.executors import model_bytes
+
+    model = get_model(name)
+    small, big = model.state_bytes(1000, 100, 50, 2000), model.state_bytes(100_000, 100, 50, 2000)
+    assert all(isinstance(v, int) and v > 0 for v in (*small, *big))
+    assert big[0] > small[0] + 100_000 * 50  # at least the pretraining rows of one trial, once
+    assert model_bytes(model, 1000, 100, 50, 2000) == small
+    if "hidden" in model.defaults:  # a wider network holds more per replica
+        wide = model.with_params(hidden=(512, 512)).state_bytes(1000, 100, 50, 2000)
+        assert wide[1] > small[1]
+    if name.startswith("gbdt"):  # the histogram pool grows with the leaves
+        assert model.with_params(num_leaves=63, sim_num_leaves=1023).state_bytes(1000, 100, 50, 2000)[0] > small[0]

@@ -46,10 +46,20 @@ Defaults and why
   wide descriptor sets and decorrelates trees (deterministic given the seed).
 - ``patience=50``, ``val_fraction=0.15``: as ``mlp``'s split rule.
 
-Determinism: ``num_threads=1`` (one compute thread per unit is the project's rule, see
-``s2rbench.sweep.executors``), ``deterministic=True``, ``force_col_wise=True``, LightGBM's ``seed`` from
-the trial seed (one stream per stage): the same seed gives bit-identical predictions, and a trial's
-numbers do not depend on the other trials of its block. Missing features: NaN (and +-inf, which
+Threads and determinism: LightGBM computes with the threads the unit is given (``num_threads`` =
+``_network.compute_threads()``: the limit ``s2rbench.sweep.executors.unit_threads`` set from
+``threads_per_unit``; version 1 always used 1). ``deterministic=True``, ``force_col_wise=True`` and
+LightGBM's ``seed`` from the trial seed (one stream per stage) make the predictions bit-identical for
+the same seed whatever the thread count (tested with 1 and 2 threads; measured on 20,000 x 60 rows,
+100 rounds: 0 difference, column-wise and row-wise alike, so the column-wise layout and every number
+of version 1 are kept), and a trial's numbers do not depend on the other trials of its block.
+(On this shared 2-core machine, loaded by other processes, 2 threads were 9x slower than 1: give a
+unit more threads only where the cores are free.)
+
+Memory (``state_bytes``): trials run one after another, so nearly everything is needed once: the
+float32 copy of one trial's rows (n x d), LightGBM's binned dataset (1 byte per value) and
+gradients / scores, and its histogram pool (num_leaves x d x 256 bins x 16 bytes, the larger of the
+two stages); per trial only the predictions. Missing features: NaN (and +-inf, which
 become NaN) are LightGBM's native missing values (each split learns which side they go to); no
 imputation is needed as the trees use no scaler.
 """
@@ -64,8 +74,7 @@ from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock
 from s2rbench.contracts.model import ParamSpec
-from s2rbench_plugins.models.mlp import _seed_u64
-from s2rbench_plugins.models.strategies import MIN_SPLIT_ROWS, real_rows, val_split
+from s2rbench_plugins.models._network import MIN_SPLIT_ROWS, compute_threads, real_rows, seed_u64, val_split
 
 
 def _finite_or_nan(X: np.ndarray) -> np.ndarray:
@@ -121,6 +130,15 @@ class _GBDT(Model):
         if not 0 <= float(p["val_fraction"]) < 1:
             raise S2RBenchError(f"{self.name}: val_fraction must be in [0, 1), got {p['val_fraction']!r}")
 
+    def state_bytes(self, n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
+        """``(once, per_trial)`` working memory beyond the shared tables (see the module docstring)."""
+        p = self.params
+        rows = max(n, m)
+        leaves = max(int(p["sim_num_leaves"]) if n > 0 else 0, int(p["num_leaves"]))
+        once = 4 * rows * (d + 1) + rows * (d + 1) + 32 * rows + 16 * 256 * (d + 1) * leaves + 8 * 4 * n_real
+        per_trial = 8 * (2 * n_real + 3 * m)
+        return int(once), int(per_trial)
+
     # ------------------------------------------------------------------ LightGBM
     def _lgb_params(self, seed: Any, stage: int) -> dict[str, Any]:
         p = self.params
@@ -131,8 +149,8 @@ class _GBDT(Model):
             "num_leaves": int(p["sim_num_leaves" if sim else "num_leaves"]),
             "min_data_in_leaf": int(p["min_data_in_leaf"]),
             "feature_fraction": float(p["feature_fraction"]),
-            "num_threads": 1, "deterministic": True, "force_col_wise": True,
-            "seed": int(np.random.default_rng([_seed_u64(seed), 100 + stage]).integers(2**31 - 1)),
+            "num_threads": compute_threads(), "deterministic": True, "force_col_wise": True,
+            "seed": int(np.random.default_rng([seed_u64(seed), 100 + stage]).integers(2**31 - 1)),
         }
 
     def _early_stopped(self, P: dict, X: np.ndarray, y: np.ndarray, base: np.ndarray,

@@ -48,6 +48,17 @@ class Ridge(Model):
         "input_clip": ParamSpec(float, low=0.0, doc="0: no clipping"),
     }
 
+    def state_bytes(self, n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
+        """``(once, per_trial)``: once, four float64 copies of one trial's gathered pretraining rows
+        (the rows, their standardized copy and its temporaries, the design matrix) and, with random
+        features (k), the lifted design matrices and the k x k system; per trial its index arrays
+        and predictions (trials are solved one after another)."""
+        once = 4 * 8 * n * d
+        k = int(self.params["random_features"] or 0)
+        if k > 0:
+            once += 8 * (k + 1) * (n + m + n_real) + 16 * (k + 1) ** 2
+        return int(once), int(8 * (2 * n + 3 * m + 2 * n_real))
+
     def _lift(self, Z: np.ndarray, seed: int) -> np.ndarray:
         """Random Fourier features (an RBF-kernel ridge in primal form) when `random_features` > 0."""
         k = int(self.params["random_features"])

@@ -59,6 +59,10 @@ hyperparameters are ``mlp``'s, with ``mlp``'s defaults (``delta`` / ``stack`` ke
 pretraining reads; ``mlp-head`` also keeps the fine-tuning epochs / patience for its n == 0 scratch
 baseline, which is ``mlp``'s; none has ``finetune_lr``, as none fine-tunes a pretrained network by
 gradient steps).
+
+Version 2 (all three): pretraining is ``mlp`` version 4's (the fused AdamW kernel, inputs gathered
+ahead: the same procedure, numbers different by float32 rounding; version 1 pretrained as ``mlp``
+version 3, which ``optimizer="foreach"`` reproduces).
 """
 
 from __future__ import annotations
@@ -67,41 +71,27 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-import torch
 
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
 from s2rbench.contracts.model import ParamSpec
-from s2rbench_plugins.models.mlp import (
-    _ACTIVATIONS, _CHUNK, MLP, _init_params, _precision, _round_half_up, _scalers, _seed_u64, _standardize,
-    _to_device_features,
-)
+from s2rbench_plugins.models import _network as nw
+from s2rbench_plugins.models._network import MIN_SPLIT_ROWS, real_rows, val_split
+from s2rbench_plugins.models.mlp import MLP
 
 #: an alpha at or above this means the penalized weights are exactly 0 (the limit alpha -> infinity)
 OFFSET_ONLY = 1e9
 ALPHAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0, OFFSET_ONLY)
-#: fewer real training rows than this: no validation split (as in ``mlp``), fallback documented above
-MIN_SPLIT_ROWS = 5
+# MIN_SPLIT_ROWS (fewer real training rows: no validation split, fallback documented above), val_split
+# and real_rows are the rule every built-in model shares; they live in ``_network`` and stay importable here
 
 #: the ``mlp`` hyperparameters that pretraining reads
 PRETRAIN_KEYS = ("hidden", "activation", "lr", "weight_decay", "batch_size", "pretrain_epochs",
-                 "pretrain_patience", "min_steps_per_epoch", "val_fraction", "precision", "input_clip")
+                 "pretrain_patience", "min_steps_per_epoch", "val_fraction", "precision", "input_clip", "optimizer")
 
 
 # ---------------------------------------------------------------------- shared pieces
-def val_split(valid_pos: np.ndarray, seed: Any, stage: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(fit positions, validation positions) of one trial's valid rows, by ``mlp``'s rule: a
-    permutation from the trial seed's ``stage`` stream, the first ``max(1, round(val_fraction*s))``
-    validate; fewer than 5 rows (or val_fraction 0): no validation rows."""
-    s = valid_pos.size
-    if s < MIN_SPLIT_ROWS or val_fraction <= 0:
-        return np.sort(valid_pos), np.empty(0, dtype=np.int64)
-    perm = np.random.default_rng([_seed_u64(seed), stage]).permutation(valid_pos)
-    n_val = max(1, _round_half_up(val_fraction * s))
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-
-
 def pick(maes: list[float], grid: tuple[float, ...]) -> int:
     """Index of the lowest validation MAE; ties go to the later (more regularized) grid entry."""
     best = len(grid) - 1
@@ -178,32 +168,26 @@ def validated_ridge(Z: np.ndarray, U: np.ndarray, y: np.ndarray, grid: tuple[flo
     return w, c, {"alpha": float(chosen), "val_rows": int(val.size)}
 
 
-def real_rows(block: TrainingBlock, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Trial k's usable real training rows (mask True, finite target): (row indices, targets, float64)."""
-    y = np.asarray(block.y_train[k], dtype=np.float64)
-    ok = np.asarray(block.train_mask[k], dtype=bool) & np.isfinite(y)
-    return np.asarray(block.train_idx[k], dtype=np.int64)[ok], y[ok]
-
-
 def standardized_real(X_real: np.ndarray, rows: np.ndarray, clip: float) -> np.ndarray:
     """All real inputs standardized with the mean / std of ``rows`` (missing -> 0 = imputed mean),
     clipped to +-clip (0: no clipping) as ``mlp`` clips its inputs."""
     r = rows[None, :]
-    mu, isd, _, _ = _scalers(X_real, r, np.zeros(r.shape), np.ones(r.shape, bool))
+    mu, isd, _, _ = nw.scalers(X_real, r, np.zeros(r.shape), np.ones(r.shape, bool))
     Z = (np.asarray(X_real, dtype=np.float64) - mu[0]) * isd[0]
     Z = np.where(np.isfinite(Z), Z, 0.0)
     return np.clip(Z, -clip, clip) if clip > 0 else Z
 
 
-def pretrain(net: MLP, block: TrainingBlock, ids: np.ndarray, X_sim: torch.Tensor, dev) -> tuple[list, tuple]:
+def pretrain(net: MLP, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tuple[list, tuple]:
     """``mlp``'s stage 1 for the replicas ``ids`` (the block's columns already reduced, X_sim on
     ``dev``): the very code and memo of ``MLP._pretrain``. Returns (best parameters, scalers)."""
     return net._pretrain(block, ids, X_sim, dev)
 
 
-def hidden_activations(net: MLP, params: list, X: torch.Tensor, scal: tuple, dev) -> np.ndarray:
+def hidden_activations(net: MLP, params: list, X, scal: tuple, dev) -> np.ndarray:
     """The last hidden layer's activations of every replica at every row of X: (G, M, h) float64."""
-    act = _ACTIVATIONS[net.params["activation"]]
+    torch = nw.torch_module()
+    act = nw.activation(net.params["activation"])
     mu, isd, _, _ = scal
     mu_t = torch.as_tensor(mu, dtype=torch.float32, device=dev).unsqueeze(1)
     isd_t = torch.as_tensor(isd, dtype=torch.float32, device=dev).unsqueeze(1)
@@ -211,8 +195,8 @@ def hidden_activations(net: MLP, params: list, X: torch.Tensor, scal: tuple, dev
     clip = float(net.params["input_clip"])
     outs = []
     with torch.no_grad():
-        for c0 in range(0, X.shape[0], _CHUNK):
-            h = _standardize(X[c0 : c0 + _CHUNK].unsqueeze(0), mu_t, isd_t, impute, clip)
+        for c0 in range(0, X.shape[0], nw.CHUNK):
+            h = nw.standardize(X[c0 : c0 + nw.CHUNK].unsqueeze(0), mu_t, isd_t, impute, clip)
             for i in range(0, len(params) - 2, 2):
                 h = act(torch.baddbmm(params[i + 1], h, params[i]))
             outs.append(h.float().cpu().numpy())
@@ -231,7 +215,7 @@ def _reduced(block: TrainingBlock) -> TrainingBlock:
 # ---------------------------------------------------------------------- mlp-head
 class MLPHead(MLP):
     name = "mlp-head"
-    version = "1"
+    version = "2"
     description = (
         "mlp's pretrained network with the body frozen and only the output layer refit on the real rows "
         "(closed-form ridge towards the pretrained head, penalty chosen on a validation split)."
@@ -260,6 +244,7 @@ class MLPHead(MLP):
             for k in ids:
                 self._sel[int(k)] = None
             return super()._fit_group(block, ids, X_sim, X_real, dev)
+        torch = nw.torch_module()
         params, scal = pretrain(self, block, ids, X_sim, dev)
         _, _, ymu, ysd = scal
         H = hidden_activations(self, params, X_real, scal, dev)  # (G, M, h)
@@ -283,7 +268,7 @@ class MLPHead(MLP):
 class _OnSim(Model):
     """A closed-form real-data model on top of ``mlp``'s pretrained network f_sim."""
 
-    version = "1"
+    version = "2"
     defaults: dict[str, Any] = {**{k: MLP.defaults[k] for k in PRETRAIN_KEYS}, "alphas": ALPHAS}
     param_specs: dict[str, ParamSpec] = {
         **{k: MLP.param_specs[k] for k in PRETRAIN_KEYS},
@@ -301,17 +286,24 @@ class _OnSim(Model):
         self.params["hidden"] = self._net.params["hidden"]
         self.params["alphas"] = alpha_grid(self.params["alphas"], self.name)
 
+    def state_bytes(self, n: int, m: int, d: int, n_real: int) -> tuple[int, int]:
+        """``mlp``'s network (pretraining) plus the closed-form ridge of one trial at a time: its
+        standardized real inputs (M x d float64, twice) and the SVD of its m x d system."""
+        once, per_trial = self._net.state_bytes(n, m, d, n_real)
+        return int(once + 16 * n_real * d + 8 * 3 * m * (m + d)), int(per_trial)
+
     def _sim_predictions(self, block: TrainingBlock) -> np.ndarray:
         """f_sim at every real row, (T, M) float64: ``mlp``'s pretrained network (zeros when n == 0);
         ``block`` already without its constant columns."""
         T, M = block.n_trials, int(block.X_real.shape[0])
         if block.n == 0 or T == 0:
             return np.zeros((T, M))
+        torch = nw.torch_module()
         dev = torch.device(block.device)
-        X_sim, X_real = _to_device_features(block.X_sim, dev), _to_device_features(block.X_real, dev)
+        X_sim, X_real = nw.to_device_features(block.X_sim, dev), nw.to_device_features(block.X_real, dev)
         k = self._net.replicas_per_group(block, dev)
         out = np.empty((T, M))
-        with _precision(str(self._net.params["precision"]), dev):
+        with nw.precision_scope(str(self._net.params["precision"]), dev):
             for g0 in range(0, T, k):
                 ids = np.arange(g0, min(g0 + k, T))
                 params, scal = pretrain(self._net, block, ids, X_sim, dev)
