@@ -25,8 +25,8 @@ from s2rbench_plugins.featurizers.elements import CompositionElements, Truncated
 aviary = pytest.importorskip("aviary.roost.model", reason="the roost extra (aviary-models) is not installed")
 torch = pytest.importorskip("torch")
 
-from s2rbench_plugins.models import roost as roost_plugin  # noqa: E402
-from s2rbench_plugins.models.roost import Roost, roost_param_count  # noqa: E402
+from s2rbench_plugins.models import roost as roost_plugin
+from s2rbench_plugins.models.roost import Roost, roost_param_count
 
 TINY = dict(elem_fea_len=8, n_graph=1, elem_heads=1, cry_heads=1, elem_gate=[8], elem_msg=[8], cry_gate=[8],
             cry_msg=[8], trunk_hidden=[16], out_hidden=[8], batch_size=16, pretrain_epochs=3, pretrain_patience=2,
@@ -121,7 +121,7 @@ def test_roost_refuses_descriptor_columns():
 
 
 def test_shapes_determinism_selection_and_global_rng_untouched():
-    block, y_real = make_block()
+    block, _ = make_block()
     torch.manual_seed(1234)
     before = torch.get_rng_state()
     model = Roost(**TINY)
@@ -236,8 +236,9 @@ class Recorder(Model):
 @pytest.fixture(scope="module")
 def comp_task(tmp_path_factory):
     """A tiny composition task (a user card on two CSV files) prepared with composition-elements."""
-    from s2rbench.cli import cli
     from click.testing import CliRunner
+
+    from s2rbench.cli import cli
 
     root = tmp_path_factory.mktemp("comp")
     for name, k, seed in (("sim", 200, 0), ("real", 60, 1)):

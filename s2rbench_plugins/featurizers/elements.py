@@ -41,7 +41,7 @@ from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench_plugins.featurizers.composition import canonicalize_formulas
 
-__all__ = ["CompositionElements", "DEFAULT_MAX_ELEMENTS", "decode_elements", "register_featurizers"]
+__all__ = ["DEFAULT_MAX_ELEMENTS", "CompositionElements", "decode_elements", "register_featurizers"]
 
 #: Default cap on the elements of one composition (see the module docstring).
 DEFAULT_MAX_ELEMENTS = 8

@@ -90,7 +90,7 @@ def _network(hp: dict[str, Any], seed: int, dev: torch.device) -> AviaryRoost:
 
 def _split(rows: np.ndarray, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
     """(training rows, validation rows, validated on training rows?)."""
-    n_val = int(round(val_fraction * len(rows)))
+    n_val = round(val_fraction * len(rows))
     if len(rows) < _MIN_VAL_ROWS or n_val == 0:
         return rows, rows, True
     perm = rng.permutation(len(rows))
