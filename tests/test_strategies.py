@@ -312,9 +312,7 @@ def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, 
         prep = original(*args, **kwargs)
         return dataclasses.replace(prep, y_real=_perturbed_test_targets(prep, prep.card.protocol.seed, (0, 1)))
 
-    import s2rbench.sweep.runner as runner  # run() calls the runner module's own name
-
-    monkeypatch.setattr(runner, "prepare", perturbed)
+    monkeypatch.setattr(sweep, "prepare", perturbed)  # the runner looks the package's prepare up when called
     b = sweep.run("synthetic", out=tmp_path / "b", **kw).results
     assert len(a) == len(b) == 6 and list(a["n"]) == list(b["n"])
     assert list(a["selected"]) == list(b["selected"])
