@@ -8,6 +8,7 @@ import numpy as np
 from tabulate import tabulate
 
 from .analysis import Summary, summarize, summary_row
+from .overlap import overlap_markdown
 
 
 def plot(summary: Summary, path: str | Path) -> Path:
@@ -99,6 +100,7 @@ def write_report(run_dir: str | Path, *, n_boot: int = 1000) -> Path:
     summary = summarize(run_dir, n_boot=n_boot)
     png = plot(summary, run_dir / "mae_vs_n.png")
     text = markdown(summary, png.name)
+    text += overlap_markdown(run_dir, m=summary.m, n_boot=n_boot)  # in pool / out of pool (s2rbench.overlap)
     if (summary.config.get("protocol") or {}).get("surface"):
         # a surface run (several m): the (n, m) law, heat map, per-m curves, scratch and equivalence plots
         from .report_surface import surface_figures, surface_markdown

@@ -152,13 +152,17 @@ def fit(run_dir, m, boot, as_json) -> None:
     """Refit the scaling law from the raw per-trial rows of RUN_DIR."""
     from ..analysis import summarize, summary_row
 
+    from ..overlap import overlap_text, run_overlap
+
     s = summarize(run_dir, m=m, n_boot=boot)
+    pool = run_overlap(run_dir, m=s.m, n_boot=boot)  # where the gain comes from: in pool / out of pool
     if as_json:
-        click.echo(json.dumps(s.to_dict(), indent=2, default=float))
+        click.echo(json.dumps({**s.to_dict(), "overlap": pool}, indent=2, default=float))
         return
     click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple"))
     if s.fit_error:
         click.echo(f"No law fitted: {s.fit_error}")
+    click.echo("\n" + overlap_text(pool))
 
 
 @cli.command()

@@ -22,7 +22,14 @@ DB_NAME = "results.sqlite"
 RESULT_COLUMNS = (
     "task", "model", "featurizer", "sampler", "n", "m", "trial", "seed",
     "mae", "rmse", "n_test", "n_train", "seconds", "device", "unit", "selected",
+    "mae_in_pool", "n_test_in_pool", "mae_out_pool", "n_test_out_pool", "pool_entry",
 )
+
+#: Columns added after the first release: old stores get them (their rows read NULL), rows may omit them.
+OPTIONAL_COLUMNS = {
+    "selected": "TEXT",
+    "mae_in_pool": "REAL", "n_test_in_pool": "INTEGER", "mae_out_pool": "REAL", "n_test_out_pool": "INTEGER", "pool_entry": "TEXT",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,6 +39,7 @@ CREATE TABLE IF NOT EXISTS results (
     mae REAL NOT NULL, rmse REAL NOT NULL, n_test INTEGER NOT NULL, n_train INTEGER NOT NULL,
     seconds REAL NOT NULL, device TEXT NOT NULL, unit TEXT NOT NULL,
     created TEXT NOT NULL DEFAULT (datetime('now')), selected TEXT,
+    mae_in_pool REAL, n_test_in_pool INTEGER, mae_out_pool REAL, n_test_out_pool INTEGER, pool_entry TEXT,
     PRIMARY KEY (task, model, featurizer, sampler, n, m, trial)
 );
 """
@@ -50,12 +58,15 @@ class Store:
         self.conn = sqlite3.connect(self.path, timeout=30)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(_SCHEMA)
-        if "selected" not in {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}:
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}
+        for col, kind in OPTIONAL_COLUMNS.items():
+            if col in have:
+                continue
             try:  # a store written before the column existed (its old rows read NULL)
                 with self.conn:
-                    self.conn.execute("ALTER TABLE results ADD COLUMN selected TEXT")
+                    self.conn.execute(f"ALTER TABLE results ADD COLUMN {col} {kind}")
             except sqlite3.OperationalError:  # a read-only store: readable as it is
-                pass
+                break
 
     def close(self) -> None:
         self.conn.close()
@@ -99,7 +110,7 @@ class Store:
         with self.conn:  # one transaction per unit: all of its rows or none
             self.conn.executemany(
                 f"INSERT OR REPLACE INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({', '.join('?' * len(RESULT_COLUMNS))})",
-                [tuple(r.get(c) if c == "selected" else r[c] for c in RESULT_COLUMNS) for r in rows],
+                [tuple(r.get(c) if c in OPTIONAL_COLUMNS else r[c] for c in RESULT_COLUMNS) for r in rows],
             )
         return len(rows)
 

@@ -16,6 +16,7 @@ from . import protocol as proto
 from ..errors import S2RBenchError
 from ..contracts.model import Model, TrainingBlock
 from ..plugins import get_sampler
+from ..overlap import pool_columns
 from ..contracts.sampler import Sampler, SamplingContext, checked_order
 from .prepare import Prepared
 
@@ -116,6 +117,9 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
                 "mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))),
                 "n_test": int(len(s.test)), "n_train": int(unit.m), "seconds": float(seconds),
                 "device": device, "unit": unit.key, "selected": selected[i],
+                # in-pool / out-of-pool test rows (s2rbench.overlap); a scratch row also keeps each test row's pool entry
+                **pool_columns(prep, sim_idx[i], s.test, err,
+                               sim_order_for(prep, sampler, unit.seed, t, s.train(unit.m), n_max) if unit.n == 0 and n_max > 0 else None),
             }
         )
     return rows
