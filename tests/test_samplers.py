@@ -138,8 +138,13 @@ def test_random_sampler_is_the_protocol_sim_order(synth):
         assert np.array_equal(order, proto.sim_order(len(synth.y_sim), synth.sim_key, 0, trial))
 
 
-def test_random_sampler_reproduces_pre_sampler_results(tmp_path, synth):
-    res = sweep.run("synthetic", "ridge", sizes=[32, 128, 512], trials=3, progress=False, fit=False, model_params=RIDGE,
+#: the pinned MAEs are of the synthetic card v1.0.0 (generator v1), frozen in tests/data/regression
+SYNTHETIC_V1 = str(Path(__file__).parent / "data" / "regression" / "synthetic-v1.toml")
+
+
+def test_random_sampler_reproduces_pre_sampler_results(tmp_path):
+    synth = sweep.prepare(SYNTHETIC_V1)
+    res = sweep.run(SYNTHETIC_V1, "ridge", sizes=[32, 128, 512], trials=3, progress=False, fit=False, model_params=RIDGE,
                     device="cpu", out=tmp_path / "r", sampler="random")
     got = {(int(n), int(t)): float(m) for n, t, m in zip(res.results["n"], res.results["trial"], res.results["mae"])}
     assert got.keys() == PRE_SAMPLER_MAE.keys()
