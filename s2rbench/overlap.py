@@ -46,7 +46,9 @@ def input_ids(prep: Any) -> tuple[np.ndarray, np.ndarray]:
     """The prepared task's (sim, real) ids: computed in `prepare`, or here once for a `Prepared` built
     by hand (tests, `dataclasses.replace`) whose ids are missing or no longer match its tables."""
     ids = getattr(prep, "input_ids", None)
-    if ids is None or len(ids[0]) != len(prep.sim_inputs) or len(ids[1]) != len(prep.real_inputs):
+    # checked against the tables' rows, not the input lists: executors may ship a Prepared without
+    # its real inputs (the ids travel instead)
+    if ids is None or len(ids[0]) != len(prep.y_sim) or len(ids[1]) != len(prep.y_real):
         ids = canonical_ids(prep.sim_inputs, prep.real_inputs)
         try:
             prep.input_ids = ids
