@@ -45,7 +45,7 @@ requires_ray = pytest.mark.skipif(
 )
 
 RIDGE = {"random_features": 64}
-SWEEP = dict(model="ridge", sizes=[32, 128, 512, 2048], trials=4, m_grid=[30, 240], progress=False, fit=False, model_params=RIDGE)
+SWEEP = dict(model="ridge", sizes=[32, 128, 512, 2048], trials=4, m=240, m_grid=[30, 240], progress=False, fit=False, model_params=RIDGE)
 N_UNITS = 5 * 2  # (scratch + 4 sizes) x 2 m values, one block of 4 trials each
 VOLATILE = ["seconds", "created"]  # wall time and commit time: the only columns allowed to differ
 

@@ -28,6 +28,11 @@ def test_real_task_reduced_sweep(task, data_dir, tmp_path):
     rows = res.results
     assert sorted(set(rows["n"])) == [0, *sizes] and len(rows) == 2 * (len(sizes) + 1)
     assert np.isfinite(rows["mae"]).all() and (rows["mae"] > 0).all()
+    # in-pool / out-of-pool test rows (s2rbench.overlap): the two sides add up, scratch has no pool,
+    # and a task whose real inputs are mostly simulated has in-pool rows at the largest n
+    assert (rows["n_test_in_pool"] + rows["n_test_out_pool"] == rows["n_test"]).all()
+    assert (rows[rows.n == 0]["n_test_in_pool"] == 0).all() and rows[rows.n == 0]["mae_in_pool"].isna().all()
+    assert rows[rows.n == max(sizes)]["n_test_in_pool"].sum() > 0
     prep = sweep.prepare(task, data_dir=data_dir)
     # A sanity check of units and scale (a broken split, a target read from the wrong column or a
     # unit slip gives errors far beyond this), not a quality claim: linear ridge on ~1,100

@@ -138,8 +138,13 @@ def test_random_sampler_is_the_protocol_sim_order(synth):
         assert np.array_equal(order, proto.sim_order(len(synth.y_sim), synth.sim_key, 0, trial))
 
 
-def test_random_sampler_reproduces_pre_sampler_results(tmp_path, synth):
-    res = sweep.run("synthetic", "ridge", sizes=[32, 128, 512], trials=3, progress=False, fit=False, model_params=RIDGE,
+#: the pinned MAEs are of the synthetic card v1.0.0 (generator v1), frozen in tests/data/regression
+SYNTHETIC_V1 = str(Path(__file__).parent / "data" / "regression" / "synthetic-v1.toml")
+
+
+def test_random_sampler_reproduces_pre_sampler_results(tmp_path):
+    synth = sweep.prepare(SYNTHETIC_V1)
+    res = sweep.run(SYNTHETIC_V1, "ridge", sizes=[32, 128, 512], trials=3, progress=False, fit=False, model_params=RIDGE,
                     device="cpu", out=tmp_path / "r", sampler="random")
     got = {(int(n), int(t)): float(m) for n, t, m in zip(res.results["n"], res.results["trial"], res.results["mae"])}
     assert got.keys() == PRE_SAMPLER_MAE.keys()
@@ -409,7 +414,7 @@ def runs(tmp_path_factory):
         out[s] = sweep.run("synthetic", out=root / s, sampler=s, **kw).run_dir
     tiny = {**kw, "sizes": [32], "trials": 1}  # refused before anything is fitted
     out["seed1"] = sweep.run("synthetic", out=root / "seed1", seed=1, **tiny).run_dir
-    out["m60"] = sweep.run("synthetic", out=root / "m60", m=60, **tiny).run_dir
+    out["m30"] = sweep.run("synthetic", out=root / "m30", m=30, **tiny).run_dir
     out["rf32"] = sweep.run("synthetic", out=root / "rf32", **{**kw, "trials": 3, "model_params": {"random_features": 32}}).run_dir
     return out
 
@@ -449,11 +454,11 @@ def test_compare_refuses_mismatched_runs(runs, toy_task, tmp_path):
     toy = sweep.run(str(toy_task / "toy.toml"), "ridge", sizes=[1, 2], trials=1, progress=False, fit=False, model_params=RIDGE, device="cpu", out=tmp_path / "toy").run_dir
     cases = [
         ([runs["random"], runs["seed1"]], "different seeds"),
-        ([runs["random"], runs["m60"]], "different m"),
+        ([runs["random"], runs["m30"]], "different m"),
         ([runs["random"], toy], "different tasks"),
         ([runs["random"]], "at least two run directories"),
         ([runs["random"], tmp_path / "nothing"], "holds no s2rbench results"),
-        ([runs["random"], runs["m60"], "--m", "120"], "holds no results at m=120"),
+        ([runs["random"], runs["m30"], "--m", "120"], "holds no results at m=120"),
     ]
     for args, fragment in cases:
         res = runner.invoke(cli, ["compare", *map(str, args)])

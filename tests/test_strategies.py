@@ -303,7 +303,7 @@ def test_selection_never_sees_the_test_targets(name, synthetic):
 
 @pytest.mark.parametrize("name", (*ALL, "mlp"))
 def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, monkeypatch):
-    kw = dict(model=name, sizes=[32, 128], trials=2, progress=False, fit=False,
+    kw = dict(model=name, sizes=[32, 128], trials=2, m=240, progress=False, fit=False,
               model_params={k: v for k, v in {**FAST, **GBDT_FAST}.items() if k in get_model(name).defaults})
     a = sweep.run("synthetic", out=tmp_path / "a", **kw).results
     original = sweep.prepare

@@ -7,6 +7,7 @@ import pytest
 from s2rbench import sweep
 from s2rbench.errors import S2RBenchError
 from s2rbench.plugins import get_model
+from s2rbench.tasks import get_task
 from s2rbench.sweep.store import Store
 
 RIDGE = {"random_features": 256, "alpha_pretrain": 0.1, "alpha_finetune": 1.0}
@@ -18,7 +19,7 @@ def test_run_stores_every_cell_and_transfer_beats_scratch(tmp_path):
     rows = res.results
     assert len(rows) == 5 * 4  # scratch + 4 sizes, 4 trials each
     assert set(rows["n"]) == {0, 32, 128, 512, 2048}
-    assert rows["m"].nunique() == 1 and rows["m"].iloc[0] == 240
+    assert rows["m"].nunique() == 1 and rows["m"].iloc[0] == get_task("synthetic").protocol.m  # the card's m
     means = rows.groupby("n")["mae"].mean()
     assert means[2048] < 0.8 * means[32] and means[2048] < means[0]
     cfg = res.config

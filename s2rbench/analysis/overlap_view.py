@@ -16,12 +16,13 @@ import pandas as pd
 POOL_COLUMNS = ("mae_in_pool", "mae_out_pool")
 
 
-def pool_split(rows: pd.DataFrame) -> Any:
-    """`s2rbench.overlap.overlap_summary(rows)` when it is importable and the rows carry the columns, else None."""
+def pool_split(rows: pd.DataFrame, m: int | None = None, n_boot: int = 1000) -> Any:
+    """The table of `s2rbench.overlap.overlap_summary(rows)` (one row per n) when the rows carry the
+    columns, else None."""
     if rows is None or not set(POOL_COLUMNS) <= set(rows.columns) or rows[list(POOL_COLUMNS)].isna().all().all():
         return None
     try:
-        overlap_summary = importlib.import_module("s2rbench.overlap").overlap_summary
-    except (ImportError, AttributeError):
+        overlap = importlib.import_module("s2rbench.overlap")
+    except ImportError:
         return None
-    return overlap_summary(rows)
+    return overlap.overlap_table(overlap.overlap_summary(rows, m=m, n_boot=n_boot)) or None

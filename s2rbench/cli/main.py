@@ -224,14 +224,15 @@ def fit(run_dir, m, boot, as_json) -> None:
     """Refit the scaling law from the raw per-trial rows of RUN_DIR."""
     from ..analysis import summarize
     from ..report import summary_row
-
     from ..report.run import fit_text
 
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
         from ..laws import jsonable
+        from ..overlap import run_overlap
 
-        click.echo(json.dumps(jsonable(s.to_dict()), indent=2, allow_nan=False))
+        pool = run_overlap(run_dir, m=s.m, n_boot=boot)  # where the gain comes from: in pool / out of pool
+        click.echo(json.dumps(jsonable({**s.to_dict(), "overlap": pool}), indent=2, allow_nan=False))
         return
     click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple", disable_numparse=True))
     for line in fit_text(s):

@@ -74,7 +74,7 @@ def fit_text(s: Summary) -> list[str]:
             out.append(f"  chosen: {ff.family} {ff.formula}: " + ", ".join(f"{k} = {vci(ff.values[k], ff.cis[k])}" for k in ff.names))
         else:
             out.append(f"  chosen by backtest: {ff.family}, but on every size it is no law: {law_verdict(ff.to_dict()).reason}")
-    pools = pool_split(s.rows) if s.rows is not None else None
+    pools = pool_split(s.rows, m=s.m) if s.rows is not None else None
     if pools is not None:
         out.append("in-pool / out-of-pool test rows:")
         out.append(tabulate(pools, headers="keys", tablefmt="simple"))
@@ -207,7 +207,7 @@ def markdown(summary: Summary, plot_name: str | None = None) -> str:
     elif summary.fit_error:
         lines += [f"No law fitted: {summary.fit_error}.", ""]
     lines += family_lines(summary)
-    pools = pool_split(summary.rows) if summary.rows is not None else None
+    pools = pool_split(summary.rows, m=summary.m) if summary.rows is not None else None
     if pools is not None:
         lines += ["## In-pool and out-of-pool test rows", "",
                   "Test rows whose canonical input is / is not in the trial's pretraining set.", "",

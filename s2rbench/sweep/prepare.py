@@ -15,6 +15,7 @@ import pandas as pd
 from ..contracts import protocol as proto
 from ..errors import S2RBenchError
 from ..tasks.featurecache import cached_featurize
+from ..overlap import canonical_ids
 from ..contracts.featurizer import Featurizer, InvalidInputsWarning
 from ..plugins import get_featurizer
 from ..tasks import TaskCard, get_task, load_tables
@@ -49,6 +50,7 @@ class Prepared:
     overlap: int = 0
     excluded_overlap: int = 0
     sim_families: np.ndarray | None = None
+    input_ids: tuple[np.ndarray, np.ndarray] | None = None  # canonical inputs as integer ids (s2rbench.overlap)
 
     def data_info(self) -> dict[str, Any]:
         return {
@@ -148,6 +150,7 @@ def prepare(
         invalid_examples=examples,
         overlap=overlap,
         excluded_overlap=excluded,
+        input_ids=canonical_ids(sides["sim"]["canon"], sides["real"]["canon"]),
     )
 
 

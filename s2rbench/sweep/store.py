@@ -47,6 +47,10 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS: dict[str, str] = {
     "selected": "TEXT",
     "mae_original": "REAL",  # MAE in the card's original units when a [target] transform is declared
+    # test rows whose canonical input is / is not in the trial's pretraining set (s2rbench.overlap);
+    # pool_entry (scratch rows): each test row's first n in the trial's pretraining order, and its error
+    "mae_in_pool": "REAL", "n_test_in_pool": "INTEGER", "mae_out_pool": "REAL", "n_test_out_pool": "INTEGER",
+    "pool_entry": "TEXT",
 }
 
 RESULT_COLUMNS = REQUIRED_COLUMNS + tuple(OPTIONAL_COLUMNS)

@@ -16,6 +16,7 @@ from ..contracts import protocol as proto
 from ..errors import S2RBenchError
 from ..contracts.model import Model, TrainingBlock
 from ..plugins import get_sampler
+from ..overlap import pool_columns
 from ..contracts.sampler import Sampler, SamplingContext, checked_order
 from .prepare import Prepared
 from ..tasks.transform import original_metrics
@@ -118,6 +119,9 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
                 "n_test": int(len(s.test)), "n_train": int(unit.m), "seconds": float(seconds),
                 "device": device, "unit": unit.key, "selected": selected[i],
                 **original_metrics(prep.card.transform, preds[i, s.test], prep.y_real[s.test]),  # mae_original
+                # in-pool / out-of-pool test rows (s2rbench.overlap); a scratch row also keeps each test row's pool entry
+                **pool_columns(prep, sim_idx[i], s.test, err,
+                               sim_order_for(prep, sampler, unit.seed, t, s.train(unit.m), n_max) if unit.n == 0 and n_max > 0 else None),
             }
         )
     return rows
