@@ -27,7 +27,8 @@ What is checked (docs/plugins.md, "The check kit", says why each matters):
   the same order; orders are nested across n; it pickles.
 
 Fast settings: a model may declare ``check_params`` (a dict of hyperparameter overrides, e.g. few
-epochs) that the kit applies; a featurizer may declare ``check_inputs`` (valid inputs of its kind)
+epochs) that the kit applies, and a model that reads one featurizer's columns only declares
+``check_features(rng, rows) -> ndarray`` (valid input rows of that featurizer); a featurizer may declare ``check_inputs`` (valid inputs of its kind)
 and ``check_invalid`` (inputs that must not parse) when the kit's examples for its ``input_kind``
 do not fit. Every check works on a deep copy, so a stateful object in the registry is untouched.
 
@@ -69,14 +70,22 @@ Check = Callable[[Any], None]
 
 
 def synthetic_block(
-    *, trials: int = 2, n: int = 24, m: int = 10, pool: int = 80, real: int = 30, d: int = 5, seed: int = 0
+    *, trials: int = 2, n: int = 24, m: int = 10, pool: int = 80, real: int = 30, d: int = 5, seed: int = 0,
+    features: Callable[[np.random.Generator, int], np.ndarray] | None = None,
 ) -> TrainingBlock:
     """A small block with a learnable sim-to-real relation: disjoint pretraining rows per trial,
-    pool rows no trial uses, and padded training rows (mask False, target NaN) in the last trial."""
+    pool rows no trial uses, and padded training rows (mask False, target NaN) in the last trial.
+
+    ``features(rng, rows)`` makes the input rows for a model that reads one featurizer's columns
+    only (a model's ``check_features``); by default they are uniform in [-1, 1]^d."""
     rng = np.random.Generator(np.random.PCG64(seed))
-    w = rng.normal(size=d)
-    X_sim = rng.uniform(-1, 1, size=(pool, d)).astype(np.float32)
-    X_real = rng.uniform(-1, 1, size=(real, d)).astype(np.float32)
+    if features is None:
+        X_sim = rng.uniform(-1, 1, size=(pool, d)).astype(np.float32)
+        X_real = rng.uniform(-1, 1, size=(real, d)).astype(np.float32)
+    else:
+        X_sim = np.asarray(features(rng, pool), dtype=np.float32)
+        X_real = np.asarray(features(rng, real), dtype=np.float32)
+    w = rng.normal(size=X_sim.shape[1]) / np.sqrt(X_sim.shape[1])
     y_sim = (np.sin(X_sim @ w) + 0.3).astype(np.float32)
     y_real = np.sin(X_real @ w).astype(np.float64)
     if trials * n > pool - 8:
@@ -109,6 +118,11 @@ def _replace(block: TrainingBlock, **changes: Any) -> TrainingBlock:
     return TrainingBlock(**fields)
 
 
+def _block_for(model: Model, **kwargs: Any) -> TrainingBlock:
+    """The kit's block, with the model's own kind of input rows where it declares ``check_features``."""
+    return synthetic_block(features=getattr(model, "check_features", None), **kwargs)
+
+
 def _fast(model: Model) -> Model:
     """A fresh copy with the model's declared check settings (``check_params``) applied."""
     params = dict(getattr(model, "check_params", None) or {})
@@ -125,7 +139,7 @@ def _label(obj: Any) -> str:
 
 
 def check_model_output_shape(model: Model) -> None:
-    block = synthetic_block()
+    block = _block_for(model)
     out = _predict(_fast(model), block)
     assert out.shape == (block.n_trials, len(block.X_real)), (
         f"{_label(model)}: fit_predict returned shape {out.shape}, "
@@ -136,7 +150,7 @@ def check_model_output_shape(model: Model) -> None:
 
 def check_model_scratch_baseline(model: Model) -> None:
     """n == 0 (no pretraining rows) is the protocol's scratch baseline: it must work."""
-    block = synthetic_block()
+    block = _block_for(model)
     block = _replace(block, sim_idx=np.zeros((block.n_trials, 0), dtype=np.int64))
     out = _predict(_fast(model), block)
     assert out.shape == (block.n_trials, len(block.X_real)) and np.isfinite(out).all(), (
@@ -145,7 +159,7 @@ def check_model_scratch_baseline(model: Model) -> None:
 
 
 def check_model_deterministic(model: Model) -> None:
-    block = synthetic_block()
+    block = _block_for(model)
     a = _predict(_fast(model), block)
     b = _predict(_fast(model), block)
     assert np.array_equal(a, b), (
@@ -157,7 +171,7 @@ def check_model_deterministic(model: Model) -> None:
 
 
 def check_model_respects_train_mask(model: Model) -> None:
-    block = synthetic_block()
+    block = _block_for(model)
     assert (~block.train_mask).any()
     base = _predict(_fast(model), block)
     poisoned = np.where(block.train_mask, block.y_train, np.float32(1e3)).astype(np.float32)
@@ -172,7 +186,7 @@ def check_model_respects_train_mask(model: Model) -> None:
 def check_model_reads_only_its_rows(model: Model) -> None:
     """Test targets never reach a model (the block has none); what it must not use either: simulated
     targets outside every pretraining set, and another trial's rows (trials are independent)."""
-    block = synthetic_block()
+    block = _block_for(model)
     base = _predict(_fast(model), block)
     unused = np.setdiff1d(np.arange(len(block.y_sim)), block.sim_idx.ravel())
     y_sim = block.y_sim.copy()
@@ -195,7 +209,7 @@ def check_model_reads_only_its_rows(model: Model) -> None:
 
 
 def check_model_non_finite_inputs(model: Model) -> None:
-    block = synthetic_block()
+    block = _block_for(model)
     X_sim, X_real = block.X_sim.copy(), block.X_real.copy()
     X_sim[block.sim_idx[0, 0], 0] = np.nan
     X_real[block.train_idx[0, 0], 1] = np.inf
@@ -215,7 +229,7 @@ def check_model_non_finite_inputs(model: Model) -> None:
 
 
 def check_model_pickles(model: Model) -> None:
-    block = synthetic_block()
+    block = _block_for(model)
     fast = _fast(model)
     copy_ = pickle.loads(pickle.dumps(fast))
     assert np.array_equal(_predict(fast, block), _predict(copy_, block)), (

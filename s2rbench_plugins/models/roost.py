@@ -214,6 +214,28 @@ class Roost(Model):
         return preds
 
 
+    #: fast settings for the check kit (s2rbench.testing): a tiny network and a few rounds
+    check_params: dict[str, Any] = {
+        "elem_fea_len": 8, "n_graph": 1, "elem_heads": 1, "cry_heads": 1, "elem_gate": (8,), "elem_msg": (8,),
+        "cry_gate": (8,), "cry_msg": (8,), "trunk_hidden": (16,), "out_hidden": (8,), "batch_size": 16,
+        "pretrain_epochs": 2, "pretrain_patience": 2, "finetune_epochs": 2, "finetune_patience": 2,
+        "finetune_lrs": (1e-3,), "min_steps_per_epoch": 1,
+    }
+
+    @staticmethod
+    def check_features(rng: Any, rows: int) -> Any:
+        """Valid composition-elements rows for the check kit: random binary and ternary compositions."""
+        from s2rbench_plugins.featurizers.elements import DEFAULT_MAX_ELEMENTS, encode_formulas
+
+        symbols = ("Li", "Na", "Mg", "Al", "Si", "Ti", "Fe", "Zn", "O", "S", "N", "F")
+        formulas = []
+        for _ in range(rows):
+            k = int(rng.integers(2, 4))
+            els = rng.choice(len(symbols), size=k, replace=False)
+            formulas.append("".join(f"{symbols[e]}{int(rng.integers(1, 4))}" for e in els))
+        return encode_formulas(formulas, DEFAULT_MAX_ELEMENTS)[0]
+
+
 class RoostSmall(Roost):
     """A named smaller configuration of ``roost`` (see the module docstring); not the paper's network."""
 
