@@ -345,3 +345,29 @@ def test_a_curve_without_a_law_shows_no_law_instead_of_parameters():
     assert flat["α [90% CI]"] == "no law" and flat["C [90% CI]"] == "—" and flat["R²"] == "0.31"
     good = lb._law_cells({**fit, "r2": 0.95})
     assert good["α [90% CI]"] == "0.01 [0, 0.02]" and good["C [90% CI]"] == "0.3 [0.2, 0.4]"
+
+
+#: Code paths the check must agree on: NumPy without its AVX-512 kernels, OpenBLAS forced to older
+#: cores, torch's ATen dispatch at default/avx2. One subprocess each (a flag is read at import time).
+CPU_PATHS = (
+    {},
+    {"NPY_DISABLE_CPU_FEATURES": "X86_V4", "ATEN_CPU_CAPABILITY": "avx2"},
+    {"NPY_DISABLE_CPU_FEATURES": "AVX512_SKX", "OPENBLAS_CORETYPE": "Haswell"},
+    {"OPENBLAS_CORETYPE": "Sandybridge", "ATEN_CPU_CAPABILITY": "default"},
+)
+
+
+@pytest.mark.parametrize("env", CPU_PATHS, ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "native")
+def test_the_repository_leaderboard_passes_the_check_on_every_cpu_code_path(env, data_dir):
+    """Issue 18: what the check verifies is a property of the data, not of the SIMD path."""
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, **env, "S2RBENCH_DATA_DIR": str(data_dir)}
+    res = subprocess.run(
+        [sys.executable, "-c", "from s2rbench.cli import cli; cli()", "leaderboard", "check", "--root", str(REPO / "leaderboard")],
+        env=full, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "leaderboard OK" in res.stdout and "Traceback" not in res.stderr

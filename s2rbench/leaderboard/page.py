@@ -29,7 +29,7 @@ import numpy as np
 from tabulate import tabulate
 
 from . import submission as S
-from .errors import S2RBenchError
+from ..errors import S2RBenchError
 
 README = "README.md"
 SUBMISSIONS = "submissions"
@@ -186,13 +186,12 @@ def _ci(v: Any, ci: Any, digits: int = 3) -> str:
 
 
 def _law_cells(f: dict[str, Any]) -> dict[str, str]:
-    """α, C, D with intervals where the law describes the curve (R² >= R2_MIN); where it does not,
-    "no law" instead of parameters that mean nothing (the submission keeps them, and the check
-    still recomputes them)."""
-    from .planning import R2_MIN
+    """α, C, D with intervals where `s2rbench.lawcheck.law_verdict` says the law describes the curve;
+    where it does not, "no law" instead of parameters that mean nothing (the submission keeps them)."""
+    from ..lawcheck import law_verdict
 
     r2 = f.get("r2")
-    fits = r2 is not None and np.isfinite(r2) and r2 >= R2_MIN
+    fits = law_verdict(f).holds
     return {
         "R²": "—" if r2 is None else _g(r2, 3),
         "α [90% CI]": _ci(f["alpha"], f["alpha_ci"]) if fits else "no law",
@@ -245,8 +244,11 @@ How to read the tables:
   `=` (e.g. `1=`), are not separated by the data: their intervals overlap, so ordering them would
   be ordering noise. Intervals are percentile bootstrap intervals over trials ({S.FIT_BOOT} resamples, seed {S.FIT_SEED}).
 - **α, C, D**: the fitted law with 90% bootstrap intervals over trials (same resampling), shown
-  where the law describes the mean curve (R² ≥ 0.9); below that the entry says **no law**: its
-  error does not fall with n as a power law, and its fitted parameters (kept in the submission) mean nothing.
+  where the law describes the mean curve (the one policy of `s2rbench.lawcheck.law_verdict`, which
+  every s2rbench output applies); otherwise the entry says **no law**: its error does not fall with n
+  as a power law, and its fitted parameters (kept in the submission) are ill-posed and mean nothing.
+  The check never compares ill-posed parameters digit by digit (their digits depend on the CPU's
+  floating-point path); it compares a law's parameters within a fraction of their bootstrap spread.
 - **scratch MAE**: the same model trained on the m real samples only; **gain** = 1 − MAE(n_max) / scratch MAE.
 - **protocol**: `full` or `quick` (the task card's two standard sweeps), trials, and m.
 """
@@ -279,7 +281,7 @@ def render(entries: list[Entry]) -> str:
 
 
 def _plot(entry: Entry, path: Path) -> None:
-    from .report import plot
+    from ..report import plot
 
     path.parent.mkdir(parents=True, exist_ok=True)
     plot(S.recompute(entry.sub), path)
@@ -341,7 +343,7 @@ def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | Non
     """
     root = resolve_root(root)
     if cards is None:
-        from .plugins import get_registry
+        from ..plugins import get_registry
 
         cards = get_registry().tasks
     files, problems = scan(root)
