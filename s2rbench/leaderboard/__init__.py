@@ -7,6 +7,9 @@ module object as ``s2rbench.leaderboard.submission``, so old imports keep workin
 
 from __future__ import annotations
 
+# The sweep package first: importing the plugin registry before s2rbench.contracts.sampler is a
+# circular import on main (the sampler plugins fail to load); see the board report.
+from .. import sweep as _sweep  # noqa: F401
 from . import submission
 from .page import *  # noqa: F401,F403
 from .page import (  # noqa: F401  (private helpers the CLI and tests use)

@@ -214,6 +214,7 @@ def build_submission(
     description: str | None = None,
     date: str | None = None,
     cards: dict[str, Any] | None = None,
+    predictions: dict[tuple[int, int, int], Any] | None = None,
 ) -> dict[str, Any]:
     """A submission dict from a run's per-trial rows and stored configuration (writes nothing).
 
@@ -223,8 +224,11 @@ def build_submission(
     """
     if not slugify(name):
         raise S2RBenchError(f"--name {name!r} needs at least one letter or digit (it becomes the submission id)")
-    if url and not re.match(r"^https?://\S+$", url):
-        raise S2RBenchError(f"--url {url!r} must be an http(s) address")
+    from .safety import text_problems
+
+    bad = text_problems({"name": name, "author": author, "url": url, "description": description})
+    if bad:
+        raise S2RBenchError(f"--{bad[0]}")
     if rows is None or rows.empty:
         raise S2RBenchError("the run holds no results; run `s2rbench run TASK` first")
     proto = dict(config.get("protocol") or {})
@@ -254,6 +258,7 @@ def build_submission(
     }
     if results["rmse"] is None:
         del results["rmse"]
+    results["predictions"] = _encoded_predictions(predictions, m, sizes, trials)
     sub: dict[str, Any] = {
         "format": FORMAT,
         "id": "",
@@ -263,7 +268,11 @@ def build_submission(
         "description": description,
         "date": date or datetime.now(timezone.utc).date().isoformat(),
         "run_date": config.get("updated"),
-        "task": {"name": task, "version": str(config.get("card_version")), "hash": config.get("card_hash")},
+        "task": {"name": task, "version": str(config.get("card_version")), "hash": config.get("card_hash"), **_task_provenance(task, config)},
+        "sampler": {
+            "name": config.get("sampler") or "random", "version": str(config.get("sampler_version") or "1"),
+            "plugin": config.get("sampler_plugin"),
+        },
         "model": {
             "name": config.get("model"), "version": str(config.get("model_version")),
             "hyperparameters": config.get("hyperparameters") or {}, "plugin": config.get("model_plugin"),
@@ -304,6 +313,39 @@ def build_submission(
     return sub
 
 
+def _encoded_predictions(predictions: dict | None, m: int, sizes: list[int], trials: list[int]) -> dict[str, Any]:
+    """results.predictions from a store's {(n, m, trial): (test rows, preds)}; refuses a run that kept none."""
+    from ..sweep import predictions as P
+
+    predictions = predictions or {}
+    missing = [(n, t) for t in trials for n in [0, *sizes] if (n, m, t) not in predictions]
+    if missing:
+        raise S2RBenchError(
+            f"the run kept no test predictions for {len(missing)} (n, trial) cells (first n={missing[0][0]}, trial {missing[0][1]}): "
+            "it was made before s2rbench stored them; rerun the sweep into a new --out directory and submit that"
+        )
+    return {
+        "encoding": P.ENCODING,
+        "scratch": [P.encode(predictions[(0, m, t)][1]) for t in trials],
+        "sizes": [[P.encode(predictions[(n, m, t)][1]) for n in sizes] for t in trials],
+    }
+
+
+def _task_provenance(task: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The task's plugin, and for a task no built-in card defines, the card's text (pinned by task.hash)."""
+    from dataclasses import asdict
+
+    from ..plugins import plugin_of
+
+    info = plugin_of("tasks", task)
+    out: dict[str, Any] = {"plugin": asdict(info) if info else None}
+    if info is None or info.distribution != "s2rbench":
+        path = config.get("card_path")
+        if path and Path(path).is_file():
+            out["card"] = Path(path).read_text(encoding="utf-8")
+    return out
+
+
 def from_run(run_dir: str | Path, **meta: Any) -> dict[str, Any]:
     """A submission dict from a run directory (see `build_submission` for the keywords)."""
     from ..sweep.store import Store
@@ -311,7 +353,8 @@ def from_run(run_dir: str | Path, **meta: Any) -> dict[str, Any]:
     with Store(run_dir, create=False) as store:
         config = store.get_meta("config") or {}
         rows = store.results()
-    return build_submission(rows, config, **meta)
+        predictions = store.predictions()
+    return build_submission(rows, config, predictions=predictions, **meta)
 
 
 def submission_path(root: str | Path, sub: dict[str, Any]) -> Path:
@@ -448,19 +491,17 @@ def fit_problems(sub: dict[str, Any]) -> list[str]:
 
 
 def load_json(path: Path) -> tuple[Any, str | None]:
-    """(parsed JSON, None) or (None, one-line reason)."""
+    """(parsed JSON, None) or (None, one-line reason); size and depth are bounded before parsing."""
+    from .safety import InputTooLarge, read_bounded
+
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_bounded(path), None
+    except InputTooLarge as exc:
+        return None, str(exc)
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot be read ({exc.__class__.__name__}: {exc})"
-    try:
-        return json.loads(text, parse_constant=_reject_constant), None
     except ValueError as exc:
         return None, f"is not valid JSON ({exc}); fix the syntax or regenerate it with `s2rbench submit`"
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON; use null")
 
 
 def validate(
@@ -469,13 +510,18 @@ def validate(
     *,
     cards: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     recompute_fit: bool = True,
+    data_dir: Any = None,
 ) -> list[str]:
     """Every problem of one submission, each a one-line ``"<field>: <what>; <fix>"`` string.
 
     ``cards`` maps task names to registered `TaskCard` objects (default: the plugin registry's
-    tasks). Checks, in order: schema; shapes and consistency; id and file location; the task card and
-    its standard protocol; and (``recompute_fit``) every stated number against the raw trial data.
-    Later stages run only when the earlier ones leave the file readable.
+    tasks; a task no plugin registers is checked against the card the submission carries, pinned by
+    ``task.hash``). Checks, in order: schema; shapes and consistency; plain-text fields and an https
+    URL (`s2rbench.leaderboard.safety`); id and file location; the task card and its standard
+    protocol; every per-trial MAE rescored from the carried predictions against the task's own data
+    and re-derived splits (`s2rbench.leaderboard.rescore`); and (``recompute_fit``) every stated
+    number against the raw trial data (`s2rbench.leaderboard.fitcheck`). Later stages run only when
+    the earlier ones leave the file readable.
     """
     out = schema_problems(sub)
     if out:
@@ -483,6 +529,9 @@ def validate(
     out = structure_problems(sub)
     if out:
         return out
+    from .safety import text_problems
+
+    out += text_problems({k: sub.get(k) for k in ("name", "author", "description", "url")})
     out += identity_problems(sub, path)
     if cards is None:
         from ..plugins import get_registry
@@ -492,11 +541,54 @@ def validate(
         cards = cards()
     name = sub["task"]["name"]
     card = cards.get(name)
+    if card is None and sub["task"].get("card"):
+        card, found = travelling_card(sub)
+        out += found
+        if found:
+            return out
     if card is None:
         known = ", ".join(sorted(cards)) or "none"
-        out.append(f"task.name: {name!r} is not a registered task (registered: {known}); submit runs of a task card in tasks/")
-    else:
-        out += card_problems(sub, card)
+        out.append(f"task.name: {name!r} is not a registered task (registered: {known}) and the submission carries no card; "
+                   "install the plugin that registers it, or submit with a current s2rbench (it includes a plugin task's card)")
+        return out
+    found = card_problems(sub, card)
+    out += found
+    if found:
+        return out  # rescoring against another card's data is meaningless
+    if sub["results"].get("predictions") is not None:
+        from .rescore import rescore
+
+        out += rescore(sub, card, data_dir)
+    elif not is_legacy(sub):
+        out.append("results.predictions: missing; an entry carries each trial's test predictions so that the check can rescore them — "
+                   "rerun the sweep with a current s2rbench and submit again")
     if recompute_fit:
         out += fit_problems(sub)
     return out
+
+
+def is_legacy(sub: dict[str, Any]) -> bool:
+    """An entry made before submissions carried predictions (listed in `legacy.NOT_RESCORED`)."""
+    from .legacy import NOT_RESCORED
+
+    return sub.get("id") in NOT_RESCORED and sub["results"].get("predictions") is None
+
+
+def travelling_card(sub: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The task card a submission carries (for a task a plugin registers), loaded as data and pinned by hash."""
+    import tempfile
+
+    from ..tasks import load_card
+
+    text = sub["task"]["card"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{slugify(sub['task']['name']) or 'task'}.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            card = load_card(path)
+        except S2RBenchError as exc:
+            return None, [f"task.card: the card the submission carries does not load ({exc})"]
+    if card.hash != sub["task"]["hash"] or card.name != sub["task"]["name"]:
+        return None, [f"task.card: the carried card is {card.name!r} with sha256 {card.hash[:12]}…, not task {sub['task']['name']!r} "
+                      f"with sha256 {sub['task']['hash'][:12]}…; submit again from the run directory"]
+    return card, []

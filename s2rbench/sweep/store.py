@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import S2RBenchError
+from . import predictions as _P
 
 DB_NAME = "results.sqlite"
 
@@ -32,6 +33,12 @@ CREATE TABLE IF NOT EXISTS results (
     mae REAL NOT NULL, rmse REAL NOT NULL, n_test INTEGER NOT NULL, n_train INTEGER NOT NULL,
     seconds REAL NOT NULL, device TEXT NOT NULL, unit TEXT NOT NULL,
     created TEXT NOT NULL DEFAULT (datetime('now')), selected TEXT,
+    PRIMARY KEY (task, model, featurizer, sampler, n, m, trial)
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    task TEXT NOT NULL, model TEXT NOT NULL, featurizer TEXT NOT NULL, sampler TEXT NOT NULL,
+    n INTEGER NOT NULL, m INTEGER NOT NULL, trial INTEGER NOT NULL,
+    test_rows BLOB NOT NULL, preds BLOB NOT NULL,
     PRIMARY KEY (task, model, featurizer, sampler, n, m, trial)
 );
 """
@@ -101,7 +108,18 @@ class Store:
                 f"INSERT OR REPLACE INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({', '.join('?' * len(RESULT_COLUMNS))})",
                 [tuple(r.get(c) if c == "selected" else r[c] for c in RESULT_COLUMNS) for r in rows],
             )
+            # Each trial's test predictions (see s2rbench.sweep.predictions), in the same transaction.
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r["task"], r["model"], r["featurizer"], r["sampler"], r["n"], r["m"], r["trial"], r[_P.ROWS_KEY], r[_P.KEY])
+                 for r in rows if r.get(_P.KEY) is not None],
+            )
         return len(rows)
+
+    def predictions(self) -> dict[tuple[int, int, int], tuple["np.ndarray", "np.ndarray"]]:
+        """{(n, m, trial): (test row indices, float32 predictions)} of every stored trial that kept them."""
+        cur = self.conn.execute("SELECT n, m, trial, test_rows, preds FROM predictions")
+        return {(int(n), int(m), int(t)): (_P.from_blob(r, "<i4"), _P.from_blob(p)) for n, m, t, r, p in cur}
 
     def results(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM results ORDER BY n, m, trial", self.conn)

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from . import protocol as proto
+from . import predictions as _predictions
 from ..errors import S2RBenchError
 from ..contracts.model import Model, TrainingBlock
 from ..plugins import get_sampler
@@ -116,6 +117,7 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
                 "mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err**2))),
                 "n_test": int(len(s.test)), "n_train": int(unit.m), "seconds": float(seconds),
                 "device": device, "unit": unit.key, "selected": selected[i],
+                **_predictions.trial_entries(preds[i], s.test),  # kept for rescoring (issue 18)
             }
         )
     return rows
