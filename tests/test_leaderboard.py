@@ -569,3 +569,45 @@ def test_a_plugin_task_entry_carries_its_card_pinned_by_hash(sub_a):
     sub["task"].pop("card")
     sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
     assert "carries no card" in S.validate(sub, cards={})[0]
+
+
+def test_no_law_everywhere_submit_line_and_entry_plot(tmp_path, root, run_dir, sub_a, monkeypatch):
+    """A run without a law: submit's line says so (no α), its figure draws no curve, the table says "no law"."""
+    import matplotlib.axes
+
+    from s2rbench.cli.leaderboard import summary_line
+    from s2rbench.lawcheck import law_verdict
+    from s2rbench.leaderboard import plot as P
+
+    flat, lawful = copy.deepcopy(sub_a), copy.deepcopy(sub_a)
+    flat["fit"].update(r2=0.31, alpha=1e-6, C=0.3, D=3e-8)
+    lawful["fit"].update(r2=0.99, alpha=0.5, C=0.1, D=1.0)
+    assert not law_verdict(flat["fit"]).holds and law_verdict(lawful["fit"]).holds
+    line = summary_line(flat)
+    assert "no law (" in line and "alpha=" not in line and "D=" not in line
+    assert "alpha=0.5, C=0.1, D=1" in summary_line(lawful)
+    labels: list[str] = []
+    real_plot = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda self, *a, **k: (labels.append(str(k.get("label"))), real_plot(self, *a, **k))[1])
+    P.plot_entry(flat, tmp_path / "flat.png")
+    assert labels and not any(label.startswith("law") for label in labels)
+    P.plot_entry(lawful, tmp_path / "law.png")
+    assert any(label.startswith("law: 1·n^(−0.5) + 0.1") for label in labels)
+    assert lb._law_cells(flat["fit"])["α [90% CI]"] == "no law"
+    # submit's "next:" hint names the root it wrote to, in every command.
+    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "Hint", "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    hint = next(line for line in res.output.splitlines() if line.startswith("next:"))
+    assert hint.count(f"--root {root}") == 3 and "reproduce" in hint
+
+
+def test_requirements_names_only_validated_plugin_distributions(sub_a, tmp_path):
+    from s2rbench.leaderboard.select import plugin_requirements
+
+    assert plugin_requirements(sub_a) == ([], [])  # everything built in
+    sub = copy.deepcopy(sub_a)
+    sub["model"]["plugin"] = {"name": "m", "distribution": "s2rbench-mymodel", "version": "0.2.1", "module": "x"}
+    sub["featurizer"]["plugin"] = {"name": "f", "distribution": "--index-url", "version": "https://evil.example/simple", "module": "x"}
+    reqs, problems = plugin_requirements(sub)
+    assert reqs == ["s2rbench-mymodel==0.2.1"]
+    assert problems == ['featurizer.plugin: "--index-url" "https://evil.example/simple" is not a distribution name and exact version']

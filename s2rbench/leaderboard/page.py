@@ -319,10 +319,9 @@ def render(entries: list[Entry]) -> str:
 
 
 def _plot(entry: Entry, path: Path) -> None:
-    from ..report import plot
+    from .plot import plot_entry
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot(S.recompute(entry.sub), path)
+    plot_entry(entry.sub, path)
 
 
 def _orphan_plots(root: Path, entries: list[Entry]) -> list[Path]:
