@@ -233,13 +233,13 @@ def _law_cells(f: dict[str, Any]) -> dict[str, str]:
 def _row(label: str, e: Entry) -> dict[str, str]:
     s, f, p = e.sub, e.sub["fit"], e.sub["protocol"]
     st = s["summary"]
-    name = f"[{_cell(s['name'])}]({e.rel.as_posix()})"
+    from .safety import link_target, url_problem
+
+    name = f"[{_cell(s['name'])}]({link_target(e.rel.as_posix())})"
     if s.get("author"):
         name += f" · {_cell(s['author'])}"
-    from .safety import url_problem
-
     url = s.get("url")
-    links = f"[plot]({e.plot_rel.as_posix()})" + (f" · [code]({url})" if url and url_problem(url) is None else "")
+    links = f"[plot]({link_target(e.plot_rel.as_posix())})" + (f" · [code]({url})" if url and url_problem(url) is None else "")
     gain = st.get("gain_over_scratch")
     return {
         "rank": label,

@@ -35,7 +35,7 @@ MAX_URL = 300
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}]")
-_HTML = re.compile(r"<\s*/?\s*[A-Za-z!?]|&#?[A-Za-z0-9]+;|[<>]")
+_HTML = re.compile(r"<\s*/?\s*[A-Za-z!?]|&#?[A-Za-z0-9]+;")
 _MD_LINK = re.compile(r"\]\s*\(|!\s*\[|^\s*\[[^\]]*\]\s*:|\[[^\]]*\]\s*\[", re.M)
 _SCHEME = re.compile(r"\b(?:javascript|data|vbscript|file|https?|ftp)\s*:", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
@@ -97,7 +97,7 @@ def text_problem(value: str) -> str | None:
     if _CONTROL.search(value):
         return "holds a control or bidirectional-override character"
     if _HTML.search(value):
-        return "holds HTML (a tag, an entity or an angle bracket); plain text only"
+        return "holds HTML (a tag or an entity); plain text only"
     if _MD_LINK.search(value):
         return "holds a markdown link, image or reference; plain text only (put one address in --url)"
     if _SCHEME.search(value):
@@ -123,6 +123,13 @@ def text_problems(fields: dict[str, Any]) -> list[str]:
 
 _ESCAPE = {c: "\\" + c for c in "\\`*_[]()!|~"}
 _ESCAPE.update({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"})
+
+
+def link_target(rel: Any) -> str:
+    """A relative path as a link target that markdown cannot read as anything else."""
+    from urllib.parse import quote
+
+    return quote(str(rel).replace("\\", "/"), safe="/._-")
 
 
 def escape_cell(text: Any) -> str:
