@@ -610,3 +610,18 @@ def test_requirements_names_only_validated_plugin_distributions(sub_a, tmp_path)
     reqs, problems = plugin_requirements(sub)
     assert reqs == ["s2rbench-mymodel==0.2.1"]
     assert problems == ['featurizer.plugin: "--index-url" "https://evil.example/simple" is not a distribution name and exact version']
+
+
+def test_the_float32_fingerprint_ignores_last_bit_differences_of_a_computed_table():
+    """A computed table (the synthetic generator) differs in its last float64 bits on another BLAS kernel."""
+    import pandas as pd
+
+    from s2rbench.leaderboard.rescore import fingerprint_f32
+    from s2rbench.sweep.protocol import fingerprint
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"input": [f"x{i}" for i in range(50)], "target": rng.normal(size=50)})
+    nudged = frame.assign(target=np.nextafter(frame["target"].to_numpy(), np.inf))
+    assert fingerprint(frame) != fingerprint(nudged)
+    assert fingerprint_f32(frame) == fingerprint_f32(nudged)
+    assert fingerprint_f32(frame) != fingerprint_f32(frame.assign(target=frame["target"] * (1 + 1e-6)))

@@ -8,7 +8,9 @@ rows travel with the entry (`s2rbench.sweep.predictions`), and the check
    the simulated side is not needed to score, and featurizing 10^5 simulated rows is minutes),
    and requires its fingerprint to be the run's ``data.real``;
 2. re-derives each trial's test rows and model seed from (real fingerprint, protocol seed, trial)
-   with `s2rbench.sweep.protocol` — the functions the run used;
+   with `s2rbench.sweep.protocol` — the functions the run used (a computed table may differ in its
+   last float64 bits on another BLAS kernel; then the float32 fingerprint `fingerprint_f32` must
+   agree and the run's fingerprint fixes the split);
 3. recomputes every per-trial MAE from the predictions and compares it with ``results``: the
    predictions are float32, so the allowed difference is `RESCORE_RTOL` of the mean |prediction|
    (float32 rounding moves a value by at most 2^-24 ≈ 6e-8 of it; 1e-6 leaves room for summation
@@ -41,6 +43,7 @@ class RealSide:
     y: np.ndarray
     key: str
     groups: np.ndarray | None
+    key_f32: str = ""  # `fingerprint_f32`: the same table at the float32 precision every model sees
 
 
 _REAL: dict[tuple[str, str, str], RealSide] = {}
@@ -69,9 +72,32 @@ def real_side(card: Any, featurizer: str, split: str, data_dir: Any = None) -> R
     if split == "group":
         canon = [c for c, k in zip(fm.canonical, keep) if k]
         groups = kept["group"].to_numpy(dtype=str) if "group" in kept else np.array([c.split("|")[0] for c in canon], dtype=str)
-    side = RealSide(y=kept["target"].to_numpy(dtype=np.float32), key=proto.fingerprint(kept), groups=groups)
+    side = RealSide(y=kept["target"].to_numpy(dtype=np.float32), key=proto.fingerprint(kept), groups=groups, key_f32=fingerprint_f32(kept))
     _REAL[key] = side
     return side
+
+
+def fingerprint_f32(frame: Any) -> str:
+    """sha256 of a standardized table with every number rounded to float32.
+
+    Why: a task whose tables are *computed* (the synthetic task's generator multiplies matrices)
+    gets last-bit differences on another BLAS kernel — measured: the synthetic real table's float64
+    fingerprint is e79ad1b9e339… natively and 31d60fec7f14… with ``OPENBLAS_CORETYPE=Sandybridge``.
+    Models see float32 inputs and targets, and a 1-ulp float64 difference changes a float32 value
+    with probability ~2^-29, so this fingerprint says "the same data" on every code path.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, frame["input"])).encode())
+    for col in frame.columns:
+        if col in ("input", "group"):
+            continue
+        h.update(col.encode())
+        h.update(np.ascontiguousarray(frame[col].to_numpy(dtype="<f8").astype("<f4")).tobytes())
+    if "group" in frame.columns:
+        h.update("\x1f".join(map(str, frame["group"])).encode())
+    return h.hexdigest()
 
 
 def rescore(sub: dict[str, Any], card: Any, data_dir: Any = None) -> list[str]:
@@ -88,16 +114,19 @@ def rescore(sub: dict[str, Any], card: Any, data_dir: Any = None) -> list[str]:
     except Exception as exc:  # a featurizer or loader plugin that is not installed or fails
         return [f"results.predictions: the task's real data cannot be prepared to rescore them "
                 f"({exc.__class__.__name__}: {exc}); install the plugins the submission names"]
-    if side.key != sub["data"]["real"]:
-        return [f"data.real: the run's real-data fingerprint {sub['data']['real'][:12]}… is not the task's "
-                f"{side.key[:12]}… (featurized with {sub['featurizer']['name']}); rerun the sweep on the task's current data"]
+    key = sub["data"]["real"]
+    if side.key != key and side.key_f32 != sub["data"].get("real_f32"):
+        return [f"data.real: the run's real-data fingerprint {key[:12]}… is not the task's "
+                f"{side.key[:12]}… (featurized with {sub['featurizer']['name']}), not even at float32 precision; "
+                "rerun the sweep on the task's current data"]
+    # The same data (bit for bit, or at the float32 precision the model saw): the run's key fixes the split.
     out: list[str] = []
     bad: list[str] = []
     if len(pred["scratch"]) != len(res["trials"]) or len(pred["sizes"]) != len(res["trials"]):
         return [f"results.predictions: {len(pred['sizes'])} trials of predictions for {len(res['trials'])} trials; regenerate with `s2rbench submit`"]
     for i, t in enumerate(res["trials"]):
-        split = proto.real_split(len(side.y), side.key, int(p["seed"]), int(t), float(p["test_fraction"]), side.groups)
-        want_seed = proto.trial_seed(side.key, int(p["seed"]), int(t))
+        split = proto.real_split(len(side.y), key, int(p["seed"]), int(t), float(p["test_fraction"]), side.groups)
+        want_seed = proto.trial_seed(key, int(p["seed"]), int(t))
         if int(res["seeds"][i]) != want_seed:
             out.append(f"results.seeds[{i}]: {res['seeds'][i]} is not the seed the protocol gives trial {t} ({want_seed})")
         y = side.y[split.test].astype(np.float64)

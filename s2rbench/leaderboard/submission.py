@@ -247,6 +247,7 @@ def build_submission(
     info = config.get("data_info") or {}
     data = dict(config.get("data") or {})
     data.update({"sim_rows": info.get("sim_rows"), "real_rows": info.get("real_rows")})
+    data["real_f32"] = _real_f32(task, config, cards)
     results = {
         "m": m,
         "sizes": sizes,
@@ -329,6 +330,27 @@ def _encoded_predictions(predictions: dict | None, m: int, sizes: list[int], tri
         "scratch": [P.encode(predictions[(0, m, t)][1]) for t in trials],
         "sizes": [[P.encode(predictions[(n, m, t)][1]) for n in sizes] for t in trials],
     }
+
+
+def _real_f32(task: str, config: dict[str, Any], cards: dict[str, Any] | None) -> str | None:
+    """The float32 fingerprint of the run's real table (see `s2rbench.leaderboard.rescore.fingerprint_f32`)."""
+    from .rescore import real_side
+
+    if cards is None:
+        from ..plugins import get_registry
+
+        cards = get_registry().tasks
+    card = cards.get(task)
+    if card is None and config.get("card_path") and Path(config["card_path"]).is_file():
+        from ..tasks import load_card
+
+        card = load_card(config["card_path"])
+    if card is None or card.hash != config.get("card_hash"):
+        return None  # reported below as an unregistered or changed card
+    side = real_side(card, config.get("featurizer") or card.featurizer, (config.get("protocol") or {}).get("split") or config.get("split") or card.protocol.split)
+    if side.key != (config.get("data") or {}).get("real"):
+        raise S2RBenchError("the task's real data are not the ones the run used (their fingerprint differs); rerun the sweep on the current data")
+    return side.key_f32
 
 
 def _task_provenance(task: str, config: dict[str, Any]) -> dict[str, Any]:
