@@ -10,9 +10,11 @@ hash (deterministic, and not chosen by the submitter).
 
 Tolerance (`PRED_RTOL`, `MAE_RTOL`): on one machine with the same versions a unit is
 bit-reproducible (same seeds, same numbers; measured: ridge and gbdt-delta on synthetic, ridge on
-polymer-density, mean |Δprediction| 0.00% of the MAE). Across CPU code paths float32 training is
-not: a SIMD kernel's reduction order changes the last bits, and gradient training can amplify them
-into a different but equally good model. The allowance is therefore set by what separates two
+polymer-density, mean |Δprediction| 0.00% of the MAE; with NumPy's AVX-512 kernels switched off,
+``NPY_DISABLE_CPU_FEATURES=X86_V4``, ridge, gbdt-delta and mlp on synthetic still reproduce to
+0.00%). Across other code paths (torch's ``ATEN_CPU_CAPABILITY``, another CPU) float32 training
+need not be bit-identical: a SIMD kernel's reduction order changes the last bits, and gradient
+training can amplify them into a different but equally good model. The allowance is therefore set by what separates two
 *models*, not by numerical noise: the mean |Δprediction| of every re-run trial must stay within
 `PRED_RTOL` (5%) of the entry's MAE for that cell and its MAE within `MAE_RTOL` (2%) — the
 built-in baselines differ from one another by 10–50% in MAE, and a forged cell moved halfway to
