@@ -431,7 +431,9 @@ def test_rescoring_recomputes_every_mae_from_the_predictions(sub_a):
     assert "results.mae[0][0]: stated" in got and "its predictions score" in got
     assert "test rows of trial 3" in got and "results.seeds[2]" in got
     other = copy.deepcopy(sub_a)
-    other["data"]["real"] = "0" * 64
+    other["data"]["real"] = "0" * 64  # another key: other splits and seeds
+    assert rescore(other, card)[0].startswith("results.seeds[0]: ")
+    other["data"]["real_f32"] = "1" * 64  # and other data
     assert rescore(other, card)[0].startswith("data.real: the run's real-data fingerprint 000000000000")
 
 
