@@ -116,7 +116,7 @@ class Store:
             )
         return len(rows)
 
-    def predictions(self) -> dict[tuple[int, int, int], tuple["np.ndarray", "np.ndarray"]]:
+    def predictions(self) -> dict[tuple[int, int, int], tuple[Any, Any]]:
         """{(n, m, trial): (test row indices, float32 predictions)} of every stored trial that kept them."""
         cur = self.conn.execute("SELECT n, m, trial, test_rows, preds FROM predictions")
         return {(int(n), int(m), int(t)): (_P.from_blob(r, "<i4"), _P.from_blob(p)) for n, m, t, r, p in cur}
