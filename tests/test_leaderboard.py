@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -38,22 +39,28 @@ def run_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def run_data(run_dir):
     with Store(run_dir, create=False) as store:
-        return store.results(), store.get_meta("config")
+        return store.results(), store.get_meta("config"), store.predictions()
 
 
 @pytest.fixture(scope="module")
 def sub_a(run_data) -> dict:
-    rows, config = run_data
-    return S.build_submission(rows, config, name="Ridge RFF-64", author="Tester", date="2026-01-02")
+    rows, config, preds = run_data
+    return S.build_submission(rows, config, name="Ridge RFF-64", author="Tester", date="2026-01-02", predictions=preds)
 
 
 @pytest.fixture(scope="module")
-def sub_b(run_data) -> dict:
-    """A second, clearly worse entry: the same run with every transfer MAE twice as high."""
-    rows, config = run_data
-    rows = rows.copy()
-    rows.loc[rows["n"] > 0, "mae"] *= 2.0
-    return S.build_submission(rows, config, name="Worse ridge", url="https://example.org/worse", date="2026-01-03")
+def run_dir_b(tmp_path_factory) -> Path:
+    from s2rbench.sweep import run
+
+    out = tmp_path_factory.mktemp("run") / "ridge4"
+    run("synthetic", "ridge", quick=True, model_params={"random_features": 4, "alpha_finetune": 1e4}, out=out, device="cpu", progress=False, fit=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def sub_b(run_dir_b) -> dict:
+    """A second, clearly worse entry: ridge on 4 random features, heavily regularised."""
+    return S.from_run(run_dir_b, name="Worse ridge", url="https://example.org/worse", date="2026-01-03")
 
 
 @pytest.fixture
@@ -105,10 +112,10 @@ def test_schema_is_shipped_and_is_a_valid_schema():
 def test_submission_carries_raw_data_provenance_and_fit(sub_a, run_data, run_dir):
     from s2rbench.tasks import get_task
 
-    rows, config = run_data
+    rows, config, _ = run_data
     card = get_task("synthetic")
     assert S.schema_problems(sub_a) == []
-    assert sub_a["task"] == {"name": "synthetic", "version": card.version, "hash": card.hash}
+    assert {k: sub_a["task"][k] for k in ("name", "version", "hash")} == {"name": "synthetic", "version": card.version, "hash": card.hash}
     assert sub_a["model"]["name"] == "ridge" and sub_a["model"]["hyperparameters"]["random_features"] == 64
     assert sub_a["featurizer"]["name"] == "vector" and sub_a["featurizer"]["version"]
     assert sub_a["packages"]["numpy"] and sub_a["device"]["type"] == "cpu" and sub_a["date"] == "2026-01-02"
@@ -130,29 +137,31 @@ def test_submission_carries_raw_data_provenance_and_fit(sub_a, run_data, run_dir
 
 
 def test_id_is_deterministic_and_ignores_metadata(run_data, sub_a):
-    rows, config = run_data
-    again = S.build_submission(rows, config, name="Ridge RFF-64", author="Someone else", description="edited", date="2027-05-05")
+    rows, config, preds = run_data
+    again = S.build_submission(rows, config, name="Ridge RFF-64", author="Someone else", description="edited", date="2027-05-05", predictions=preds)
     assert again["id"] == sub_a["id"]
     assert sub_a["id"].startswith("ridge-rff-64-synthetic-")
-    other = S.build_submission(rows, config, name="Ridge RFF-64", date="2026-01-02", author=None)
+    other = S.build_submission(rows, config, name="Ridge RFF-64", date="2026-01-02", author=None, predictions=preds)
     assert other["id"] == sub_a["id"]
 
 
 def test_submit_refuses_incomplete_and_nonstandard_runs(run_data):
-    rows, config = run_data
+    rows, config, preds = run_data
     with pytest.raises(S2RBenchError, match="incomplete"):
-        S.build_submission(rows[~((rows["n"] == 128) & (rows["trial"] == 1))], config, name="x")
+        S.build_submission(rows[~((rows["n"] == 128) & (rows["trial"] == 1))], config, name="x", predictions=preds)
     fewer = rows[rows["trial"] < 3]
     cfg = copy.deepcopy(config)
     cfg["protocol"]["trials"] = 3
     with pytest.raises(S2RBenchError, match=r"protocol\.trials: 3 is not the card's quick 4"):
-        S.build_submission(fewer, cfg, name="x")
+        S.build_submission(fewer, cfg, name="x", predictions=preds)
     with pytest.raises(S2RBenchError, match="--name"):
-        S.build_submission(rows, config, name="!!!")
+        S.build_submission(rows, config, name="!!!", predictions=preds)
     cfg = copy.deepcopy(config)
     cfg["task"] = "no-such-task"
     with pytest.raises(S2RBenchError, match="not a registered task"):
-        S.build_submission(rows, cfg, name="x")
+        S.build_submission(rows, cfg, name="x", predictions=preds)
+    with pytest.raises(S2RBenchError, match="kept no test predictions"):
+        S.build_submission(rows, config, name="x")
 
 
 def test_submit_cli_writes_file_and_plot(root, run_dir):
@@ -346,3 +355,276 @@ def test_a_curve_without_a_law_shows_no_law_instead_of_parameters():
     assert flat["α [90% CI]"] == "no law" and flat["C [90% CI]"] == "—" and flat["R²"] == "0.31"
     good = lb._law_cells({**fit, "r2": 0.95})
     assert good["α [90% CI]"] == "0.01 [0, 0.02]" and good["C [90% CI]"] == "0.3 [0.2, 0.4]"
+
+
+#: Code paths the check must agree on: NumPy without its AVX-512 kernels, OpenBLAS forced to older
+#: cores, torch's ATen dispatch at default/avx2. One subprocess each (a flag is read at import time).
+#: The native path is the in-process test above.
+CPU_PATHS = (
+    {"NPY_DISABLE_CPU_FEATURES": "X86_V4", "ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell"},
+    {"NPY_DISABLE_CPU_FEATURES": "AVX512_SKX", "OPENBLAS_CORETYPE": "Sandybridge", "ATEN_CPU_CAPABILITY": "default"},
+)
+
+
+@pytest.mark.parametrize("env", CPU_PATHS, ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "native")
+def test_the_repository_leaderboard_passes_the_check_on_every_cpu_code_path(env, data_dir):
+    """Issue 18: what the check verifies is a property of the data, not of the SIMD path."""
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, **env, "S2RBENCH_DATA_DIR": str(data_dir)}
+    res = subprocess.run(
+        [sys.executable, "-c", "from s2rbench.cli import cli; cli()", "leaderboard", "check", "--root", str(REPO / "leaderboard")],
+        env=full, capture_output=True, text=True, timeout=300,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "leaderboard OK" in res.stdout and "Traceback" not in res.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 18: rescoring, forgeries, near-duplicates, reproduction
+# ---------------------------------------------------------------------------------------------
+
+
+def _forge(sub: dict, fn, name: str | None = None) -> dict:
+    """Edit the measured data, then make the file self-consistent with the project's own functions."""
+    forged = copy.deepcopy(sub)
+    fn(forged)
+    if name:
+        forged["name"] = name
+    forged["fit"], forged["summary"] = S.stated_numbers(S.recompute(forged))
+    forged["id"] = S.make_id(forged["name"], forged["task"]["name"], S.content_hash(forged))
+    return forged
+
+
+def test_submission_carries_predictions_sampler_and_task_provenance(sub_a):
+    from s2rbench.sweep import predictions as P
+
+    pred = sub_a["results"]["predictions"]
+    assert pred["encoding"] == P.ENCODING
+    assert len(pred["scratch"]) == len(sub_a["results"]["trials"])
+    assert [len(row) for row in pred["sizes"]] == [len(sub_a["results"]["sizes"])] * len(sub_a["results"]["trials"])
+    assert sub_a["sampler"]["name"] == "random" and sub_a["sampler"]["version"]
+    assert sub_a["task"]["plugin"]["distribution"] == "s2rbench" and "card" not in sub_a["task"]  # built-in: no card copy
+
+
+def test_rescoring_recomputes_every_mae_from_the_predictions(sub_a):
+    from s2rbench.leaderboard.rescore import real_side, rescore
+    from s2rbench.sweep import predictions as P
+    from s2rbench.sweep import protocol as proto
+    from s2rbench.tasks import get_task
+
+    card = get_task("synthetic")
+    assert rescore(sub_a, card) == []
+    # The rescoring is real: the split re-derived from (fingerprint, seed, trial) scores to the stated MAE.
+    side = real_side(card, "vector", "random")
+    split = proto.real_split(len(side.y), side.key, 0, 2, card.protocol.test_fraction)
+    v = P.decode(sub_a["results"]["predictions"]["sizes"][2][1])
+    assert np.mean(np.abs(v - side.y[split.test])) == pytest.approx(sub_a["results"]["mae"][2][1], rel=1e-6)
+    # Predictions of another trial's rows, a truncated vector, a wrong seed and other data all fail.
+    bad = copy.deepcopy(sub_a)
+    sizes = bad["results"]["predictions"]["sizes"]
+    sizes[0][0], sizes[1][0] = sizes[1][0], sizes[0][0]
+    bad["results"]["predictions"]["scratch"][3] = P.encode(P.decode(bad["results"]["predictions"]["scratch"][3])[:-1])
+    bad["results"]["seeds"][2] += 1
+    got = "\n".join(rescore(bad, card))
+    assert "results.mae[0][0]: stated" in got and "its predictions score" in got
+    assert "test rows of trial 3" in got and "results.seeds[2]" in got
+    other = copy.deepcopy(sub_a)
+    other["data"]["real"] = "0" * 64  # another key: other splits and seeds
+    assert rescore(other, card)[0].startswith("results.seeds[0]: ")
+    other["data"]["real_f32"] = "1" * 64  # and other data
+    assert rescore(other, card)[0].startswith("data.real: the run's real-data fingerprint 000000000000")
+
+
+def test_a_forged_self_consistent_entry_fails(two, sub_a):
+    """Issue 18: one raw MAE changed, the fit and the content id recomputed, the file renamed."""
+    forged = _forge(sub_a, lambda d: d["results"]["mae"][1].__setitem__(-1, d["results"]["mae"][1][-1] * 0.7))
+    assert forged["id"] != sub_a["id"] and S.fit_problems(forged) == []  # self-consistent, as in the issue
+    _file(two, sub_a).unlink()
+    path = S.write_submission(forged, two)
+    lb.build(two)
+    problems = lb.find_problems(two)
+    assert any(p.startswith(f"{path}: results.mae[1][3]: stated ") and "its predictions score" in p for p in problems), problems
+    # Dropping the predictions is no way out: only the legacy entries may lack them.
+    no_preds = _forge(sub_a, lambda d: d["results"].pop("predictions"), name="No preds")
+    assert any(p.startswith("results.predictions: missing") for p in S.validate(no_preds))
+
+
+def test_a_forged_prediction_is_caught_by_reproduction(sub_a):
+    """Predictions edited together with their MAE pass rescoring; re-running the unit does not."""
+    from s2rbench.leaderboard.reproduce import reproduce, sample
+    from s2rbench.leaderboard.rescore import real_side
+    from s2rbench.sweep import predictions as P
+    from s2rbench.sweep import protocol as proto
+    from s2rbench.tasks import get_task
+
+    card = get_task("synthetic")
+    side = real_side(card, "vector", "random")
+    (n_hi, block) = sample(sub_a, card)[1]
+    t, j = block[0], sub_a["results"]["sizes"].index(n_hi)
+
+    def better(d):
+        split = proto.real_split(len(side.y), side.key, 0, t, card.protocol.test_fraction)
+        v = P.decode(d["results"]["predictions"]["sizes"][t][j])
+        v = 0.5 * v + 0.5 * side.y[split.test]  # halfway to the truth
+        d["results"]["predictions"]["sizes"][t][j] = P.encode(v)
+        d["results"]["mae"][t][j] = float(np.mean(np.abs(P.decode(P.encode(v)) - side.y[split.test])))
+
+    forged = _forge(sub_a, better, name="Better ridge")
+    assert S.validate(forged, cards={"synthetic": card}) == []  # rescoring alone cannot tell
+    honest = reproduce(sub_a, card)
+    assert honest.reproduced and honest.worst_pred_rel < 1e-6, honest.problems
+    assert [u["n"] for u in honest.units] == [min(sub_a["results"]["sizes"]), n_hi]
+    caught = reproduce(forged, card)
+    assert not caught.reproduced and any(f"n={n_hi}, trial {t}: re-run predictions differ" in p for p in caught.problems)
+
+
+def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub_b):
+    res = CliRunner().invoke(cli, ["leaderboard", "reproduce", sub_a["id"], "--root", str(two), "--record"])
+    assert res.exit_code == 0, res.output
+    assert "reproduced (n = 32, 2048 · trials 0–3" in res.output and "reproduce OK: 1 entry" in res.output
+    assert lb.find_problems(two)[0].startswith(f"{two / 'README.md'}: stale")  # the page now has more to say
+    lb.build(two)
+    assert lb.find_problems(two) == []
+    text = (two / "README.md").read_text()
+    a_row = next(line for line in text.splitlines() if "Ridge RFF-64" in line)
+    b_row = next(line for line in text.splitlines() if "Worse ridge" in line)
+    assert "rescored · reproduced: n = 32, 2048, trials 0–3" in a_row and "rescored · not reproduced yet" in b_row
+    # A record of another content is refused.
+    rec = two / "reproductions" / "synthetic" / f"{sub_a['id']}.json"
+    shutil.copy(rec, rec.with_name(f"{sub_b['id']}.json"))
+    assert any("is not of this entry's content" in p for p in lb.find_problems(two))
+
+
+def test_a_near_duplicate_entry_fails(two, sub_a):
+    """Issue 18: the same measurement resubmitted under a new name with 1e-12 added to one MAE."""
+    dup = _forge(sub_a, lambda d: d["results"]["mae"][0].__setitem__(0, d["results"]["mae"][0][0] + 1e-12), name="Ridge again")
+    path = S.write_submission(dup, two)
+    lb.build(two)
+    problems = lb.find_problems(two)
+    assert len(problems) == 1 and "near-duplicate of" in problems[0] and "(every trial MAE agrees within" in problems[0], problems
+    assert {str(path), str(_file(two, sub_a))} <= set(problems[0].replace(":", " ").split()), problems
+
+
+XSS = {
+    "name": "<script>alert(1)</script>",
+    "author": '<img src=x onerror="alert(1)">',
+    "description": "[click](javascript:alert(1))",
+    "url": "https://example.org/a)![t](https://tracker.example/p.png",
+}
+
+
+@pytest.mark.parametrize("field", sorted(XSS))
+def test_each_unsafe_user_field_is_rejected(two, sub_a, run_dir, field):
+    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "ok", f"--{field}", XSS[field], "--root", str(two)])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert res.output.startswith(f"Error: --{field} ") and res.output.count("\n") == 1, res.output
+    path = _file(two, sub_a)
+    _edit(path, lambda d: d.__setitem__(field, XSS[field]))
+    problems = [p for p in lb.find_problems(two) if not p.startswith(str(two / "README.md"))]
+    assert any(p.startswith(f"{path}: {field} ") or p.startswith(f"{path}: {field}: ") for p in problems), problems
+
+
+def test_the_page_escapes_user_text_that_reaches_it(sub_a):
+    sub = copy.deepcopy(sub_a)
+    sub.update(name=XSS["name"], author=XSS["author"] + " " + XSS["description"], url=XSS["url"])
+    sub["model"]["name"] = "<b>m</b>"
+    page = lb.render([lb.Entry(rel=Path("submissions/synthetic/x.json"), sub=sub)])
+    row = next(line for line in page.splitlines() if "alert" in line)
+    assert "<script" not in page and "<img" not in page and "<b>" not in page and "](javascript" not in page
+    assert "tracker.example" not in page  # an invalid URL is not linked at all
+    assert "&lt;script&gt;" in row and "\\[click\\]\\(javascript:alert\\(1\\)\\)" in row
+
+
+def test_oversize_and_deep_json_fail_fast_with_one_line(two):
+    import time
+
+    subs = two / "submissions" / "synthetic"
+    (subs / "big.json").write_bytes(b" " * (50 * 2**20))
+    (subs / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    t0 = time.perf_counter()
+    res = CliRunner().invoke(cli, ["leaderboard", "check", "--root", str(two)])
+    assert time.perf_counter() - t0 < 60
+    assert res.exit_code == 1 and "Traceback" not in res.output and "RecursionError" not in res.output
+    lines = res.output.splitlines()
+    assert f"{subs / 'big.json'}: is 50.0 MiB, over the 16 MiB limit of a submission; regenerate it with `s2rbench submit` (nothing else belongs in it)" in lines
+    assert any(line.startswith(f"{subs / 'deep.json'}: nests arrays/objects deeper than 16 levels") for line in lines)
+
+
+def test_a_plugin_task_entry_carries_its_card_pinned_by_hash(sub_a):
+    from s2rbench.tasks import get_task
+
+    card = get_task("synthetic")
+    sub = copy.deepcopy(sub_a)
+    sub["task"]["card"] = Path(card.path).read_text()
+    sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
+    got, problems = S.travelling_card(sub)
+    assert problems == [] and got.hash == card.hash
+    # Validated against the carried card when no installed plugin registers the task.
+    assert S.validate(sub, cards={}) == []
+    sub["task"]["card"] = sub["task"]["card"].replace('version = "1.0.0"', 'version = "1.0.1"', 1)
+    sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
+    problems = S.validate(sub, cards={})
+    assert len(problems) == 1 and problems[0].startswith("task.card: the carried card is 'synthetic' with sha256"), problems
+    sub["task"].pop("card")
+    sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
+    assert "carries no card" in S.validate(sub, cards={})[0]
+
+
+def test_no_law_everywhere_submit_line_and_entry_plot(tmp_path, root, run_dir, sub_a, monkeypatch):
+    """A run without a law: submit's line says so (no α), its figure draws no curve, the table says "no law"."""
+    import matplotlib.axes
+
+    from s2rbench.cli.leaderboard import summary_line
+    from s2rbench.lawcheck import law_verdict
+    from s2rbench.leaderboard import plot as P
+
+    flat, lawful = copy.deepcopy(sub_a), copy.deepcopy(sub_a)
+    flat["fit"].update(r2=0.31, alpha=1e-6, C=0.3, D=3e-8)
+    lawful["fit"].update(r2=0.99, alpha=0.5, C=0.1, D=1.0)
+    assert not law_verdict(flat["fit"]).holds and law_verdict(lawful["fit"]).holds
+    line = summary_line(flat)
+    assert "no law (" in line and "alpha=" not in line and "D=" not in line
+    assert "alpha=0.5, C=0.1, D=1" in summary_line(lawful)
+    labels: list[str] = []
+    real_plot = matplotlib.axes.Axes.plot
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda self, *a, **k: (labels.append(str(k.get("label"))), real_plot(self, *a, **k))[1])
+    P.plot_entry(flat, tmp_path / "flat.png")
+    assert labels and not any(label.startswith("law") for label in labels)
+    P.plot_entry(lawful, tmp_path / "law.png")
+    assert any(label.startswith("law: 1·n^(−0.5) + 0.1") for label in labels)
+    assert lb._law_cells(flat["fit"])["α [90% CI]"] == "no law"
+    # submit's "next:" hint names the root it wrote to, in every command.
+    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "Hint", "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    hint = next(line for line in res.output.splitlines() if line.startswith("next:"))
+    assert hint.count(f"--root {root}") == 3 and "reproduce" in hint
+
+
+def test_requirements_names_only_validated_plugin_distributions(sub_a, tmp_path):
+    from s2rbench.leaderboard.select import plugin_requirements
+
+    assert plugin_requirements(sub_a) == ([], [])  # everything built in
+    sub = copy.deepcopy(sub_a)
+    sub["model"]["plugin"] = {"name": "m", "distribution": "s2rbench-mymodel", "version": "0.2.1", "module": "x"}
+    sub["featurizer"]["plugin"] = {"name": "f", "distribution": "--index-url", "version": "https://evil.example/simple", "module": "x"}
+    reqs, problems = plugin_requirements(sub)
+    assert reqs == ["s2rbench-mymodel==0.2.1"]
+    assert problems == ['featurizer.plugin: "--index-url" "https://evil.example/simple" is not a distribution name and exact version']
+
+
+def test_the_float32_fingerprint_ignores_last_bit_differences_of_a_computed_table():
+    """A computed table (the synthetic generator) differs in its last float64 bits on another BLAS kernel."""
+    import pandas as pd
+
+    from s2rbench.leaderboard.rescore import fingerprint_f32
+    from s2rbench.sweep.protocol import fingerprint
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"input": [f"x{i}" for i in range(50)], "target": rng.normal(size=50)})
+    nudged = frame.assign(target=np.nextafter(frame["target"].to_numpy(), np.inf))
+    assert fingerprint(frame) != fingerprint(nudged)
+    assert fingerprint_f32(frame) == fingerprint_f32(nudged)
+    assert fingerprint_f32(frame) != fingerprint_f32(frame.assign(target=frame["target"] * (1 + 1e-6)))

@@ -36,6 +36,7 @@ import pandas as pd
 from ..errors import S2RBenchError
 from .identity import IDENTITY_KEYS, history_entry, reconcile  # noqa: F401  (IDENTITY_KEYS: public name)
 from .rundir import DB_NAME, os_reason
+from . import predictions as _P
 
 #: columns every row sets, in stored order
 REQUIRED_COLUMNS = (
@@ -66,6 +67,12 @@ CREATE TABLE IF NOT EXISTS results (
     mae REAL NOT NULL, rmse REAL NOT NULL, n_test INTEGER NOT NULL, n_train INTEGER NOT NULL,
     seconds REAL NOT NULL, device TEXT NOT NULL, unit TEXT NOT NULL,
     created TEXT NOT NULL DEFAULT (datetime('now')),
+    PRIMARY KEY (task, model, featurizer, sampler, n, m, trial)
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    task TEXT NOT NULL, model TEXT NOT NULL, featurizer TEXT NOT NULL, sampler TEXT NOT NULL,
+    n INTEGER NOT NULL, m INTEGER NOT NULL, trial INTEGER NOT NULL,
+    test_rows BLOB NOT NULL, preds BLOB NOT NULL,
     PRIMARY KEY (task, model, featurizer, sampler, n, m, trial)
 );
 """
@@ -239,7 +246,18 @@ class Store:
                 f"INSERT OR REPLACE INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({', '.join('?' * len(RESULT_COLUMNS))})",
                 values,
             )
+            # Each trial's test predictions (see s2rbench.sweep.predictions), in the same transaction.
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r["task"], r["model"], r["featurizer"], r["sampler"], r["n"], r["m"], r["trial"], r[_P.ROWS_KEY], r[_P.KEY])
+                 for r in rows if r.get(_P.KEY) is not None],
+            )
         return len(rows)
+
+    def predictions(self) -> dict[tuple[int, int, int], tuple[Any, Any]]:
+        """{(n, m, trial): (test row indices, float32 predictions)} of every stored trial that kept them."""
+        cur = self.conn.execute("SELECT n, m, trial, test_rows, preds FROM predictions")
+        return {(int(n), int(m), int(t)): (_P.from_blob(r, "<i4"), _P.from_blob(p)) for n, m, t, r, p in cur}
 
     def results(self) -> pd.DataFrame:
         with self._faults("read"):

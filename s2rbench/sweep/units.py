@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from ..contracts import protocol as proto
+from . import predictions as _predictions
 from ..errors import S2RBenchError
 from ..contracts.model import Model, TrainingBlock
 from ..plugins import get_sampler
@@ -122,6 +123,7 @@ def run_unit(unit: WorkUnit, prep: Prepared, model: Model, device: str = "cpu", 
                 # in-pool / out-of-pool test rows (s2rbench.overlap); a scratch row also keeps each test row's pool entry
                 **pool_columns(prep, sim_idx[i], s.test, err,
                                sim_order_for(prep, sampler, unit.seed, t, s.train(unit.m), n_max) if unit.n == 0 and n_max > 0 else None),
+                **_predictions.trial_entries(preds[i], s.test),  # kept for rescoring (issue 18)
             }
         )
     return rows

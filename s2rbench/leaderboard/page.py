@@ -29,7 +29,7 @@ import numpy as np
 from tabulate import tabulate
 
 from . import submission as S
-from .errors import S2RBenchError
+from ..errors import S2RBenchError
 
 README = "README.md"
 SUBMISSIONS = "submissions"
@@ -59,6 +59,24 @@ class Entry:
 
     rel: Path  # relative to the root: submissions/<task>/<id>.json
     sub: dict[str, Any]
+    reproduction: dict[str, Any] | None = None  # reproductions/<task>/<id>.json, when recorded
+
+    @property
+    def rescored(self) -> bool:
+        """The entry carries predictions (and the check rescored them); legacy entries do not."""
+        return self.sub["results"].get("predictions") is not None
+
+    @property
+    def verified(self) -> str:
+        if not self.rescored:
+            return "not rescored (made before entries carried predictions)"
+        rep = self.reproduction
+        if not rep:
+            return "rescored · not reproduced yet"
+        ns = sorted({int(u["n"]) for u in rep["units"]})
+        trials = sorted({int(t) for u in rep["units"] for t in u["trials"]})
+        span = f"trial {trials[0]}" if len(trials) == 1 else f"trials {trials[0]}–{trials[-1]}"
+        return f"rescored · reproduced: n = {', '.join(map(str, ns))}, {span}"
 
     @property
     def id(self) -> str:
@@ -141,8 +159,17 @@ def load(root: Path) -> tuple[list[Entry], list[str]]:
         if found:
             problems += [f"{where}: {p}" for p in found]
             continue
-        entries.append(Entry(rel=rel, sub=data))
+        entries.append(Entry(rel=rel, sub=data, reproduction=_record(root, data)[0]))
     return entries, problems
+
+
+def _record(root: Path, sub: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    from .reproduce import read_record
+
+    rec, problem = read_record(root, sub)
+    if rec is not None and not rec.get("reproduced"):
+        return None, f"{root / 'reproductions' / sub['task']['name'] / (sub['id'] + '.json')}: records a failed reproduction; delete it"
+    return rec, problem
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,7 +197,10 @@ def rank(entries: list[Entry]) -> list[tuple[str, Entry]]:
 
 
 def _cell(text: Any) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """User text as inert markdown (see `s2rbench.leaderboard.safety.escape_cell`)."""
+    from .safety import escape_cell
+
+    return escape_cell(text)
 
 
 def _g(v: Any, digits: int = 3) -> str:
@@ -186,13 +216,12 @@ def _ci(v: Any, ci: Any, digits: int = 3) -> str:
 
 
 def _law_cells(f: dict[str, Any]) -> dict[str, str]:
-    """α, C, D with intervals where the law describes the curve (R² >= R2_MIN); where it does not,
-    "no law" instead of parameters that mean nothing (the submission keeps them, and the check
-    still recomputes them)."""
-    from .planning import R2_MIN
+    """α, C, D with intervals where `s2rbench.lawcheck.law_verdict` says the law describes the curve;
+    where it does not, "no law" instead of parameters that mean nothing (the submission keeps them)."""
+    from ..lawcheck import law_verdict
 
     r2 = f.get("r2")
-    fits = r2 is not None and np.isfinite(r2) and r2 >= R2_MIN
+    fits = law_verdict(f).holds
     return {
         "R²": "—" if r2 is None else _g(r2, 3),
         "α [90% CI]": _ci(f["alpha"], f["alpha_ci"]) if fits else "no law",
@@ -204,10 +233,13 @@ def _law_cells(f: dict[str, Any]) -> dict[str, str]:
 def _row(label: str, e: Entry) -> dict[str, str]:
     s, f, p = e.sub, e.sub["fit"], e.sub["protocol"]
     st = s["summary"]
-    name = f"[{_cell(s['name'])}]({e.rel.as_posix()})"
+    from .safety import link_target, url_problem
+
+    name = f"[{_cell(s['name'])}]({link_target(e.rel.as_posix())})"
     if s.get("author"):
         name += f" · {_cell(s['author'])}"
-    links = f"[plot]({e.plot_rel.as_posix()})" + (f" · [code]({s['url']})" if s.get("url") else "")
+    url = s.get("url")
+    links = f"[plot]({link_target(e.plot_rel.as_posix())})" + (f" · [code]({url})" if url and url_problem(url) is None else "")
     gain = st.get("gain_over_scratch")
     return {
         "rank": label,
@@ -220,6 +252,7 @@ def _row(label: str, e: Entry) -> dict[str, str]:
         "scratch MAE": _g(st["scratch_mae"], 4),
         "gain": "—" if gain is None else f"{gain:+.1%}",
         **_law_cells(f),
+        "verified": e.verified,
         "links": links,
     }
 
@@ -233,7 +266,11 @@ Sim2Real transfer, measured as the real-test MAE of a model pretrained on n simu
 fine-tuned on m real ones, fitted by the law E(n) = D·n^(−α) + C (α: how fast simulation helps;
 C: the error floor that more simulation cannot remove; D: the excess error at n = 1). Every number
 below is recomputed by `s2rbench leaderboard check` from the raw per-trial MAEs in the submission
-files. To add an entry, see [CONTRIBUTING.md](../CONTRIBUTING.md).
+files, and those MAEs are rescored from each trial's predictions against the task's own data and
+the protocol's split (column **verified**; entries made before predictions were kept say
+"not rescored"). `s2rbench leaderboard reproduce` re-runs the smallest and the largest n of one
+trial block from the declared model and compares the predictions; the column says what was re-run.
+To add an entry, see [CONTRIBUTING.md](../CONTRIBUTING.md).
 
 How to read the tables:
 
@@ -245,8 +282,11 @@ How to read the tables:
   `=` (e.g. `1=`), are not separated by the data: their intervals overlap, so ordering them would
   be ordering noise. Intervals are percentile bootstrap intervals over trials ({S.FIT_BOOT} resamples, seed {S.FIT_SEED}).
 - **α, C, D**: the fitted law with 90% bootstrap intervals over trials (same resampling), shown
-  where the law describes the mean curve (R² ≥ 0.9); below that the entry says **no law**: its
-  error does not fall with n as a power law, and its fitted parameters (kept in the submission) mean nothing.
+  where the law describes the mean curve (the one policy of `s2rbench.lawcheck.law_verdict`, which
+  every s2rbench output applies); otherwise the entry says **no law**: its error does not fall with n
+  as a power law, and its fitted parameters (kept in the submission) are ill-posed and mean nothing.
+  The check never compares ill-posed parameters digit by digit (their digits depend on the CPU's
+  floating-point path); it compares a law's parameters within a fraction of their bootstrap spread.
 - **scratch MAE**: the same model trained on the m real samples only; **gain** = 1 − MAE(n_max) / scratch MAE.
 - **protocol**: `full` or `quick` (the task card's two standard sweeps), trials, and m.
 """
@@ -266,7 +306,7 @@ def render(entries: list[Entry]) -> str:
         cards = sorted({(e.sub["task"]["version"], e.sub["task"]["hash"][:12]) for e in es})
         tgt = es[0].sub.get("target") or {}
         card_txt = ", ".join(f"v{v} (sha256 {h}…)" for v, h in cards)
-        parts.append(f"\n## {task}\n\nTask card {card_txt} · target {_cell(tgt.get('name', ''))} ({_cell(tgt.get('unit', ''))}) · "
+        parts.append(f"\n## {_cell(task)}\n\nTask card {card_txt} · target {_cell(tgt.get('name', ''))} ({_cell(tgt.get('unit', ''))}) · "
                      f"{len(es)} entr{'y' if len(es) == 1 else 'ies'}\n\n")
         rows = [_row(label, e) for label, e in rank(es)]
         parts.append(tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True) + "\n")
@@ -279,10 +319,9 @@ def render(entries: list[Entry]) -> str:
 
 
 def _plot(entry: Entry, path: Path) -> None:
-    from .report import plot
+    from .plot import plot_entry
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plot(S.recompute(entry.sub), path)
+    plot_entry(entry.sub, path)
 
 
 def _orphan_plots(root: Path, entries: list[Entry]) -> list[Path]:
@@ -328,20 +367,60 @@ def _first_difference(a: str, b: str) -> int:
     return min(len(la), len(lb)) + 1
 
 
-def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | None = None) -> list[str]:
+#: Two entries of one task whose per-trial MAEs (scratch included) all agree within this fraction of
+#: the curve's largest mean MAE are one measurement: rescoring from float32 predictions agrees to
+#: 1e-6, and two different models differ cell by cell by the trial-to-trial spread (~1e-2).
+DUPLICATE_RTOL = 1e-4
+
+
+def near_duplicates(root: Path, entries: list[Entry]) -> list[str]:
+    """One problem per entry whose trial data repeat an earlier entry's within `DUPLICATE_RTOL`."""
+    out = []
+    keyed: dict[tuple, list[tuple[Entry, np.ndarray]]] = {}
+    for e in sorted(entries, key=lambda e: (e.sub.get("date") or "", e.id)):
+        r = e.sub["results"]
+        try:
+            mat = np.column_stack([np.asarray(r["scratch_mae"], float), np.asarray(r["mae"], float)])
+        except (ValueError, TypeError):
+            continue
+        key = (e.task, tuple(r["sizes"]), tuple(r["trials"]), int(r["m"]))
+        for other, omat in keyed.get(key, []):
+            scale = max(float(np.max(mat)), float(np.max(omat)), 1e-300)
+            diff = float(np.max(np.abs(mat - omat)))
+            if diff <= DUPLICATE_RTOL * scale and e.sub["id"] != other.sub["id"]:
+                out.append(f"{root / e.rel}: near-duplicate of {root / other.rel} (every trial MAE agrees within {diff / scale:.1e} "
+                           f"of the largest MAE, limit {DUPLICATE_RTOL:g}); one measurement is one entry — delete one of them")
+                break
+        else:
+            keyed.setdefault(key, []).append((e, mat))
+    return out
+
+
+def _orphan_records(root: Path, entries: list[Entry]) -> list[str]:
+    base = root / "reproductions"
+    if not base.is_dir():
+        return []
+    keep = {Path("reproductions") / e.task / f"{e.id}.json" for e in entries}
+    return [f"{p}: reproduction record of no submission; delete it" for p in sorted(base.rglob("*"))
+            if p.is_file() and p.relative_to(root) not in keep]
+
+
+def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | None = None, data_dir: Any = None) -> list[str]:
     """Every problem of a leaderboard directory, one line each, naming the file and the field.
 
-    Each submission: parses; validates against the schema; has consistent shapes; its file name is
-    its id and its id the hash of its measured content; its task card (version and hash) is a
-    registered one and the run followed that card's standard protocol; and every stated number (α,
-    C, D, their intervals, R², the MAE at the largest n with its interval, the scratch MAE and the
-    gain) is what the raw trial data give, within `s2rbench.submission.tolerance`. Then: no
-    measurement is submitted twice; README.md equals a fresh rendering; every entry has its plot
-    and no plot is orphaned.
+    Each submission: size and depth within bounds; parses; validates against the schema; has
+    consistent shapes; plain-text fields and an https URL; its file name is its id and its id the
+    hash of its measured content; its task card (version and hash) is a registered one (or the card
+    it carries) and the run followed that card's standard protocol; its per-trial MAEs are the scores
+    of its predictions on the re-derived test rows of the task's own data (legacy entries excepted:
+    "not rescored"); and every stated number is what the raw trial data give (rules in
+    `s2rbench.leaderboard.fitcheck`). Then: no measurement is submitted twice, even within
+    `DUPLICATE_RTOL`; every reproduction record belongs to an entry; README.md equals a fresh
+    rendering; every entry has its plot and no plot is orphaned.
     """
     root = resolve_root(root)
     if cards is None:
-        from .plugins import get_registry
+        from ..plugins import get_registry
 
         cards = get_registry().tasks
     files, problems = scan(root)
@@ -353,15 +432,20 @@ def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | Non
         if err:
             problems.append(f"{where}: {err}")
             continue
-        found = S.validate(data, where, cards=cards)
+        found = S.validate(data, where, cards=cards, data_dir=data_dir)
         problems += [f"{where}: {p}" for p in found]
         if not S.schema_problems(data) and not S.structure_problems(data):
-            entries.append(Entry(rel=rel, sub=data))
+            rec, rec_problem = _record(root, data)
+            if rec_problem:
+                problems.append(rec_problem)
+            entries.append(Entry(rel=rel, sub=data, reproduction=rec))
             digest = S.content_hash(data)
             if digest in seen:
                 problems.append(f"{where}: the same measurement as {root / seen[digest]} (content hash {digest[:10]}); delete one of them")
             else:
                 seen[digest] = rel
+    problems += near_duplicates(root, entries)
+    problems += _orphan_records(root, entries)
     readme = root / README
     want = render(entries)
     if not readme.is_file():
@@ -381,10 +465,10 @@ def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | Non
     return problems
 
 
-def check(root: str | Path | None = None, *, cards: dict[str, Any] | None = None) -> int:
+def check(root: str | Path | None = None, *, cards: dict[str, Any] | None = None, data_dir: Any = None) -> int:
     """Raise `LeaderboardError` (with ``.problems``) unless `find_problems` finds none; return the entry count."""
     root = resolve_root(root)
-    problems = find_problems(root, cards=cards)
+    problems = find_problems(root, cards=cards, data_dir=data_dir)
     if problems:
         raise LeaderboardError(problems, root)
     return len(scan(root)[0])

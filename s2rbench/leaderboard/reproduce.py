@@ -1,0 +1,183 @@
+"""Reproducing an entry: re-run a deterministic sample of its units and compare the predictions.
+
+Why: rescoring (`s2rbench.leaderboard.rescore`) proves that the stated MAEs are the scores of the
+carried predictions, not that the declared model made those predictions. Reproduction re-runs, from
+the declared model, featurizer and sampler at their declared versions and hyperparameters, the
+smallest and the largest n of one trial block — the block of the protocol's ``trial_block`` that
+the run itself trained together, so that a model that trains a block's trials as one batch sees the
+same batch — and compares the predictions. Which block is picked follows from the entry's content
+hash (deterministic, and not chosen by the submitter).
+
+Tolerance (`PRED_RTOL`, `MAE_RTOL`): on one machine with the same versions a unit is
+bit-reproducible (same seeds, same numbers; measured: ridge and gbdt-delta on synthetic, ridge on
+polymer-density, mean |Δprediction| 0.00% of the MAE; with NumPy's AVX-512 kernels switched off,
+``NPY_DISABLE_CPU_FEATURES=X86_V4``, ridge, gbdt-delta and mlp on synthetic still reproduce to
+0.00%). Across other code paths (torch's ``ATEN_CPU_CAPABILITY``, another CPU) float32 training
+need not be bit-identical: a SIMD kernel's reduction order changes the last bits, and gradient
+training can amplify them into a different but equally good model. The allowance is therefore set by what separates two
+*models*, not by numerical noise: the mean |Δprediction| of every re-run trial must stay within
+`PRED_RTOL` (5%) of the entry's MAE for that cell and its MAE within `MAE_RTOL` (2%) — the
+built-in baselines differ from one another by 10–50% in MAE, and a forged cell moved halfway to
+the truth differs by ~50% (tests/test_leaderboard.py).
+
+A result is recorded as ``reproductions/<task>/<id>.json`` (`record_path`) when asked; the page
+shows it, and CI re-runs the reproduction of every entry a pull request adds, so a recorded claim
+is itself checked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import S2RBenchError
+
+PRED_RTOL = 0.05
+MAE_RTOL = 0.02
+REPRODUCTIONS = "reproductions"
+
+
+@dataclass
+class Reproduction:
+    entry: str
+    content_hash: str
+    units: list[dict[str, Any]] = field(default_factory=list)
+    reproduced: bool = False
+    problems: list[str] = field(default_factory=list)
+    worst_pred_rel: float = 0.0
+    worst_mae_rel: float = 0.0
+    tolerance: dict[str, float] = field(default_factory=lambda: {"pred_rtol": PRED_RTOL, "mae_rtol": MAE_RTOL})
+    packages: dict[str, str] = field(default_factory=dict)
+    device: str = "cpu"
+    date: str = ""
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        ns = sorted({u["n"] for u in self.units})
+        trials = sorted({t for u in self.units for t in u["trials"]})
+        span = f"trial {trials[0]}" if len(trials) == 1 else f"trials {trials[0]}–{trials[-1]}"
+        return f"n = {', '.join(map(str, ns))} · {span}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sample(sub: dict[str, Any], card: Any) -> list[tuple[int, tuple[int, ...]]]:
+    """The (n, trial block) units re-run: smallest and largest n of one protocol block (by content hash)."""
+    from .submission import content_hash
+
+    trials = list(sub["results"]["trials"])
+    block = max(1, int(card.protocol.trial_block))
+    blocks = [tuple(trials[i : i + block]) for i in range(0, len(trials), block)]
+    pick = blocks[int(content_hash(sub)[:8], 16) % len(blocks)]
+    sizes = sub["results"]["sizes"]
+    return [(int(min(sizes)), pick), (int(max(sizes)), pick)]
+
+
+def _versions(sub: dict[str, Any]) -> tuple[Any, Any, list[str]]:
+    from ..plugins import get_featurizer, get_model, get_sampler
+
+    out = []
+    try:
+        model = get_model(sub["model"]["name"]).with_params(**(sub["model"].get("hyperparameters") or {}))
+    except S2RBenchError as exc:
+        return None, None, [f"model: {exc}"]
+    if str(model.version) != str(sub["model"]["version"]):
+        out.append(f"model.version: declared {sub['model']['version']} but the installed {model.name} is v{model.version}; "
+                   "install the version the entry was made with")
+    feat = get_featurizer(sub["featurizer"]["name"])
+    if str(feat.version) != str(sub["featurizer"]["version"]):
+        out.append(f"featurizer.version: declared {sub['featurizer']['version']} but the installed {feat.name} is v{feat.version}")
+    s = sub.get("sampler") or {"name": "random", "version": None}
+    sampler = get_sampler(s["name"])
+    if s.get("version") not in (None, str(sampler.version)):
+        out.append(f"sampler.version: declared {s['version']} but the installed {sampler.name} is v{sampler.version}")
+    return model, sampler, out
+
+
+def reproduce(sub: dict[str, Any], card: Any, data_dir: Any = None) -> Reproduction:
+    """Re-run `sample` of ``sub`` and compare its predictions (see the module docstring)."""
+    import time
+
+    from ..sweep import predictions as P
+    from ..sweep.prepare import prepare
+    from ..sweep.provenance import package_versions
+    from ..sweep.units import WorkUnit, run_unit
+    from .submission import content_hash
+
+    t0 = time.perf_counter()
+    rep = Reproduction(entry=sub["id"], content_hash=content_hash(sub), packages=package_versions(),
+                       date=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    pred = sub["results"].get("predictions")
+    if pred is None:
+        rep.problems.append("results.predictions: the entry carries no predictions (made before they were kept); nothing to compare")
+        return rep
+    model, sampler, problems = _versions(sub)
+    if problems:
+        rep.problems += problems
+        return rep
+    p = sub["protocol"]
+    prep = prepare(card, sub["featurizer"]["name"], data_dir=data_dir, exclude_overlap=bool(p.get("exclude_overlap")), split=p["split"])
+    sizes = sub["results"]["sizes"]
+    index = {t: i for i, t in enumerate(sub["results"]["trials"])}
+    for n, trials in sample(sub, card):
+        unit = WorkUnit(card.name, model.name, sub["featurizer"]["name"], n, int(p["m"]), trials, int(p["seed"]), sampler.name, max(sizes))
+        rows = run_unit(unit, prep, model, "cpu", sampler)
+        rep.units.append({"n": n, "m": int(p["m"]), "trials": list(trials)})
+        j = sizes.index(n)
+        for row in rows:
+            i = index[row["trial"]]
+            mine = P.from_blob(row[P.KEY]).astype(np.float64)
+            theirs = P.decode(pred["sizes"][i][j])
+            mae = float(sub["results"]["mae"][i][j])
+            if mine.shape != theirs.shape:
+                rep.problems.append(f"n={n}, trial {row['trial']}: {mine.size} test predictions re-run, {theirs.size} in the entry")
+                continue
+            d_pred = float(np.mean(np.abs(mine - theirs))) / max(mae, 1e-300)
+            d_mae = abs(row["mae"] - mae) / max(mae, 1e-300)
+            rep.worst_pred_rel = max(rep.worst_pred_rel, d_pred)
+            rep.worst_mae_rel = max(rep.worst_mae_rel, d_mae)
+            if d_pred > PRED_RTOL or d_mae > MAE_RTOL:
+                rep.problems.append(
+                    f"n={n}, trial {row['trial']}: re-run predictions differ by a mean {d_pred:.2%} of the MAE (allowed {PRED_RTOL:.0%}), "
+                    f"MAE {row['mae']:.6g} vs the entry's {mae:.6g} ({d_mae:.2%}, allowed {MAE_RTOL:.0%})"
+                )
+    rep.reproduced = not rep.problems
+    rep.seconds = round(time.perf_counter() - t0, 1)
+    return rep
+
+
+def record_path(root: Path, sub: dict[str, Any]) -> Path:
+    return Path(root) / REPRODUCTIONS / sub["task"]["name"] / f"{sub['id']}.json"
+
+
+def write_record(root: Path, sub: dict[str, Any], rep: Reproduction) -> Path:
+    path = record_path(root, sub)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rep.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_record(root: Path, sub: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """(record, None), (None, None) when there is none, or (None, problem)."""
+    from .safety import InputTooLarge, read_bounded
+
+    path = record_path(root, sub)
+    if not path.is_file():
+        return None, None
+    try:
+        rec = read_bounded(path, max_bytes=64 * 1024)
+    except (InputTooLarge, OSError, ValueError) as exc:
+        return None, f"{path}: unreadable reproduction record ({exc}); rerun `s2rbench leaderboard reproduce --record`"
+    from .submission import content_hash
+
+    if not isinstance(rec, dict) or rec.get("content_hash") != content_hash(sub) or rec.get("entry") != sub["id"]:
+        return None, f"{path}: the reproduction record is not of this entry's content; rerun `s2rbench leaderboard reproduce --record`"
+    if not isinstance(rec.get("units"), list) or not all(isinstance(u, dict) and isinstance(u.get("n"), int) and isinstance(u.get("trials"), list) for u in rec["units"]):
+        return None, f"{path}: malformed reproduction record; rerun `s2rbench leaderboard reproduce --record`"
+    return rec, None
