@@ -165,6 +165,7 @@ def test_pool_split_is_shown_when_the_overlap_module_and_columns_exist(tmp_path,
     rows = pd.DataFrame({"mae": [1.0, 2.0], "mae_in_pool": [0.5, 0.6], "mae_out_pool": [1.5, 1.6]})
     assert pool_split(rows.drop(columns=["mae_in_pool"])) is None
     fake = types.ModuleType("s2rbench.overlap")
-    fake.overlap_summary = lambda r: [{"rows": "in pool", "MAE": float(r["mae_in_pool"].mean())}]
+    fake.overlap_summary = lambda r, m=None, n_boot=1000: [{"rows": "in pool", "MAE": float(r["mae_in_pool"].mean())}]
+    fake.overlap_table = lambda summary: summary
     monkeypatch.setitem(sys.modules, "s2rbench.overlap", fake)
     assert pool_split(rows) == [{"rows": "in pool", "MAE": 0.55}]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,7 +208,8 @@ def fetch(entry: FileEntry, *, card_dir: Path | None = None, data_dir: str | os.
             known_hash=f"sha256:{entry.sha256}" if entry.sha256 else None,
             fname=entry.filename,
             path=target_dir,
-            progressbar=False,
+            # a progress bar (tqdm, a dependency) on an interactive terminal only: logs and CI stay clean
+            progressbar=sys.stderr.isatty(),
         )
     except ValueError as exc:  # pooch's hash mismatch
         raise S2RBenchError(
