@@ -203,21 +203,3 @@ def overlap_text(summary: dict[str, Any], tablefmt: str = "simple") -> str:
     head = ("Test rows whose input is / is not in the trial's pretraining set (MAE and gain over scratch "
             "on the same rows; 90% bootstrap intervals over trials):")
     return head + "\n\n" + tabulate(overlap_table(summary), headers="keys", tablefmt=tablefmt)
-
-
-def run_overlap(run_dir: Any, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """`overlap_summary` of a run directory's stored rows (imported lazily: the store is a higher layer
-    than this module's column helpers)."""
-    from .sweep.store import Store
-
-    with Store(run_dir, create=False) as store:
-        config = store.get_meta("config") or {}
-        rows = store.results()
-    if m is None:
-        m = (config.get("protocol") or {}).get("m")
-    return overlap_summary(rows, m=int(m) if m else None, n_boot=n_boot, seed=seed)
-
-
-def overlap_markdown(run_dir: Any, *, m: int | None = None, n_boot: int = 1000) -> str:
-    """The report's section on where the gain comes from."""
-    return "\n## Where the gain comes from: in pool / out of pool\n\n" + overlap_text(run_overlap(run_dir, m=m, n_boot=n_boot), "github") + "\n"

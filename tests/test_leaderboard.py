@@ -353,8 +353,11 @@ def test_a_curve_without_a_law_shows_no_law_instead_of_parameters():
     fit = {"alpha": 0.01, "alpha_ci": [0.0, 0.02], "C": 0.3, "C_ci": [0.2, 0.4], "D": 0.1, "D_ci": [0.0, 0.2]}
     flat = lb._law_cells({**fit, "r2": 0.31})
     assert flat["α [90% CI]"] == "no law" and flat["C [90% CI]"] == "—" and flat["R²"] == "0.31"
-    good = lb._law_cells({**fit, "r2": 0.95})
-    assert good["α [90% CI]"] == "0.01 [0, 0.02]" and good["C [90% CI]"] == "0.3 [0.2, 0.4]"
+    # R² alone is not a law: α's interval reaches its bound 0 (issue 16), so this is no law either
+    assert lb._law_cells({**fit, "r2": 0.95})["α [90% CI]"] == "no law"
+    tight = {"alpha": 0.3, "alpha_ci": [0.25, 0.35], "C": 0.3, "C_ci": [0.2, 0.4], "D": 1.0, "D_ci": [0.8, 1.2]}
+    good = lb._law_cells({**tight, "r2": 0.95})
+    assert good["α [90% CI]"] == "0.3 [0.25, 0.35]" and good["C [90% CI]"] == "0.3 [0.2, 0.4]"
 
 
 #: Code paths the check must agree on: NumPy without its AVX-512 kernels, OpenBLAS forced to older
@@ -484,14 +487,17 @@ def test_a_forged_prediction_is_caught_by_reproduction(sub_a):
 def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub_b):
     res = CliRunner().invoke(cli, ["leaderboard", "reproduce", sub_a["id"], "--root", str(two), "--record"])
     assert res.exit_code == 0, res.output
-    assert "reproduced (n = 32, 2048 · trials 0–3" in res.output and "reproduce OK: 1 entry" in res.output
+    from s2rbench.tasks import get_task
+
+    grid = get_task("synthetic").protocol.quick_sizes  # the smallest and the largest n are re-run
+    assert f"reproduced (n = {min(grid)}, {max(grid)} · trials 0–3" in res.output and "reproduce OK: 1 entry" in res.output
     assert lb.find_problems(two)[0].startswith(f"{two / 'README.md'}: stale")  # the page now has more to say
     lb.build(two)
     assert lb.find_problems(two) == []
     text = (two / "README.md").read_text()
     a_row = next(line for line in text.splitlines() if "Ridge RFF-64" in line)
     b_row = next(line for line in text.splitlines() if "Worse ridge" in line)
-    assert "rescored · reproduced: n = 32, 2048, trials 0–3" in a_row and "rescored · not reproduced yet" in b_row
+    assert f"rescored · reproduced: n = {min(grid)}, {max(grid)}, trials 0–3" in a_row and "rescored · not reproduced yet" in b_row
     # A record of another content is refused.
     rec = two / "reproductions" / "synthetic" / f"{sub_a['id']}.json"
     shutil.copy(rec, rec.with_name(f"{sub_b['id']}.json"))
@@ -564,7 +570,9 @@ def test_a_plugin_task_entry_carries_its_card_pinned_by_hash(sub_a):
     assert problems == [] and got.hash == card.hash
     # Validated against the carried card when no installed plugin registers the task.
     assert S.validate(sub, cards={}) == []
-    sub["task"]["card"] = sub["task"]["card"].replace('version = "1.0.0"', 'version = "1.0.1"', 1)
+    old_version = f'version = "{card.version}"'
+    assert old_version in sub["task"]["card"]
+    sub["task"]["card"] = sub["task"]["card"].replace(old_version, 'version = "9.9.9"', 1)
     sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
     problems = S.validate(sub, cards={})
     assert len(problems) == 1 and problems[0].startswith("task.card: the carried card is 'synthetic' with sha256"), problems

@@ -15,7 +15,8 @@ import pytest
 from s2rbench import sweep
 from s2rbench.models import Model
 from s2rbench.plugins import get_sampler
-from s2rbench.overlap import canonical_ids, entry_ranks, overlap_summary, run_overlap
+from s2rbench.analysis.overlap_view import run_overlap
+from s2rbench.overlap import canonical_ids, entry_ranks, overlap_summary
 from s2rbench.sweep.store import Store
 
 

@@ -519,7 +519,7 @@ from s2rbench import sweep
 from s2rbench.suggest import suggest
 res = sweep.run("synthetic", "ridge", sizes=[32, 128, 512], trials=1, sampler="toy-reversed", model_params={"random_features": 64},
                 device="cpu", progress=False, fit=False, out="run")
-open("pool.csv", "w").write("input\\n" + "".join('"' + ",".join(["0.%d" % i] * 8) + '"\\n' for i in range(1, 6)))
+open("pool.csv", "w").write("input\\n" + "".join('"' + ",".join(["0.%d" % i] * 64) + '"\\n' for i in range(1, 6)))
 nxt = suggest("synthetic", "pool.csv", 3, "toy-reversed")
 print(json.dumps({"samplers": sorted(set(res.results["sampler"])), "plugin": res.config["sampler_plugin"],
                   "version": res.config["sampler_version"], "next": nxt.table.to_csv(index=False)}))
@@ -531,3 +531,13 @@ print(json.dumps({"samplers": sorted(set(res.results["sampler"])), "plugin": res
     assert d["plugin"]["distribution"] == "s2rbench-toy-sampler" and d["plugin"]["name"] == "toy-sampler"
     lines = d["next"].strip().splitlines()
     assert lines[0].startswith("rank,row,input") and "rank_in_order" in lines[0] and len(lines) == 4
+
+
+def test_suggest_refuses_a_pool_of_another_input_width(tmp_path):
+    """A pool whose vectors are shorter than the task's inputs is one Error: line, not a NumPy traceback."""
+    pool = tmp_path / "pool.csv"
+    pool.write_text("input\n" + "".join('"' + ",".join(["0.%d" % i] * 8) + '"\n' for i in range(1, 6)))
+    res = CliRunner().invoke(cli, ["suggest", "synthetic", "--pool", str(pool), "--k", "2", "--sampler", "random"])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and "8 features" in errors[0] and "64" in errors[0], res.output

@@ -140,10 +140,11 @@ def test_describe_stored_says_what_the_rows_hold(tmp_path):
         sweep.run("synthetic", out=out, executor=crashing, **FAST)
     with Store(out, create=False) as store:
         d = describe_stored(store.get_meta("config"), store.results())
-    assert d["sizes"] == [] and d["m_values"] == [240] and d["complete"] is False and d["missing_cells"] == 4
+    m = get_task("synthetic").protocol.m  # the card's default m
+    assert d["sizes"] == [] and d["m_values"] == [m] and d["complete"] is False and d["missing_cells"] == 4
     sweep.run("synthetic", out=out, **FAST)
     with Store(out, create=False) as store:
         d = describe_stored(store.get_meta("config"), store.results())
         history = store.get_meta("history")
-    assert d == {"sizes": [32, 128, 512, 2048], "m_values": [240], "trials_min": 4, "trials_max": 4, "complete": True, "missing_cells": 0}
+    assert d == {"sizes": [32, 128, 512, 2048], "m_values": [m], "trials_min": 4, "trials_max": 4, "complete": True, "missing_cells": 0}
     assert [h["action"] for h in history] == ["create", "resume"]

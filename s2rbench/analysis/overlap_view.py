@@ -26,3 +26,16 @@ def pool_split(rows: pd.DataFrame, m: int | None = None, n_boot: int = 1000) -> 
     except ImportError:
         return None
     return overlap.overlap_table(overlap.overlap_summary(rows, m=m, n_boot=n_boot)) or None
+
+
+def run_overlap(run_dir: Any, *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """`s2rbench.overlap.overlap_summary` of a run directory's stored rows (at the run's m unless given)."""
+    from ..overlap import overlap_summary
+    from ..sweep.store import Store
+
+    with Store(run_dir, create=False) as store:
+        config = store.get_meta("config") or {}
+        rows = store.results()
+    if m is None:
+        m = (config.get("protocol") or {}).get("m")
+    return overlap_summary(rows, m=int(m) if m else None, n_boot=n_boot, seed=seed)

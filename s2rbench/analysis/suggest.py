@@ -175,6 +175,11 @@ def suggest(
         what = f"{len(rows)} usable candidates" + (f" ({len(inputs) - len(rows)} of {len(inputs)} rows dropped)" if len(rows) < len(inputs) else "")
         raise S2RBenchError(f"--k {k} is larger than the {what} in --pool {pool}; pass --k {len(rows)} or fewer")
 
+    if X.shape[1] != prep.X_sim.shape[1]:  # e.g. vectors of another length than the task's inputs
+        raise S2RBenchError(
+            f"--pool {pool}: its inputs give {X.shape[1]} features but task {card.name!r}'s give {prep.X_sim.shape[1]}; "
+            "write candidates of the task's own input form"
+        )
     h = hashlib.sha256()
     h.update(prep.sim_key.encode())
     h.update("\x1f".join(canon).encode())

@@ -229,7 +229,7 @@ def fit(run_dir, m, boot, as_json) -> None:
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
         from ..laws import jsonable
-        from ..overlap import run_overlap
+        from ..analysis.overlap_view import run_overlap
 
         pool = run_overlap(run_dir, m=s.m, n_boot=boot)  # where the gain comes from: in pool / out of pool
         click.echo(json.dumps(jsonable({**s.to_dict(), "overlap": pool}), indent=2, allow_nan=False))
