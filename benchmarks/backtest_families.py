@@ -38,17 +38,31 @@ def entries(root: Path) -> list[dict]:
     for p in sorted((root / "leaderboard" / "submissions").glob("**/*.json")):
         d = json.loads(p.read_text())
         r = d["results"]
-        out.append({
-            "task": d["task"]["name"], "strategy": d["model"]["name"], "protocol": "quick" if d["protocol"].get("quick") else "full",
-            "n": np.asarray(r["sizes"], dtype=float), "mae": np.asarray(r["mae"], dtype=float), "file": p.name,
-        })
+        out.append(
+            {
+                "task": d["task"]["name"],
+                "strategy": d["model"]["name"],
+                "protocol": "quick" if d["protocol"].get("quick") else "full",
+                "n": np.asarray(r["sizes"], dtype=float),
+                "mae": np.asarray(r["mae"], dtype=float),
+                "file": p.name,
+            }
+        )
     out.sort(key=lambda e: (e["task"], e["protocol"] != "full", e["strategy"]))
     return out
 
 
 def table(root: Path, holdout: int, n_boot: int) -> str:
     fams = list(FAMILIES)
-    head = ["task", "strategy", "protocol", "sizes × trials", *[f"{f}" for f in fams], "law that extrapolates", "power law on all sizes"]
+    head = [
+        "task",
+        "strategy",
+        "protocol",
+        "sizes × trials",
+        *[f"{f}" for f in fams],
+        "law that extrapolates",
+        "power law on all sizes",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     per_task: dict[str, dict[str, list[bool]]] = {}
     for e in entries(root):
@@ -60,7 +74,9 @@ def table(root: Path, holdout: int, n_boot: int) -> str:
         good: list[tuple[float, str]] = []
         for f in fams:
             r = bt.results.get(f, {})
-            cells.append("—" if "error" in r else f"{100 * r['mean_abs_rel_error']:.1f}%" + (" ✓" if r["passed"] else ""))
+            cells.append(
+                "—" if "error" in r else f"{100 * r['mean_abs_rel_error']:.1f}%" + (" ✓" if r["passed"] else "")
+            )
             ok = False
             if r.get("passed"):  # passed its backtest: is the family, fitted on every size, a law at all?
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -72,7 +88,8 @@ def table(root: Path, holdout: int, n_boot: int) -> str:
             per_task.setdefault(e["task"], {}).setdefault(f, []).append(ok)
         law = "law" if v.holds else "no law"
         lines.append(
-            f"| {e['task']} | {e['strategy']} | {e['protocol']} | {len(e['n'])} × {e['mae'].shape[0]} | " + " | ".join(cells)
+            f"| {e['task']} | {e['strategy']} | {e['protocol']} | {len(e['n'])} × {e['mae'].shape[0]} | "
+            + " | ".join(cells)
             + f" | {min(good)[1] if good else 'none'} | {law} |"
         )
     lines.append("")

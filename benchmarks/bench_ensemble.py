@@ -88,7 +88,7 @@ def make_blocks(X_sim, y_sim, X_real, y_real, ns, trials, seed, device):
     """One block per n; trial k has the same real split and nested sim rows for every n."""
     rng = np.random.default_rng(seed + 1)
     M = X_real.shape[0]
-    m = int(round(0.8 * M))
+    m = round(0.8 * M)
     perms_real = np.stack([rng.permutation(M) for _ in range(trials)])
     perms_sim = np.stack([rng.permutation(X_sim.shape[0]) for _ in range(trials)])
     train_idx = perms_real[:, :m]
@@ -97,9 +97,15 @@ def make_blocks(X_sim, y_sim, X_real, y_real, ns, trials, seed, device):
     blocks = {}
     for n in ns:
         blocks[n] = TrainingBlock(
-            X_sim=X_sim, y_sim=y_sim, sim_idx=perms_sim[:, :n].copy(), X_real=X_real,
-            train_idx=train_idx, train_mask=np.ones_like(train_idx, dtype=bool),
-            y_train=y_real[train_idx], seeds=seeds, device=device,
+            X_sim=X_sim,
+            y_sim=y_sim,
+            sim_idx=perms_sim[:, :n].copy(),
+            X_real=X_real,
+            train_idx=train_idx,
+            train_mask=np.ones_like(train_idx, dtype=bool),
+            y_train=y_real[train_idx],
+            seeds=seeds,
+            device=device,
         )
     return blocks, test_idx
 
@@ -111,16 +117,28 @@ def test_mae(pred, y_real, test_idx):
 def run(device: str, args) -> None:
     X_sim, y_sim, X_real, y_real = make_problem(args.d, args.pool, args.real, args.seed)
     blocks, test_idx = make_blocks(X_sim, y_sim, X_real, y_real, args.ns, args.trials, args.seed, device)
-    trivial = float(np.mean([np.abs(y_real[test_idx[k]] - y_real[np.setdiff1d(np.arange(args.real), test_idx[k])].mean()).mean()
-                             for k in range(args.trials)]))
+    trivial = float(
+        np.mean(
+            [
+                np.abs(y_real[test_idx[k]] - y_real[np.setdiff1d(np.arange(args.real), test_idx[k])].mean()).mean()
+                for k in range(args.trials)
+            ]
+        )
+    )
     if device.startswith("cuda"):
         name = torch.cuda.get_device_name(torch.device(device))
     else:
-        name = f"cpu, {torch.get_num_threads()} torch threads, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}"
-    print(f"\n== device {device}: {name}; T={args.trials}, d={args.d}, pool={args.pool}, real={args.real} "
-          f"(80/20), predict-the-mean test MAE {trivial:.4f}")
-    print(f"{'n':>6} {'batched s':>10} {'loop s':>9} {'ratio':>6} {'MAE batched':>12} {'MAE loop':>9} {'max |diff|':>11}"
-          f" {'cpu b s':>7} {'cpu l s':>7} {'ratio':>6}")
+        name = (
+            f"cpu, {torch.get_num_threads()} torch threads, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}"
+        )
+    print(
+        f"\n== device {device}: {name}; T={args.trials}, d={args.d}, pool={args.pool}, real={args.real} "
+        f"(80/20), predict-the-mean test MAE {trivial:.4f}"
+    )
+    print(
+        f"{'n':>6} {'batched s':>10} {'loop s':>9} {'ratio':>6} {'MAE batched':>12} {'MAE loop':>9} {'max |diff|':>11}"
+        f" {'cpu b s':>7} {'cpu l s':>7} {'ratio':>6}"
+    )
     tot_b = tot_l = cpu_b = cpu_l = 0.0
     for n in args.ns:
         res = {}
@@ -138,10 +156,14 @@ def run(device: str, args) -> None:
         tot_l += tl
         cpu_b += cb
         cpu_l += cl
-        print(f"{n:>6} {tb:>10.2f} {tl:>9.2f} {tl / tb:>6.2f} {mb:>12.4f} {ml:>9.4f} {np.abs(pb - pl).max():>11.2e}"
-              f" {cb:>7.2f} {cl:>7.2f} {cl / cb:>6.2f}")
-    print(f"{'total':>6} {tot_b:>10.2f} {tot_l:>9.2f} {tot_l / tot_b:>6.2f} {'':>12} {'':>9} {'':>11}"
-          f" {cpu_b:>7.2f} {cpu_l:>7.2f} {cpu_l / cpu_b:>6.2f}")
+        print(
+            f"{n:>6} {tb:>10.2f} {tl:>9.2f} {tl / tb:>6.2f} {mb:>12.4f} {ml:>9.4f} {np.abs(pb - pl).max():>11.2e}"
+            f" {cb:>7.2f} {cl:>7.2f} {cl / cb:>6.2f}"
+        )
+    print(
+        f"{'total':>6} {tot_b:>10.2f} {tot_l:>9.2f} {tot_l / tot_b:>6.2f} {'':>12} {'':>9} {'':>11}"
+        f" {cpu_b:>7.2f} {cpu_l:>7.2f} {cpu_l / cpu_b:>6.2f}"
+    )
     if not device.startswith("cuda"):
         print(f"(load avg at the end {os.getloadavg()[0]:.1f}; other processes on the CPU inflate both times)")
 
@@ -173,7 +195,8 @@ def matmul_peak(d: int, hidden: tuple[int, ...], batch: int, Ts: tuple[int, ...]
         for fi, fo in zip(sizes[:-1], sizes[1:]):
             x, W, bias = torch.randn(T, batch, fi), torch.randn(T, fi, fo), torch.randn(T, 1, fo)
             out[f"baddbmm T={T} ({batch},{fi})x({fi},{fo})"] = _gflops(
-                lambda: [torch.baddbmm(bias, x, W) for _ in range(20)], 20 * 2 * T * batch * fi * fo)
+                lambda: [torch.baddbmm(bias, x, W) for _ in range(20)], 20 * 2 * T * batch * fi * fo
+            )
     return out
 
 
@@ -231,23 +254,34 @@ def flops_report(args) -> None:
     from s2rbench.models import informative_columns
 
     torch.set_num_threads(1)
-    Ts_ns = [(4, 10_000), (4, 30_000), (25, 10_000), (25, 30_000)] if not args.units else [
-        tuple(int(v) for v in u.split("x")) for u in args.units.split(",")]
+    Ts_ns = (
+        [(4, 10_000), (4, 30_000), (25, 10_000), (25, 30_000)]
+        if not args.units
+        else [tuple(int(v) for v in u.split("x")) for u in args.units.split(",")]
+    )
     prep, blocks = bandgap_blocks(Ts_ns, args.m, args.seed)
     d = int(informative_columns(prep.X_sim, prep.X_real).size)
-    variants = [("current", {})] * (not args.no_current) + [(v.split(":", 1)[0], _literal_params(v.split(":", 1)[1])) for v in args.variant]
+    variants = [("current", {})] * (not args.no_current) + [
+        (v.split(":", 1)[0], _literal_params(v.split(":", 1)[1])) for v in args.variant
+    ]
     base = MLP(**args.params)
-    peak = matmul_peak(d, tuple(base.params["hidden"]), int(base.params["batch_size"]), tuple(sorted({T for T, _ in Ts_ns})))
-    print(f"\n== fp32 matmul peak, 1 thread, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; "
-          f"bandgap d = {d} informative columns, m = {args.m}")
+    peak = matmul_peak(
+        d, tuple(base.params["hidden"]), int(base.params["batch_size"]), tuple(sorted({T for T, _ in Ts_ns}))
+    )
+    print(
+        f"\n== fp32 matmul peak, 1 thread, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}; "
+        f"bandgap d = {d} informative columns, m = {args.m}"
+    )
     for k, v in peak.items():
         print(f"  {k:<40} {v:7.1f} GFLOP/s")
     ref = max(peak.values())
     from s2rbench_plugins.models import mlp as mlp_mod
 
     pregather = mlp_mod._PREGATHER_FLOATS
-    print(f"\n{'unit':>12} {'variant':>16} {'GFLOP':>8} {'cpu s':>8} {'GFLOP/s':>8} {'% peak':>7} "
-          f"{'MAE (test)':>10} {'repl.-steps':>11} {'val rows':>10}")
+    print(
+        f"\n{'unit':>12} {'variant':>16} {'GFLOP':>8} {'cpu s':>8} {'GFLOP/s':>8} {'% peak':>7} "
+        f"{'MAE (test)':>10} {'repl.-steps':>11} {'val rows':>10}"
+    )
     costs: dict[str, dict[tuple[int, int], float]] = {}
     if args.profile_only:
         for name, kw in variants:
@@ -272,8 +306,11 @@ def flops_report(args) -> None:
             mae = float(np.mean([np.abs(pred[k, t] - prep.y_real[t]).mean() for k, t in enumerate(test)]))
             rs = sum(g * s for _, g, s, _, _ in model.trace)
             vr = sum(g * v for _, g, _, _, v in model.trace)
-            print(f"{f'T={T} n={n}':>12} {name:>16} {flops / 1e9:8.1f} {cpu:8.1f} {flops / cpu / 1e9:8.1f} "
-                  f"{100 * flops / cpu / 1e9 / ref:6.0f}% {mae:10.4f} {rs:11d} {vr:10d}", flush=True)
+            print(
+                f"{f'T={T} n={n}':>12} {name:>16} {flops / 1e9:8.1f} {cpu:8.1f} {flops / cpu / 1e9:8.1f} "
+                f"{100 * flops / cpu / 1e9 / ref:6.0f}% {mae:10.4f} {rs:11d} {vr:10d}",
+                flush=True,
+            )
             costs.setdefault(name, {})[(T, n)] = cpu
     estimate_full(costs, prep.card)
     if args.profile:
@@ -287,7 +324,7 @@ def estimate_full(costs: dict, card) -> None:
     blocks of the protocol's trials, plus a scratch unit costed as the smallest n."""
     p = card.protocol
     for name, c in costs.items():
-        pts = sorted((n, v) for (T, n), v in c.items() if T == p.trial_block)
+        pts = sorted((n, v) for (T, n), v in c.items() if p.trial_block == T)
         if len(pts) < 2:
             continue
         ln, lc = np.log([a for a, _ in pts]), np.log([b for _, b in pts])
@@ -302,9 +339,11 @@ def estimate_full(costs: dict, card) -> None:
 
         blocks = -(-p.trials // p.trial_block)
         total = blocks * (cost(min(p.sizes)) + sum(cost(n) for n in p.sizes))
-        print(f"  full protocol estimate, {name}: {len(p.sizes)} sizes + scratch x {p.trials} trials "
-              f"({blocks} units of {p.trial_block} per n) = {total / 3600:.2f} CPU h "
-              f"(measured units at n = {', '.join(str(n) for n, _ in pts)})")
+        print(
+            f"  full protocol estimate, {name}: {len(p.sizes)} sizes + scratch x {p.trials} trials "
+            f"({blocks} units of {p.trial_block} per n) = {total / 3600:.2f} CPU h "
+            f"(measured units at n = {', '.join(str(n) for n, _ in pts)})"
+        )
 
 
 def _literal_params(text: str) -> dict:
@@ -325,13 +364,32 @@ def profile_unit(block, params: dict, name: str) -> None:
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         model.fit_predict(block)
     wall = time.process_time() - t0
-    cats = {"matmul (bmm/baddbmm/mm)": ("bmm", "baddbmm", "mm", "addmm", "matmul"),
-            "gathers (index_select/gather/index)": ("index_select", "gather", "index", "take"),
-            "optimizer (_foreach_*, _fused_adamw_)": ("_foreach", "_fused_adamw"),
-            "elementwise fwd/bwd (act, standardize, loss)": ("silu", "sub", "mul", "add", "clamp", "nan_to_num", "square",
-                                                             "mean", "sum", "pow", "sigmoid", "div", "where", "abs", "copy_",
-                                                             "fill_", "zero_", "neg", "threshold"),
-            }
+    cats = {
+        "matmul (bmm/baddbmm/mm)": ("bmm", "baddbmm", "mm", "addmm", "matmul"),
+        "gathers (index_select/gather/index)": ("index_select", "gather", "index", "take"),
+        "optimizer (_foreach_*, _fused_adamw_)": ("_foreach", "_fused_adamw"),
+        "elementwise fwd/bwd (act, standardize, loss)": (
+            "silu",
+            "sub",
+            "mul",
+            "add",
+            "clamp",
+            "nan_to_num",
+            "square",
+            "mean",
+            "sum",
+            "pow",
+            "sigmoid",
+            "div",
+            "where",
+            "abs",
+            "copy_",
+            "fill_",
+            "zero_",
+            "neg",
+            "threshold",
+        ),
+    }
     tot = {c: 0.0 for c in cats}
     wall = sum(ev.self_cpu_time_total for ev in prof.key_averages()) / 1e6  # the profiler's own clock
     other = 0.0
@@ -339,12 +397,14 @@ def profile_unit(block, params: dict, name: str) -> None:
         op = ev.key.split("::")[-1]
         t = ev.self_cpu_time_total / 1e6
         for c, keys in cats.items():
-            if any(op == k or op.startswith(k + "_") or op.startswith(k) and c.startswith("optimizer") for k in keys):
+            if any(op == k or op.startswith(k + "_") or (op.startswith(k) and c.startswith("optimizer")) for k in keys):
                 tot[c] += t
                 break
         else:
             other += t
-    print(f"\n== profile of {name}, T={block.n_trials} n={block.n} (3 rounds per stage), {wall:.2f} CPU s under the profiler")
+    print(
+        f"\n== profile of {name}, T={block.n_trials} n={block.n} (3 rounds per stage), {wall:.2f} CPU s under the profiler"
+    )
     for c, t in tot.items():
         print(f"  {c:<48} {t:7.2f} s {100 * t / wall:5.1f}%")
     print(f"  {'other ops':<48} {other:7.2f} s {100 * other / wall:5.1f}%")
@@ -361,23 +421,41 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", choices=["all", "cpu", "cuda"], default="all")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op CPU threads; 0 = torch's own choice. Default 1: on a shared, "
-                         "oversubscribed CPU several threads make both paths many times slower")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a model hyperparameter (Python literal), e.g. --set hidden=(64,64)")
-    ap.add_argument("--bandgap", action="store_true",
-                    help="instead: the fp32 matmul peak and the training FLOP rate at the bandgap unit shapes")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op CPU threads; 0 = torch's own choice. Default 1: on a shared, "
+        "oversubscribed CPU several threads make both paths many times slower",
+    )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model hyperparameter (Python literal), e.g. --set hidden=(64,64)",
+    )
+    ap.add_argument(
+        "--bandgap",
+        action="store_true",
+        help="instead: the fp32 matmul peak and the training FLOP rate at the bandgap unit shapes",
+    )
     ap.add_argument("--units", default="", help="with --bandgap: TxN,... (default 4x10000,4x30000,25x10000,25x30000)")
     ap.add_argument("--m", type=int, default=200)
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE;...",
-                    help="with --bandgap: another hyperparameter set to time side by side with the current one")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE;...",
+        help="with --bandgap: another hyperparameter set to time side by side with the current one",
+    )
     ap.add_argument("--no-current", action="store_true", help="with --bandgap: only the --variant sets")
     ap.add_argument("--profile-only", action="store_true", help="with --bandgap: only the profiles, of every variant")
     ap.add_argument("--profile", action="store_true", help="with --bandgap: torch profiler of the first unit")
     args = ap.parse_args()
     if args.bandgap:
         import ast
+
         args.params = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in args.set)}
         if args.seed == 0:
             args.seed = 3
@@ -386,6 +464,7 @@ def main() -> None:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     import ast
+
     args.params = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     if args.n is not None:
         args.ns = [args.n]

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
+from bench_ensemble import make_blocks, make_problem, test_mae
 from tabulate import tabulate
 
-from bench_ensemble import make_blocks, make_problem, test_mae
 from s2rbench_plugins.models.mlp import MLP
 
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -27,7 +26,11 @@ def run(device: str, a: argparse.Namespace) -> None:
     X_sim, y_sim, X_real, y_real = make_problem(a.d, a.pool, a.real, a.seed)
     ns = [int(x) for x in a.ns.split(",")]
     blocks, test_idx = make_blocks(X_sim, y_sim, X_real, y_real, ns, a.trials, a.seed, device)
-    name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else f"CPU, {torch.get_num_threads()} thread(s)"
+    name = (
+        torch.cuda.get_device_name(torch.device(device))
+        if device.startswith("cuda")
+        else f"CPU, {torch.get_num_threads()} thread(s)"
+    )
     rows = []
     for n in ns:
         block = blocks[n]
@@ -39,12 +42,22 @@ def run(device: str, a: argparse.Namespace) -> None:
                 torch.cuda.synchronize()
             secs[p] = time.perf_counter() - t0
             mae[p] = test_mae(pred, y_real, test_idx)
-        rows.append([n, *(f"{mae[p]:.4f}" for p in PRECISIONS),
-                     *(f"{100 * (mae[p] / mae['fp32'] - 1):+.1f}%" for p in PRECISIONS[1:]),
-                     *(f"{secs['fp32'] / secs[p]:.2f}" for p in PRECISIONS[1:])])
+        rows.append(
+            [
+                n,
+                *(f"{mae[p]:.4f}" for p in PRECISIONS),
+                *(f"{100 * (mae[p] / mae['fp32'] - 1):+.1f}%" for p in PRECISIONS[1:]),
+                *(f"{secs['fp32'] / secs[p]:.2f}" for p in PRECISIONS[1:]),
+            ]
+        )
     print(f"\n{device} ({name}), T={a.trials}, d={a.d}")
-    print(tabulate(rows, headers=["n", "MAE fp32", "MAE tf32", "MAE bf16", "ΔMAE tf32", "ΔMAE bf16",
-                                  "speed tf32", "speed bf16"], tablefmt="github"))
+    print(
+        tabulate(
+            rows,
+            headers=["n", "MAE fp32", "MAE tf32", "MAE bf16", "ΔMAE tf32", "ΔMAE bf16", "speed tf32", "speed bf16"],
+            tablefmt="github",
+        )
+    )
 
 
 def main() -> None:

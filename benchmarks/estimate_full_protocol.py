@@ -38,9 +38,14 @@ def estimate(run_dir: str) -> dict:
 
     p = card.protocol
     full = p.trials * (cost(0) + sum(cost(n) for n in p.sizes))
-    return {"run": run_dir.rstrip("/").split("/")[-1], "model": cfg.get("model"), "quick: units' wall (s)": f"{quick_cpu:.0f}",
-            "full grid": f"{len(p.sizes)} sizes + scratch × {p.trials} trials",
-            "full, estimated (CPU h)": f"{full / 3600:.2f}", "on 2 cores (h)": f"{full / 7200:.2f}"}
+    return {
+        "run": run_dir.rstrip("/").split("/")[-1],
+        "model": cfg.get("model"),
+        "quick: units' wall (s)": f"{quick_cpu:.0f}",
+        "full grid": f"{len(p.sizes)} sizes + scratch × {p.trials} trials",
+        "full, estimated (CPU h)": f"{full / 3600:.2f}",
+        "on 2 cores (h)": f"{full / 7200:.2f}",
+    }
 
 
 if __name__ == "__main__":

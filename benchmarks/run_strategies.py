@@ -43,15 +43,20 @@ def main() -> None:
         if model == "mlp":
             ref_scratch = s.scratch_mae
         f = s.fit
-        rows.append({
-            "model": model, "m": s.m, "scratch MAE": f"{s.scratch_mae:.4g}",
-            f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}",
-            "gain": f"{s.gain:+.1%}",
-            "gain vs mlp scratch": f"{1 - s.mae_at_largest_n / ref_scratch:+.1%}" if ref_scratch else "—",
-            "α": f"{f.alpha:.3g} [{f.alpha_ci[0]:.3g}, {f.alpha_ci[1]:.3g}]" if f else "—",
-            "C": f"{f.C:.3g}" if f else "—", "R²": f"{f.r2:.2f}" if f else "—",
-            "wall s": f"{wall:.0f}",
-        })
+        rows.append(
+            {
+                "model": model,
+                "m": s.m,
+                "scratch MAE": f"{s.scratch_mae:.4g}",
+                f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}",
+                "gain": f"{s.gain:+.1%}",
+                "gain vs mlp scratch": f"{1 - s.mae_at_largest_n / ref_scratch:+.1%}" if ref_scratch else "—",
+                "α": f"{f.alpha:.3g} [{f.alpha_ci[0]:.3g}, {f.alpha_ci[1]:.3g}]" if f else "—",
+                "C": f"{f.C:.3g}" if f else "—",
+                "R²": f"{f.r2:.2f}" if f else "—",
+                "wall s": f"{wall:.0f}",
+            }
+        )
         print(tabulate(rows[-1:], headers="keys", tablefmt="github"), flush=True)
     print()
     print(tabulate(rows, headers="keys", tablefmt="github"))

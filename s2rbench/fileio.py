@@ -17,9 +17,9 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .errors import S2RBenchError
 
@@ -88,7 +88,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, encoding: str = "ut
         fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
         try:
             while payload:
-                payload = payload[os.write(fd, payload):]
+                payload = payload[os.write(fd, payload) :]
         finally:
             os.close(fd)
     return path

@@ -26,7 +26,8 @@ analysis, and so can be used by both (the sweep writes the columns, `overlap_sum
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ def canonical_ids(sim_inputs: Sequence[str], real_inputs: Sequence[str]) -> tupl
     """Integer ids of canonical inputs, one vocabulary for both tables: equal ids ⇔ equal inputs."""
     codes, _ = pd.factorize(pd.Index(list(sim_inputs) + list(real_inputs), dtype=object))
     codes = codes.astype(np.int64)
-    return codes[: len(sim_inputs)], codes[len(sim_inputs):]
+    return codes[: len(sim_inputs)], codes[len(sim_inputs) :]
 
 
 def input_ids(prep: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +72,9 @@ def entry_ranks(sim_ids: np.ndarray, order: np.ndarray, real_ids: np.ndarray) ->
     return out
 
 
-def pool_columns(prep: Any, sim_rows: np.ndarray, test_rows: np.ndarray, err: np.ndarray, scratch_order: np.ndarray | None = None) -> dict[str, Any]:
+def pool_columns(
+    prep: Any, sim_rows: np.ndarray, test_rows: np.ndarray, err: np.ndarray, scratch_order: np.ndarray | None = None
+) -> dict[str, Any]:
     """The in-pool / out-of-pool columns of one trial's result row.
 
     `sim_rows`: the trial's pretraining rows (empty at n = 0); `test_rows`: its real test rows;
@@ -79,7 +82,11 @@ def pool_columns(prep: Any, sim_rows: np.ndarray, test_rows: np.ndarray, err: np
     pretraining order up to the sweep's largest n (gives `pool_entry`)."""
     sim_ids, real_ids = input_ids(prep)
     test_ids = real_ids[np.asarray(test_rows, dtype=np.int64)]
-    inside = np.isin(test_ids, sim_ids[np.asarray(sim_rows, dtype=np.int64)]) if len(sim_rows) else np.zeros(len(test_ids), bool)
+    inside = (
+        np.isin(test_ids, sim_ids[np.asarray(sim_rows, dtype=np.int64)])
+        if len(sim_rows)
+        else np.zeros(len(test_ids), bool)
+    )
     a = np.abs(np.asarray(err, dtype=np.float64))
     n_in = int(inside.sum())
     row: dict[str, Any] = {
@@ -131,7 +138,10 @@ def overlap_summary(rows: pd.DataFrame, *, m: int | None = None, n_boot: int = 1
     run's headline gain, restricted to one side). Returns ``{"available": False, "reason": ...}`` for a
     store written before these columns existed."""
     if rows.empty or "n_test_in_pool" not in rows or rows["n_test_in_pool"].isna().all():
-        return {"available": False, "reason": "this run was stored before the in-pool/out-of-pool columns existed; re-run it to get them"}
+        return {
+            "available": False,
+            "reason": "this run was stored before the in-pool/out-of-pool columns existed; re-run it to get them",
+        }
     if m is None:
         m = int(rows["m"].max())
     rows = rows[rows["m"] == m]
@@ -140,11 +150,14 @@ def overlap_summary(rows: pd.DataFrame, *, m: int | None = None, n_boot: int = 1
     by_n = []
     for n, g in rows[(rows["n"] > 0) & rows["n_test_in_pool"].notna()].groupby("n"):
         g = g.sort_values("trial")
-        entry: dict[str, Any] = {"n": int(n), "trials": int(len(g)),
-                                 "n_test": float(g["n_test"].mean()),
-                                 "n_test_in_pool": float(g["n_test_in_pool"].mean()),
-                                 "n_test_out_pool": float(g["n_test_out_pool"].mean()),
-                                 "share_in_pool": float(g["n_test_in_pool"].sum() / g["n_test"].sum())}
+        entry: dict[str, Any] = {
+            "n": int(n),
+            "trials": len(g),
+            "n_test": float(g["n_test"].mean()),
+            "n_test_in_pool": float(g["n_test_in_pool"].mean()),
+            "n_test_out_pool": float(g["n_test_out_pool"].mean()),
+            "share_in_pool": float(g["n_test_in_pool"].sum() / g["n_test"].sum()),
+        }
         for side, inside in (("in_pool", True), ("out_pool", False)):
             model = g[f"mae_{side}"].to_numpy(dtype=float)
             ok = np.isfinite(model)
@@ -163,13 +176,17 @@ def overlap_summary(rows: pd.DataFrame, *, m: int | None = None, n_boot: int = 1
             entry[f"gain_{side}_ci"] = None
             if pairs:
                 p = np.array(pairs)
-                gain = lambda q: 1.0 - q[:, 0].mean() / q[:, 1].mean()  # noqa: E731
+                gain = lambda q: 1.0 - q[:, 0].mean() / q[:, 1].mean()
                 entry[f"scratch_{side}"] = float(p[:, 1].mean())
                 entry[f"gain_{side}"] = float(gain(p))
                 entry[f"gain_{side}_ci"] = _boot_ci(p, gain, n_boot, rng)
         by_n.append(entry)
-    return {"available": bool(by_n), "m": int(m), "by_n": by_n,
-            "reason": None if by_n else "no pretrained trials with in-pool/out-of-pool columns at this m"}
+    return {
+        "available": bool(by_n),
+        "m": int(m),
+        "by_n": by_n,
+        "reason": None if by_n else "no pretrained trials with in-pool/out-of-pool columns at this m",
+    }
 
 
 def _fmt(v: float | None, ci: list[float] | None = None, pct: bool = False) -> str:
@@ -183,14 +200,16 @@ def overlap_table(summary: dict[str, Any]) -> list[dict[str, str]]:
     """One display row per n (the CLI and the report tabulate these)."""
     out = []
     for e in summary.get("by_n", []):
-        out.append({
-            "n": str(e["n"]),
-            "test rows in/out (per trial)": f"{e['n_test_in_pool']:.4g} / {e['n_test_out_pool']:.4g}",
-            "MAE in pool": _fmt(e["mae_in_pool"], e["mae_in_pool_ci"]),
-            "gain in pool": _fmt(e["gain_in_pool"], e["gain_in_pool_ci"], pct=True),
-            "MAE out of pool": _fmt(e["mae_out_pool"], e["mae_out_pool_ci"]),
-            "gain out of pool": _fmt(e["gain_out_pool"], e["gain_out_pool_ci"], pct=True),
-        })
+        out.append(
+            {
+                "n": str(e["n"]),
+                "test rows in/out (per trial)": f"{e['n_test_in_pool']:.4g} / {e['n_test_out_pool']:.4g}",
+                "MAE in pool": _fmt(e["mae_in_pool"], e["mae_in_pool_ci"]),
+                "gain in pool": _fmt(e["gain_in_pool"], e["gain_in_pool_ci"], pct=True),
+                "MAE out of pool": _fmt(e["mae_out_pool"], e["mae_out_pool_ci"]),
+                "gain out of pool": _fmt(e["gain_out_pool"], e["gain_out_pool_ci"], pct=True),
+            }
+        )
     return out
 
 
@@ -200,6 +219,8 @@ def overlap_text(summary: dict[str, Any], tablefmt: str = "simple") -> str:
 
     if not summary.get("available"):
         return f"In pool / out of pool: not available ({summary.get('reason')})."
-    head = ("Test rows whose input is / is not in the trial's pretraining set (MAE and gain over scratch "
-            "on the same rows; 90% bootstrap intervals over trials):")
+    head = (
+        "Test rows whose input is / is not in the trial's pretraining set (MAE and gain over scratch "
+        "on the same rows; 90% bootstrap intervals over trials):"
+    )
     return head + "\n\n" + tabulate(overlap_table(summary), headers="keys", tablefmt=tablefmt)

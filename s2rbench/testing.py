@@ -70,7 +70,14 @@ Check = Callable[[Any], None]
 
 
 def synthetic_block(
-    *, trials: int = 2, n: int = 24, m: int = 10, pool: int = 80, real: int = 30, d: int = 5, seed: int = 0,
+    *,
+    trials: int = 2,
+    n: int = 24,
+    m: int = 10,
+    pool: int = 80,
+    real: int = 30,
+    d: int = 5,
+    seed: int = 0,
     features: Callable[[np.random.Generator, int], np.ndarray] | None = None,
 ) -> TrainingBlock:
     """A small block with a learnable sim-to-real relation: disjoint pretraining rows per trial,

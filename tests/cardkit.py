@@ -55,7 +55,9 @@ def truth(x: np.ndarray) -> np.ndarray:
     return 2.0 + 3.0 * x[:, 0] - 1.5 * x[:, 1] ** 2
 
 
-def clean_pair(n_sim: int = 200, n_real: int = 60, shared: int = 40, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def clean_pair(
+    n_sim: int = 200, n_real: int = 60, shared: int = 40, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A pair with no data problem: one unit, one sign, no repeats, a small systematic shift."""
     rng = np.random.default_rng(seed + 1)
     xs = inputs(n_sim, seed)
@@ -65,9 +67,22 @@ def clean_pair(n_sim: int = 200, n_real: int = 60, shared: int = 40, seed: int =
     return sim, real
 
 
-def write_pair(d: Path, sim: pd.DataFrame, real: pd.DataFrame, *, name: str = "pair", unit: str = "eV", top: str = "",
-               target: str = "", sim_extra: str = "", real_extra: str = "", protocol: str = "", same_file: bool = False,
-               sim_file: str = "", real_file: str = "") -> Path:
+def write_pair(
+    d: Path,
+    sim: pd.DataFrame,
+    real: pd.DataFrame,
+    *,
+    name: str = "pair",
+    unit: str = "eV",
+    top: str = "",
+    target: str = "",
+    sim_extra: str = "",
+    real_extra: str = "",
+    protocol: str = "",
+    same_file: bool = False,
+    sim_file: str = "",
+    real_file: str = "",
+) -> Path:
     """Write sim.csv, real.csv and NAME.toml into `d`; returns the card's path."""
     d.mkdir(parents=True, exist_ok=True)
     sim.to_csv(d / "sim.csv", index=False)
@@ -83,9 +98,21 @@ def write_pair(d: Path, sim: pd.DataFrame, real: pd.DataFrame, *, name: str = "p
     sim_file = sim_file or pin("sim.csv")
     real_file = real_file or pin("sim.csv" if same_file else "real.csv")
     card = d / f"{name}.toml"
-    card.write_text(BASE.format(
-        name=name, unit=unit, top=top, target=target, sim=sim_extra, real=real_extra, protocol=protocol,
-        sim_key="sim", real_key="real", sim_path="sim.csv", real_path="sim.csv" if same_file else "real.csv",
-        sim_file=sim_file, real_file=real_file,
-    ))
+    card.write_text(
+        BASE.format(
+            name=name,
+            unit=unit,
+            top=top,
+            target=target,
+            sim=sim_extra,
+            real=real_extra,
+            protocol=protocol,
+            sim_key="sim",
+            real_key="real",
+            sim_path="sim.csv",
+            real_path="sim.csv" if same_file else "real.csv",
+            sim_file=sim_file,
+            real_file=real_file,
+        )
+    )
     return card

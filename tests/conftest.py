@@ -64,6 +64,20 @@ def install_plugin_package(root: Path, pyproject: str, modules: dict[str, str]) 
     for name, text in modules.items():
         (src / f"{name}.py").write_text(text)
     target = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--target", str(target), str(src)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        check=True,
+    )
     return target

@@ -9,9 +9,9 @@ import sqlite3
 
 import numpy as np
 import pytest
+from cardkit import clean_pair, write_pair
 from click.testing import CliRunner
 
-from cardkit import clean_pair, write_pair
 from s2rbench.cli import cli
 from s2rbench.tasks import load_card
 from s2rbench.tasks.check import check_card
@@ -53,7 +53,11 @@ def test_declared_units_that_differ_without_a_conversion_are_flagged(tmp_path):
     sim, real = clean_pair()
     rep = check(write_pair(tmp_path, sim, real, sim_extra='unit = "eV/atom"', real_extra='unit = "kJ/mol"'))
     assert any("'eV/atom'" in w and "'kJ/mol'" in w and "scale" in w for w in rep["warnings"])
-    rep = check(write_pair(tmp_path, sim, real, sim_extra='unit = "eV/atom"\nscale = 1.0\noffset = 0.0', real_extra='unit = "eV/atom"'))
+    rep = check(
+        write_pair(
+            tmp_path, sim, real, sim_extra='unit = "eV/atom"\nscale = 1.0\noffset = 0.0', real_extra='unit = "eV/atom"'
+        )
+    )
     assert not any(w.startswith("units") for w in rep["warnings"])
 
 
@@ -162,8 +166,21 @@ def test_transform_and_aggregation_end_to_end_with_ridge(tmp_path):
     real["y_real"] = 10.0 ** (real["y_real"] - 1.0)
     card = write_pair(tmp_path, sim, real, target='transform = "log10"', sim_extra='aggregate = "min"')
     out = tmp_path / "run"
-    res = invoke("run", card, "--model", "ridge", "--sizes", "16,64", "--trials", "2", "--out", out, "--no-progress",
-                 "--boot", "20")
+    res = invoke(
+        "run",
+        card,
+        "--model",
+        "ridge",
+        "--sizes",
+        "16,64",
+        "--trials",
+        "2",
+        "--out",
+        out,
+        "--no-progress",
+        "--boot",
+        "20",
+    )
     assert res.exit_code == 0, res.output
     conn = sqlite3.connect(out / "results.sqlite")
     rows = conn.execute("SELECT n, trial, mae, mae_original FROM results ORDER BY n, trial").fetchall()
@@ -175,8 +192,21 @@ def test_transform_and_aggregation_end_to_end_with_ridge(tmp_path):
     assert all(r[2] < 1.0 for r in rows) and any(abs(r[3] - r[2]) > 0.1 for r in rows)
     # a run without a transform stores NULL there
     plain = tmp_path / "plain"
-    res = invoke("run", write_pair(tmp_path / "p", *clean_pair()), "--model", "ridge", "--sizes", "16", "--trials", "1",
-                 "--out", plain, "--no-progress", "--boot", "20")
+    res = invoke(
+        "run",
+        write_pair(tmp_path / "p", *clean_pair()),
+        "--model",
+        "ridge",
+        "--sizes",
+        "16",
+        "--trials",
+        "1",
+        "--out",
+        plain,
+        "--no-progress",
+        "--boot",
+        "20",
+    )
     assert res.exit_code == 0, res.output
     conn = sqlite3.connect(plain / "results.sqlite")
     assert {r[0] for r in conn.execute("SELECT mae_original FROM results")} == {None}
@@ -199,7 +229,21 @@ def test_an_older_row_wise_run_of_a_task_with_repeats_is_refused_not_resumed(tmp
     sim, real = clean_pair()
     card = write_pair(tmp_path, sim, pd.concat([real, real.iloc[:20]], ignore_index=True))
     out = tmp_path / "run"
-    args = ["run", card, "--model", "ridge", "--sizes", "16", "--trials", "1", "--out", out, "--no-progress", "--boot", "20"]
+    args = [
+        "run",
+        card,
+        "--model",
+        "ridge",
+        "--sizes",
+        "16",
+        "--trials",
+        "1",
+        "--out",
+        out,
+        "--no-progress",
+        "--boot",
+        "20",
+    ]
     assert invoke(*args).exit_code == 0
     conn = sqlite3.connect(out / "results.sqlite")
     config = json.loads(conn.execute("SELECT value FROM meta WHERE key='config'").fetchone()[0])
@@ -213,29 +257,52 @@ def test_an_older_row_wise_run_of_a_task_with_repeats_is_refused_not_resumed(tmp
 
 
 def test_init_reads_nested_units_and_writes_three_quick_m_values(tmp_path):
-    import tomllib
-
     import pandas as pd
+    import tomllib
 
     sim, real = clean_pair()
     sim = sim.rename(columns={"y_sim": "k calc (W/(m K))"})
     real = real.rename(columns={"y_real": "k exp (W/(m K))"})
     sim.to_csv(tmp_path / "sim.csv", index=False)
     real.to_csv(tmp_path / "real.csv", index=False)
-    res = invoke("task", "init", "kappa", "--sim", tmp_path / "sim.csv", "--real", tmp_path / "real.csv",
-                 "--out", tmp_path / "kappa.toml")
+    res = invoke(
+        "task",
+        "init",
+        "kappa",
+        "--sim",
+        tmp_path / "sim.csv",
+        "--real",
+        tmp_path / "real.csv",
+        "--out",
+        tmp_path / "kappa.toml",
+    )
     assert res.exit_code == 0, res.output
     raw = tomllib.loads((tmp_path / "kappa.toml").read_text())
     assert raw["target"]["unit"] == "W/(m K)" and raw["target"]["name"] == "k"
-    assert len(raw["protocol"]["quick_m_grid"]) >= 3 and raw["protocol"]["quick_m_grid"][-1] == raw["protocol"]["m_grid"][-1]
+    assert (
+        len(raw["protocol"]["quick_m_grid"]) >= 3
+        and raw["protocol"]["quick_m_grid"][-1] == raw["protocol"]["m_grid"][-1]
+    )
     assert raw["protocol"]["split"] == "random"  # no repeated real input: nothing to keep together
-    assert " of 60" not in (tmp_path / "kappa.toml").read_text()  # the m comment names no count a split change would stale
+    assert (
+        " of 60" not in (tmp_path / "kappa.toml").read_text()
+    )  # the m comment names no count a split change would stale
     # repeated real inputs: the m grid still fits what check computes (for features, whose group split would group by
     # the first column only, init keeps the random split, which keeps copies together; a polymer card gets split = "group",
     # see test_user_tasks and the tutorial)
     pd.concat([real, real.iloc[:10]]).to_csv(tmp_path / "real.csv", index=False)
-    res = invoke("task", "init", "kappa", "--sim", tmp_path / "sim.csv", "--real", tmp_path / "real.csv",
-                 "--out", tmp_path / "kappa.toml", "--force")
+    res = invoke(
+        "task",
+        "init",
+        "kappa",
+        "--sim",
+        tmp_path / "sim.csv",
+        "--real",
+        tmp_path / "real.csv",
+        "--out",
+        tmp_path / "kappa.toml",
+        "--force",
+    )
     assert res.exit_code == 0 and "10 real input(s) repeat" in res.output and "stay on one side" in res.output
     raw = tomllib.loads((tmp_path / "kappa.toml").read_text())
     assert raw["protocol"]["split"] == "random"
@@ -249,8 +316,20 @@ def test_init_writes_side_units_when_they_differ(tmp_path):
     sim, real = clean_pair()
     sim.rename(columns={"y_sim": "Hf calc (eV/atom)"}).to_csv(tmp_path / "sim.csv", index=False)
     real.rename(columns={"y_real": "Hf exp (kJ/mol)"}).to_csv(tmp_path / "real.csv", index=False)
-    assert invoke("task", "init", "hf", "--sim", tmp_path / "sim.csv", "--real", tmp_path / "real.csv",
-                  "--out", tmp_path / "hf.toml").exit_code == 0
+    assert (
+        invoke(
+            "task",
+            "init",
+            "hf",
+            "--sim",
+            tmp_path / "sim.csv",
+            "--real",
+            tmp_path / "real.csv",
+            "--out",
+            tmp_path / "hf.toml",
+        ).exit_code
+        == 0
+    )
     raw = tomllib.loads((tmp_path / "hf.toml").read_text())
     assert (raw["sim"]["unit"], raw["real"]["unit"]) == ("eV/atom", "kJ/mol")
     assert any("'eV/atom'" in w and "'kJ/mol'" in w for w in check(tmp_path / "hf.toml")["warnings"])

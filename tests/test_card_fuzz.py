@@ -5,9 +5,9 @@ raises the project's own one-line error, never another exception."""
 from __future__ import annotations
 
 import tempfile
-import tomllib
 from pathlib import Path
 
+import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +15,11 @@ from s2rbench.errors import S2RBenchError
 from s2rbench.tasks.card import KNOWN_KEYS, load_card, parse_card
 
 VALID = {
-    "format": 1, "name": "fuzz", "version": "1.0", "input_kind": "features", "featurizer": "columns",
+    "format": 1,
+    "name": "fuzz",
+    "version": "1.0",
+    "input_kind": "features",
+    "featurizer": "columns",
     "target": {"name": "y", "unit": "u"},
     "sim": {"file": "sim", "input": ["a", "b"], "target": "y"},
     "real": {"file": "real", "input": ["a", "b"], "target": "y"},
@@ -25,15 +29,33 @@ VALID = {
 
 KEYS = sorted(set().union(*KNOWN_KEYS.values()) | {"query", "filter", "op", "value", "column"})
 scalars = st.one_of(
-    st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20), st.sampled_from(["https://example.org/x.csv", "http://127.0.0.1/x", "../x.csv", "/etc/passwd",
-                                           "log10", "min", "==", "in", "group", "0" * 64]),
-    st.dates(), st.datetimes(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "https://example.org/x.csv",
+            "http://127.0.0.1/x",
+            "../x.csv",
+            "/etc/passwd",
+            "log10",
+            "min",
+            "==",
+            "in",
+            "group",
+            "0" * 64,
+        ]
+    ),
+    st.dates(),
+    st.datetimes(),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), inner, max_size=4),
+    ),
     max_leaves=12,
 )
 
@@ -62,8 +84,10 @@ def test_random_dicts_give_a_card_or_our_error(raw):
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(PATHS), values), min_size=1, max_size=3),
-       st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(KEYS), values), max_size=2))
+@given(
+    st.lists(st.tuples(st.sampled_from(PATHS), values), min_size=1, max_size=3),
+    st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(KEYS), values), max_size=2),
+)
 def test_a_valid_card_with_random_values_in_random_places(changes, additions):
     import copy
 
@@ -84,9 +108,13 @@ def test_a_valid_card_with_random_values_in_random_places(changes, additions):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(st.binary(max_size=400),
-                 st.text(max_size=300).map(lambda s: s.encode("utf-8", "surrogatepass")),
-                 st.sampled_from([b"name = 1\n[[", b"\xef\xbb\xbfname = 'x'", b"a = [" * 200, b"[a]\n[a]\n"])))
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=300).map(lambda s: s.encode("utf-8", "surrogatepass")),
+        st.sampled_from([b"name = 1\n[[", b"\xef\xbb\xbfname = 'x'", b"a = [" * 200, b"[a]\n[a]\n"]),
+    )
+)
 def test_random_bytes_on_disk_give_a_card_or_our_error(data):
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "card.toml"

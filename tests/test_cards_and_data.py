@@ -1,5 +1,4 @@
 import hashlib
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -36,8 +35,11 @@ sizes = [4, 8, 16]
 
 
 def write_card(tmp_path: Path, text: str = CARD, sim_sha: str = "", **files: str) -> Path:
-    files = {"sim.csv": "x,y\n" + "".join(f"\"{i},{i+1}\",{i}\n" for i in range(30)),
-             "real.csv": "x,y\n" + "".join(f"\"{i},{i}\",{i}\n" for i in range(20)), **files}
+    files = {
+        "sim.csv": "x,y\n" + "".join(f'"{i},{i + 1}",{i}\n' for i in range(30)),
+        "real.csv": "x,y\n" + "".join(f'"{i},{i}",{i}\n' for i in range(20)),
+        **files,
+    }
     for name, content in files.items():
         (tmp_path / name).write_text(content)
     p = tmp_path / "toy.toml"
@@ -120,7 +122,12 @@ def test_missing_file_without_network_says_how_to_provide_it(tmp_path, monkeypat
     with pytest.raises(S2RBenchError) as exc:
         data_mod.fetch(entry)
     msg = str(exc.value)
-    assert "'f' is missing" in msg and "https://s2rbench.invalid/f.csv" in msg and "S2RBENCH_DATA_DIR" in msg and "sub/f.csv" in msg
+    assert (
+        "'f' is missing" in msg
+        and "https://s2rbench.invalid/f.csv" in msg
+        and "S2RBENCH_DATA_DIR" in msg
+        and "sub/f.csv" in msg
+    )
 
 
 def test_builtin_cards_point_at_the_shared_data_hashes(data_dir):

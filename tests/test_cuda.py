@@ -9,12 +9,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from test_mlp import make_block, test_mae
 
 from s2rbench import sweep
 from s2rbench.sweep.store import Store
 from s2rbench_plugins.models.mlp import MLP
-
-from test_mlp import make_block, test_mae
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="CUDA is not available on this machine (torch.cuda.is_available() is False)"
@@ -55,7 +54,8 @@ def test_tf32_and_bf16_run_on_cuda():
 
 
 def test_sweep_on_cuda_records_the_device(tmp_path):
-    sweep.run("synthetic", model="mlp", sizes=[32, 128], trials=2, m=30, device="cuda", out=tmp_path / "r",
-              model_params=FAST)
+    sweep.run(
+        "synthetic", model="mlp", sizes=[32, 128], trials=2, m=30, device="cuda", out=tmp_path / "r", model_params=FAST
+    )
     rows = Store(tmp_path / "r", create=False).results()
     assert len(rows) and rows["device"].str.startswith("cuda").all()

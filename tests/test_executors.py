@@ -21,13 +21,18 @@ import pytest
 
 from s2rbench import plugins, sweep
 from s2rbench.analysis import summarize_rows
-from s2rbench.errors import S2RBenchError
-from s2rbench.sweep.executors import (
-    CheckedLocalExecutor, available_memory_bytes, check_memory, estimate_unit_bytes, make_executor, model_bytes,
-)
 from s2rbench.contracts.model import Model, generic_state_bytes
+from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
 from s2rbench.plugins import get_model
+from s2rbench.sweep.executors import (
+    CheckedLocalExecutor,
+    available_memory_bytes,
+    check_memory,
+    estimate_unit_bytes,
+    make_executor,
+    model_bytes,
+)
 from s2rbench.sweep.store import Store
 from s2rbench_plugins.models.linear import Ridge
 
@@ -41,11 +46,21 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 requires_ray = pytest.mark.skipif(
-    not HAVE_RAY and not IN_CI, reason="Ray is not installed (pip install 's2rbench[ray]'); these tests always run in CI"
+    not HAVE_RAY and not IN_CI,
+    reason="Ray is not installed (pip install 's2rbench[ray]'); these tests always run in CI",
 )
 
 RIDGE = {"random_features": 64}
-SWEEP = dict(model="ridge", sizes=[32, 128, 512, 2048], trials=4, m=240, m_grid=[30, 240], progress=False, fit=False, model_params=RIDGE)
+SWEEP = dict(
+    model="ridge",
+    sizes=[32, 128, 512, 2048],
+    trials=4,
+    m=240,
+    m_grid=[30, 240],
+    progress=False,
+    fit=False,
+    model_params=RIDGE,
+)
 N_UNITS = 5 * 2  # (scratch + 4 sizes) x 2 m values, one block of 4 trials each
 VOLATILE = ["seconds", "created"]  # wall time and commit time: the only columns allowed to differ
 
@@ -72,13 +87,17 @@ def prep():
 def test_estimate_grows_with_n_and_trials_and_refuses_what_cannot_fit(prep):
     ridge = get_model("ridge").with_params(**RIDGE)
     mlp_like = type("Net", (), {"hyperparameters": {"hidden": (128, 64), "batch_size": 64}})()
-    unit = lambda n, t: sweep.WorkUnit("synthetic", "ridge", "vector", n, 240, tuple(range(t)), 0)  # noqa: E731
+    unit = lambda n, t: sweep.WorkUnit("synthetic", "ridge", "vector", n, 240, tuple(range(t)), 0)
     data = prep.X_sim.nbytes + prep.X_real.nbytes + prep.y_sim.nbytes + prep.y_real.nbytes
     for model in (None, ridge, mlp_like):
         small, big_n, big_t = (estimate_unit_bytes(unit(n, t), prep, model) for n, t in ((32, 4), (8192, 4), (32, 40)))
         assert data < small < big_n and small < big_t
     # the core reads no model's hyperparameters: without its own state_bytes a network gets the generic copies
-    assert model_bytes(mlp_like, 1000, 100, 8, 300) == model_bytes(None, 1000, 100, 8, 300) == generic_state_bytes(1000, 100, 8, 300)
+    assert (
+        model_bytes(mlp_like, 1000, 100, 8, 300)
+        == model_bytes(None, 1000, 100, 8, 300)
+        == generic_state_bytes(1000, 100, 8, 300)
+    )
 
     class Net(Model):  # a model adds its own state on top of the default
         name, version = "net", "1"
@@ -87,7 +106,11 @@ def test_estimate_grows_with_n_and_trials_and_refuses_what_cannot_fit(prep):
             once, per = super().state_bytes(n, m, d, n_real)
             return once, per + 4 * 5 * (d * 128 + 128)
 
-    assert model_bytes(Net(), 1000, 100, 8, 300)[1] > model_bytes(Model(), 1000, 100, 8, 300)[1] == generic_state_bytes(1000, 100, 8, 300)[1]
+    assert (
+        model_bytes(Net(), 1000, 100, 8, 300)[1]
+        > model_bytes(Model(), 1000, 100, 8, 300)[1]
+        == generic_state_bytes(1000, 100, 8, 300)[1]
+    )
 
     class Declared:  # a model may state its own needs: (once, per trial)
         def state_bytes(self, n, m, d, n_real):
@@ -96,7 +119,9 @@ def test_estimate_grows_with_n_and_trials_and_refuses_what_cannot_fit(prep):
     assert estimate_unit_bytes(unit(32, 25), prep, Declared()) > 25 * 10**9
     units = [unit(32, 4), unit(8192, 25)]
     check_memory(units, prep, ridge, 64 * 2**30, "here")  # fits
-    with pytest.raises(S2RBenchError, match=r"unit synthetic/ridge/vector/random/n=8192/m=240/trials=0-24 needs about .* GiB"):
+    with pytest.raises(
+        S2RBenchError, match=r"unit synthetic/ridge/vector/random/n=8192/m=240/trials=0-24 needs about .* GiB"
+    ):
         check_memory(units, prep, ridge, estimate_unit_bytes(units[1], prep, ridge) - 1, "on this test machine")
 
 
@@ -196,7 +221,10 @@ def test_failing_unit_is_retried_then_named_and_the_rest_stored(cluster, tmp_pat
     msg = str(err.value)
     assert "2 of 10 units failed" in msg and "the other 8 units are stored" in msg
     for m in (30, 240):
-        assert f"synthetic/ridge-broken/vector/random/n=128/m={m}/trials=0-3: RuntimeError: simulated failure at n=128 (after 3 attempts)" in msg
+        assert (
+            f"synthetic/ridge-broken/vector/random/n=128/m={m}/trials=0-3: RuntimeError: simulated failure at n=128 (after 3 attempts)"
+            in msg
+        )
     stored = _stored(tmp_path / "r")
     assert len(stored) == 8 * 4 and 128 not in set(stored["n"])
     attempts = log.read_text().split()
@@ -255,8 +283,11 @@ KILLED_DRIVER = textwrap.dedent(
 def test_killed_driver_process_resumes(cluster, tmp_path):
     """A driver process joined to the cluster is SIGKILLed after it stored a unit; a re-run completes it."""
     out = tmp_path / "r"
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_DRIVER, cluster, str(out), repr(SWEEP)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_DRIVER, cluster, str(out), repr(SWEEP)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 300  # a fresh driver joins the cluster and imports torch: slow on a busy 2-core box
     stored = 0
     while not stored and time.monotonic() < deadline and proc.poll() is None:

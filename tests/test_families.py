@@ -105,14 +105,39 @@ def write_run(run_dir, ns, curve, trials=4, noise=0.01, seed=0, transform=None):
     for t in range(trials):
         for n in [0, *ns]:
             v = (curve(1.0) * 1.2 if n == 0 else curve(n)) * math.exp(rng.normal(0.0, noise))
-            rows.append({"task": "law", "model": "m", "featurizer": "none", "sampler": "random", "n": n, "m": 100, "trial": t,
-                         "seed": t, "mae": v, "rmse": v, "n_test": 100, "n_train": 100, "seconds": 0.0, "device": "cpu", "unit": "u"})
+            rows.append(
+                {
+                    "task": "law",
+                    "model": "m",
+                    "featurizer": "none",
+                    "sampler": "random",
+                    "n": n,
+                    "m": 100,
+                    "trial": t,
+                    "seed": t,
+                    "mae": v,
+                    "rmse": v,
+                    "n_test": 100,
+                    "n_train": 100,
+                    "seconds": 0.0,
+                    "device": "cpu",
+                    "unit": "u",
+                }
+            )
     target = {"name": "y", "unit": "eV"}
     if transform:
         target["transform"] = transform
     with Store(run_dir) as st:
-        st.set_meta("config", {"task": "law", "model": "m", "featurizer": "none", "target": target,
-                               "protocol": {"sizes": list(ns), "m": 100, "trials": trials}})
+        st.set_meta(
+            "config",
+            {
+                "task": "law",
+                "model": "m",
+                "featurizer": "none",
+                "target": target,
+                "protocol": {"sizes": list(ns), "m": 100, "trials": trials},
+            },
+        )
         st.commit(rows)
     return run_dir
 
@@ -129,8 +154,14 @@ def test_backtest_command_works_on_a_quick_grid_and_split_is_a_deprecated_alias(
 
 
 def test_fit_and_report_say_which_family_and_which_space(tmp_path):
-    run = write_run(tmp_path / "sd", [100, 300, 1000, 3000, 10000, 30000, 100000], small_data, trials=6, noise=0.005,
-                    transform="log10")
+    run = write_run(
+        tmp_path / "sd",
+        [100, 300, 1000, 3000, 10000, 30000, 100000],
+        small_data,
+        trials=6,
+        noise=0.005,
+        transform="log10",
+    )
     r = CliRunner().invoke(cli, ["fit", str(run), "--boot", "100"])
     assert r.exit_code == 0, r.output
     assert "law fitted on log10(y)" in r.output and "backtest (fit n ≤ 30,000, predict n = 100,000)" in r.output
@@ -138,7 +169,7 @@ def test_fit_and_report_say_which_family_and_which_space(tmp_path):
     d = json.loads(CliRunner().invoke(cli, ["fit", str(run), "--boot", "100", "--json"]).stdout)
     assert d["target_space"] == "log10(y)" and d["families"]["chosen"] in ("small-data", "broken")
     assert d["families"]["chosen_fit"]["params"]
-    md = (tmp_path / "sd" / "report.md")
+    md = tmp_path / "sd" / "report.md"
     CliRunner().invoke(cli, ["report", str(run), "--boot", "100"])
     text = md.read_text()
     assert "law is fitted on log10(y)" in text and "## Which law extrapolates (backtest)" in text

@@ -7,7 +7,6 @@ The Magpie features are compared with matminer itself, the reference implementat
 from __future__ import annotations
 
 import os
-
 import warnings
 
 import numpy as np
@@ -16,11 +15,11 @@ import pytest
 pytest.importorskip("rdkit")
 pytest.importorskip("pymatgen")
 
-from rdkit import Chem  # noqa: E402
+from rdkit import Chem
 
-from s2rbench.featurizers import PART_SEP, InvalidInputsWarning, featurize_with  # noqa: E402
-from s2rbench_plugins.featurizers import composition as cf  # noqa: E402
-from s2rbench_plugins.featurizers import polymer as pf  # noqa: E402
+from s2rbench.featurizers import PART_SEP, InvalidInputsWarning, featurize_with
+from s2rbench_plugins.featurizers import composition as cf
+from s2rbench_plugins.featurizers import polymer as pf
 
 N_DESC = len(pf.DESCRIPTORS)
 N_ATT = len(pf.ATTACHMENT_FEATURES)

@@ -20,8 +20,17 @@ def clean_fit(trials: int = 10, seed: int = 0):
 
 def clean_dict() -> dict:
     return {
-        "alpha": 0.5, "alpha_ci": [0.45, 0.55], "C": 0.05, "C_ci": [0.04, 0.06], "D": 2.0, "D_ci": [1.8, 2.2],
-        "r2": 0.99, "mean_mae": [0.25, 0.16, 0.11, 0.09, 0.07, 0.06], "drop": 0.19, "drop_se": 0.01, "drop_trials": 10,
+        "alpha": 0.5,
+        "alpha_ci": [0.45, 0.55],
+        "C": 0.05,
+        "C_ci": [0.04, 0.06],
+        "D": 2.0,
+        "D_ci": [1.8, 2.2],
+        "r2": 0.99,
+        "mean_mae": [0.25, 0.16, 0.11, 0.09, 0.07, 0.06],
+        "drop": 0.19,
+        "drop_se": 0.01,
+        "drop_trials": 10,
     }
 
 

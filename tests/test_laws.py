@@ -19,8 +19,8 @@ from s2rbench.errors import S2RBenchError
 from s2rbench.laws import (
     PowerLawFit,
     SurfaceFit,
-    _lm_batch,
     _curve_offset,
+    _lm_batch,
     backtest,
     equivalent_real,
     fit_power_law,
@@ -57,7 +57,7 @@ def surface_truth(n, m, alpha, beta, gamma, delta):
 
 def noisy_surface(rng, n_trials=20, rel_sd=0.05, **p):
     E = surface_truth(SN[:, None], SM[None, :], **p)
-    return E * (1.0 + rel_sd * rng.standard_normal((n_trials,) + E.shape))
+    return E * (1.0 + rel_sd * rng.standard_normal((n_trials, *E.shape)))
 
 
 def exact_surface(**p) -> SurfaceFit:
@@ -88,14 +88,14 @@ def test_fit_recovers_known_parameters(space):
         assert lo < est < hi
     assert fit.alpha_ci[1] - fit.alpha_ci[0] < 0.1
     assert fit.boot.shape == (300, 3)
-    np.testing.assert_allclose(fit.predict(N_GRID), fit.D * N_GRID ** -fit.alpha + fit.C)
+    np.testing.assert_allclose(fit.predict(N_GRID), fit.D * N_GRID**-fit.alpha + fit.C)
 
 
 def test_exact_curve_is_recovered_to_solver_precision():
     fit = fit_power_law(N_GRID, curve(N_GRID)[None, :], n_boot=0)
     assert fit.alpha == pytest.approx(ALPHA, rel=1e-7)
-    assert fit.C == pytest.approx(C, rel=1e-7)
-    assert fit.D == pytest.approx(D, rel=1e-7)
+    assert pytest.approx(C, rel=1e-7) == fit.C
+    assert pytest.approx(D, rel=1e-7) == fit.D
     assert fit.r2 == pytest.approx(1.0, abs=1e-12)
     # One trial: nothing to resample, so the intervals say "unknown" rather than "exact".
     assert all(math.isnan(v) for v in fit.alpha_ci + fit.C_ci + fit.D_ci)
@@ -154,8 +154,14 @@ def test_batched_bootstrap_solver_matches_least_squares_point_fit():
     y = fit.mean_mae
     B = len(starts)
     th, cost = _lm_batch(
-        _curve_offset, X, np.tile(np.log(y), (B, 1)), np.ones((B, len(y))), starts,
-        np.tile([-np.inf, 1e-6, 0.0], (B, 1)), np.tile([np.inf, 10.0, y.max()], (B, 1)), "log",
+        _curve_offset,
+        X,
+        np.tile(np.log(y), (B, 1)),
+        np.ones((B, len(y))),
+        starts,
+        np.tile([-np.inf, 1e-6, 0.0], (B, 1)),
+        np.tile([np.inf, 10.0, y.max()], (B, 1)),
+        "log",
     )
     np.testing.assert_allclose(th, np.tile(theta_hat, (B, 1)), rtol=1e-5, atol=1e-6)
     assert np.all(np.isfinite(cost))
@@ -200,7 +206,7 @@ def test_pure_law_preferred_when_there_is_no_floor_and_offset_when_there_is():
     # Three sizes: the offset law interpolates them exactly, so it cannot be preferred.
     three = fit_power_law(N_GRID[[0, 4, 9]], curve(N_GRID[[0, 4, 9]])[None, :], n_boot=0)
     assert three.better == "pure" and three.criterion.startswith("none")
-    assert three.C == pytest.approx(C, rel=1e-6)
+    assert pytest.approx(C, rel=1e-6) == three.C
 
 
 def test_without_offset_the_primary_law_is_pure():
@@ -247,7 +253,7 @@ def test_plan_n_gives_the_analytic_answer_and_unreachable_below_the_floor():
     assert plan.n == pytest.approx((D / (0.15 - C)) ** (1 / ALPHA), rel=1e-6)  # = 1600
     assert plan.n == pytest.approx(1600.0, rel=1e-6)
     assert plan.extrapolation == pytest.approx(0.16, rel=1e-6) and not plan.extrapolates
-    far = plan_n(fit, 0.1 + 2 * 1e5 ** -0.5)  # the curve's value at n = 1e5
+    far = plan_n(fit, 0.1 + 2 * 1e5**-0.5)  # the curve's value at n = 1e5
     assert far.n == pytest.approx(1e5, rel=1e-6) and far.extrapolation == pytest.approx(10, rel=1e-6)
     assert far.extrapolates
     below = plan_n(fit, 0.09)

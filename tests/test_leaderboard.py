@@ -32,7 +32,16 @@ def run_dir(tmp_path_factory) -> Path:
     from s2rbench.sweep import run
 
     out = tmp_path_factory.mktemp("run") / "ridge64"
-    run("synthetic", "ridge", quick=True, model_params={"random_features": 64}, out=out, device="cpu", progress=False, fit=False)
+    run(
+        "synthetic",
+        "ridge",
+        quick=True,
+        model_params={"random_features": 64},
+        out=out,
+        device="cpu",
+        progress=False,
+        fit=False,
+    )
     return out
 
 
@@ -53,7 +62,16 @@ def run_dir_b(tmp_path_factory) -> Path:
     from s2rbench.sweep import run
 
     out = tmp_path_factory.mktemp("run") / "ridge4"
-    run("synthetic", "ridge", quick=True, model_params={"random_features": 4, "alpha_finetune": 1e4}, out=out, device="cpu", progress=False, fit=False)
+    run(
+        "synthetic",
+        "ridge",
+        quick=True,
+        model_params={"random_features": 4, "alpha_finetune": 1e4},
+        out=out,
+        device="cpu",
+        progress=False,
+        fit=False,
+    )
     return out
 
 
@@ -115,7 +133,11 @@ def test_submission_carries_raw_data_provenance_and_fit(sub_a, run_data, run_dir
     rows, config, _ = run_data
     card = get_task("synthetic")
     assert S.schema_problems(sub_a) == []
-    assert {k: sub_a["task"][k] for k in ("name", "version", "hash")} == {"name": "synthetic", "version": card.version, "hash": card.hash}
+    assert {k: sub_a["task"][k] for k in ("name", "version", "hash")} == {
+        "name": "synthetic",
+        "version": card.version,
+        "hash": card.hash,
+    }
     assert sub_a["model"]["name"] == "ridge" and sub_a["model"]["hyperparameters"]["random_features"] == 64
     assert sub_a["featurizer"]["name"] == "vector" and sub_a["featurizer"]["version"]
     assert sub_a["packages"]["numpy"] and sub_a["device"]["type"] == "cpu" and sub_a["date"] == "2026-01-02"
@@ -138,7 +160,15 @@ def test_submission_carries_raw_data_provenance_and_fit(sub_a, run_data, run_dir
 
 def test_id_is_deterministic_and_ignores_metadata(run_data, sub_a):
     rows, config, preds = run_data
-    again = S.build_submission(rows, config, name="Ridge RFF-64", author="Someone else", description="edited", date="2027-05-05", predictions=preds)
+    again = S.build_submission(
+        rows,
+        config,
+        name="Ridge RFF-64",
+        author="Someone else",
+        description="edited",
+        date="2027-05-05",
+        predictions=preds,
+    )
     assert again["id"] == sub_a["id"]
     assert sub_a["id"].startswith("ridge-rff-64-synthetic-")
     other = S.build_submission(rows, config, name="Ridge RFF-64", date="2026-01-02", author=None, predictions=preds)
@@ -165,7 +195,9 @@ def test_submit_refuses_incomplete_and_nonstandard_runs(run_data):
 
 
 def test_submit_cli_writes_file_and_plot(root, run_dir):
-    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "Ridge RFF-64", "--author", "Tester", "--root", str(root)])
+    res = CliRunner().invoke(
+        cli, ["submit", str(run_dir), "--name", "Ridge RFF-64", "--author", "Tester", "--root", str(root)]
+    )
     assert res.exit_code == 0, res.output
     files = list((root / "submissions" / "synthetic").glob("*.json"))
     assert len(files) == 1 and files[0].stem.startswith("ridge-rff-64-synthetic-")
@@ -219,19 +251,29 @@ def test_build_ranks_and_links(two, sub_a, sub_b):
 def _entry(name, lo, hi, quick=False, n=8192):
     mid = (lo + hi) / 2 if lo is not None else 1.0
     sub = {
-        "id": name, "task": {"name": "t"}, "protocol": {"quick": quick},
+        "id": name,
+        "task": {"name": "t"},
+        "protocol": {"quick": quick},
         "summary": {"mae_at_largest_n": mid, "mae_at_largest_n_ci": [lo, hi], "largest_n": n},
     }
     return lb.Entry(rel=Path(f"submissions/t/{name}.json"), sub=sub)
 
 
 def test_rank_rule_ties_overlapping_intervals():
-    es = [_entry("c", 2.5, 4.0), _entry("a", 1.0, 2.0), _entry("b", 1.8, 3.0), _entry("q", 0.1, 0.2, quick=True), _entry("d", 5.0, 6.0)]
+    es = [
+        _entry("c", 2.5, 4.0),
+        _entry("a", 1.0, 2.0),
+        _entry("b", 1.8, 3.0),
+        _entry("q", 0.1, 0.2, quick=True),
+        _entry("d", 5.0, 6.0),
+    ]
     got = [(label, e.id) for label, e in lb.rank(es)]
     # a and b overlap: tied. c is beaten only by a (disjoint), d by a, b and c. Quick entries come after full ones.
     assert got == [("1=", "a"), ("1=", "b"), ("2", "c"), ("4", "d"), ("5", "q")]
     # No interval (one trial): never placed below anything, never above anything.
-    got = [(label, e.id) for label, e in lb.rank([_entry("a", 1.0, 2.0), _entry("x", None, None), _entry("d", 5.0, 6.0)])]
+    got = [
+        (label, e.id) for label, e in lb.rank([_entry("a", 1.0, 2.0), _entry("x", None, None), _entry("d", 5.0, 6.0)])
+    ]
     assert dict((i, label) for label, i in got) == {"a": "1=", "x": "1=", "d": "2"}
 
 
@@ -264,7 +306,13 @@ def test_check_rejects_a_tampered_fit_naming_file_and_field(two, sub_a):
 
 def test_check_tolerates_numerical_noise(two, sub_a):
     path = _file(two, sub_a)
-    _edit(path, lambda d: (d["fit"].__setitem__("C", d["fit"]["C"] * (1 + 1e-5)), d["fit"]["D_ci"].__setitem__(0, d["fit"]["D_ci"][0] * (1 - 1e-3))))
+    _edit(
+        path,
+        lambda d: (
+            d["fit"].__setitem__("C", d["fit"]["C"] * (1 + 1e-5)),
+            d["fit"]["D_ci"].__setitem__(0, d["fit"]["D_ci"][0] * (1 - 1e-3)),
+        ),
+    )
     lb.build(two)
     assert lb.find_problems(two) == []
 
@@ -317,7 +365,11 @@ def test_check_rejects_a_card_hash_mismatch_and_misplaced_or_renamed_files(two, 
     renamed = path.with_name("renamed.json")
     shutil.copy(_file(two, sub_a), renamed)
     problems = lb.find_problems(two)
-    assert any(p.startswith(f"{path}: task: card synthetic v{get_task('synthetic').version}") and "not the registered card" in p for p in problems)
+    assert any(
+        p.startswith(f"{path}: task: card synthetic v{get_task('synthetic').version}")
+        and "not the registered card" in p
+        for p in problems
+    )
     assert any(p.startswith(f"{renamed}: id: the file is named renamed.json") for p in problems)
     assert sum(": the same measurement as " in p for p in problems) == 1
 
@@ -378,8 +430,19 @@ def test_the_repository_leaderboard_passes_the_check_on_every_cpu_code_path(env,
 
     full = {**os.environ, **env, "S2RBENCH_DATA_DIR": str(data_dir)}
     res = subprocess.run(
-        [sys.executable, "-c", "from s2rbench.cli import cli; cli()", "leaderboard", "check", "--root", str(REPO / "leaderboard")],
-        env=full, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "from s2rbench.cli import cli; cli()",
+            "leaderboard",
+            "check",
+            "--root",
+            str(REPO / "leaderboard"),
+        ],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "leaderboard OK" in res.stdout and "Traceback" not in res.stderr
@@ -409,7 +472,9 @@ def test_submission_carries_predictions_sampler_and_task_provenance(sub_a):
     assert len(pred["scratch"]) == len(sub_a["results"]["trials"])
     assert [len(row) for row in pred["sizes"]] == [len(sub_a["results"]["sizes"])] * len(sub_a["results"]["trials"])
     assert sub_a["sampler"]["name"] == "random" and sub_a["sampler"]["version"]
-    assert sub_a["task"]["plugin"]["distribution"] == "s2rbench" and "card" not in sub_a["task"]  # built-in: no card copy
+    assert (
+        sub_a["task"]["plugin"]["distribution"] == "s2rbench" and "card" not in sub_a["task"]
+    )  # built-in: no card copy
 
 
 def test_rescoring_recomputes_every_mae_from_the_predictions(sub_a):
@@ -449,7 +514,9 @@ def test_a_forged_self_consistent_entry_fails(two, sub_a):
     path = S.write_submission(forged, two)
     lb.build(two)
     problems = lb.find_problems(two)
-    assert any(p.startswith(f"{path}: results.mae[1][3]: stated ") and "its predictions score" in p for p in problems), problems
+    assert any(
+        p.startswith(f"{path}: results.mae[1][3]: stated ") and "its predictions score" in p for p in problems
+    ), problems
     # Dropping the predictions is no way out: only the legacy entries may lack them.
     no_preds = _forge(sub_a, lambda d: d["results"].pop("predictions"), name="No preds")
     assert any(p.startswith("results.predictions: missing") for p in S.validate(no_preds))
@@ -481,7 +548,9 @@ def test_a_forged_prediction_is_caught_by_reproduction(sub_a):
     assert honest.reproduced and honest.worst_pred_rel < 1e-6, honest.problems
     assert [u["n"] for u in honest.units] == [min(sub_a["results"]["sizes"]), n_hi]
     caught = reproduce(forged, card)
-    assert not caught.reproduced and any(f"n={n_hi}, trial {t}: re-run predictions differ" in p for p in caught.problems)
+    assert not caught.reproduced and any(
+        f"n={n_hi}, trial {t}: re-run predictions differ" in p for p in caught.problems
+    )
 
 
 def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub_b):
@@ -490,14 +559,19 @@ def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub
     from s2rbench.tasks import get_task
 
     grid = get_task("synthetic").protocol.quick_sizes  # the smallest and the largest n are re-run
-    assert f"reproduced (n = {min(grid)}, {max(grid)} · trials 0–3" in res.output and "reproduce OK: 1 entry" in res.output
+    assert (
+        f"reproduced (n = {min(grid)}, {max(grid)} · trials 0–3" in res.output and "reproduce OK: 1 entry" in res.output
+    )
     assert lb.find_problems(two)[0].startswith(f"{two / 'README.md'}: stale")  # the page now has more to say
     lb.build(two)
     assert lb.find_problems(two) == []
     text = (two / "README.md").read_text()
     a_row = next(line for line in text.splitlines() if "Ridge RFF-64" in line)
     b_row = next(line for line in text.splitlines() if "Worse ridge" in line)
-    assert f"rescored · reproduced: n = {min(grid)}, {max(grid)}, trials 0–3" in a_row and "rescored · not reproduced yet" in b_row
+    assert (
+        f"rescored · reproduced: n = {min(grid)}, {max(grid)}, trials 0–3" in a_row
+        and "rescored · not reproduced yet" in b_row
+    )
     # A record of another content is refused.
     rec = two / "reproductions" / "synthetic" / f"{sub_a['id']}.json"
     shutil.copy(rec, rec.with_name(f"{sub_b['id']}.json"))
@@ -506,11 +580,15 @@ def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub
 
 def test_a_near_duplicate_entry_fails(two, sub_a):
     """Issue 18: the same measurement resubmitted under a new name with 1e-12 added to one MAE."""
-    dup = _forge(sub_a, lambda d: d["results"]["mae"][0].__setitem__(0, d["results"]["mae"][0][0] + 1e-12), name="Ridge again")
+    dup = _forge(
+        sub_a, lambda d: d["results"]["mae"][0].__setitem__(0, d["results"]["mae"][0][0] + 1e-12), name="Ridge again"
+    )
     path = S.write_submission(dup, two)
     lb.build(two)
     problems = lb.find_problems(two)
-    assert len(problems) == 1 and "near-duplicate of" in problems[0] and "(every trial MAE agrees within" in problems[0], problems
+    assert (
+        len(problems) == 1 and "near-duplicate of" in problems[0] and "(every trial MAE agrees within" in problems[0]
+    ), problems
     assert {str(path), str(_file(two, sub_a))} <= set(problems[0].replace(":", " ").split()), problems
 
 
@@ -524,7 +602,9 @@ XSS = {
 
 @pytest.mark.parametrize("field", sorted(XSS))
 def test_each_unsafe_user_field_is_rejected(two, sub_a, run_dir, field):
-    res = CliRunner().invoke(cli, ["submit", str(run_dir), "--name", "ok", f"--{field}", XSS[field], "--root", str(two)])
+    res = CliRunner().invoke(
+        cli, ["submit", str(run_dir), "--name", "ok", f"--{field}", XSS[field], "--root", str(two)]
+    )
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert res.output.startswith(f"Error: --{field} ") and res.output.count("\n") == 1, res.output
     path = _file(two, sub_a)
@@ -555,7 +635,10 @@ def test_oversize_and_deep_json_fail_fast_with_one_line(two):
     assert time.perf_counter() - t0 < 60
     assert res.exit_code == 1 and "Traceback" not in res.output and "RecursionError" not in res.output
     lines = res.output.splitlines()
-    assert f"{subs / 'big.json'}: is 50.0 MiB, over the 16 MiB limit of a submission; regenerate it with `s2rbench submit` (nothing else belongs in it)" in lines
+    assert (
+        f"{subs / 'big.json'}: is 50.0 MiB, over the 16 MiB limit of a submission; regenerate it with `s2rbench submit` (nothing else belongs in it)"
+        in lines
+    )
     assert any(line.startswith(f"{subs / 'deep.json'}: nests arrays/objects deeper than 16 levels") for line in lines)
 
 
@@ -575,7 +658,9 @@ def test_a_plugin_task_entry_carries_its_card_pinned_by_hash(sub_a):
     sub["task"]["card"] = sub["task"]["card"].replace(old_version, 'version = "9.9.9"', 1)
     sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
     problems = S.validate(sub, cards={})
-    assert len(problems) == 1 and problems[0].startswith("task.card: the carried card is 'synthetic' with sha256"), problems
+    assert len(problems) == 1 and problems[0].startswith("task.card: the carried card is 'synthetic' with sha256"), (
+        problems
+    )
     sub["task"].pop("card")
     sub["id"] = S.make_id(sub["name"], "synthetic", S.content_hash(sub))
     assert "carries no card" in S.validate(sub, cards={})[0]
@@ -598,7 +683,11 @@ def test_no_law_everywhere_submit_line_and_entry_plot(tmp_path, root, run_dir, s
     assert "alpha=0.5, C=0.1, D=1" in summary_line(lawful)
     labels: list[str] = []
     real_plot = matplotlib.axes.Axes.plot
-    monkeypatch.setattr(matplotlib.axes.Axes, "plot", lambda self, *a, **k: (labels.append(str(k.get("label"))), real_plot(self, *a, **k))[1])
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "plot",
+        lambda self, *a, **k: (labels.append(str(k.get("label"))), real_plot(self, *a, **k))[1],
+    )
     P.plot_entry(flat, tmp_path / "flat.png")
     assert labels and not any(label.startswith("law") for label in labels)
     P.plot_entry(lawful, tmp_path / "law.png")
@@ -617,10 +706,17 @@ def test_requirements_names_only_validated_plugin_distributions(sub_a, tmp_path)
     assert plugin_requirements(sub_a) == ([], [])  # everything built in
     sub = copy.deepcopy(sub_a)
     sub["model"]["plugin"] = {"name": "m", "distribution": "s2rbench-mymodel", "version": "0.2.1", "module": "x"}
-    sub["featurizer"]["plugin"] = {"name": "f", "distribution": "--index-url", "version": "https://evil.example/simple", "module": "x"}
+    sub["featurizer"]["plugin"] = {
+        "name": "f",
+        "distribution": "--index-url",
+        "version": "https://evil.example/simple",
+        "module": "x",
+    }
     reqs, problems = plugin_requirements(sub)
     assert reqs == ["s2rbench-mymodel==0.2.1"]
-    assert problems == ['featurizer.plugin: "--index-url" "https://evil.example/simple" is not a distribution name and exact version']
+    assert problems == [
+        'featurizer.plugin: "--index-url" "https://evil.example/simple" is not a distribution name and exact version'
+    ]
 
 
 def test_the_float32_fingerprint_ignores_last_bit_differences_of_a_computed_table():

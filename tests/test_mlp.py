@@ -14,8 +14,14 @@ from s2rbench_plugins.models import mlp as mlp_plugin
 from s2rbench_plugins.models.mlp import MLP
 
 # a small, quick configuration for most tests (the defaults are exercised where it matters)
-FAST = dict(hidden=(32, 32), pretrain_epochs=60, finetune_epochs=80, pretrain_patience=8,
-            finetune_patience=10, min_steps_per_epoch=4)
+FAST = dict(
+    hidden=(32, 32),
+    pretrain_epochs=60,
+    finetune_epochs=80,
+    pretrain_patience=8,
+    finetune_patience=10,
+    min_steps_per_epoch=4,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -44,9 +50,14 @@ def make_block(T=3, n=100, m=40, M=60, d=6, pool=400, seed=0, sim_shift=0.2, noi
     train_idx = perm_real[:, :m].copy()
     sim_idx = np.stack([rng.permutation(pool)[:n] for _ in range(T)]).astype(np.int64)
     block = TrainingBlock(
-        X_sim=X_sim, y_sim=y_sim, sim_idx=sim_idx, X_real=X_real,
-        train_idx=train_idx.astype(np.int64), train_mask=np.ones((T, m), dtype=bool),
-        y_train=y_real[train_idx], seeds=np.arange(T, dtype=np.int64) + 100 if seeds is None else seeds,
+        X_sim=X_sim,
+        y_sim=y_sim,
+        sim_idx=sim_idx,
+        X_real=X_real,
+        train_idx=train_idx.astype(np.int64),
+        train_mask=np.ones((T, m), dtype=bool),
+        y_train=y_real[train_idx],
+        seeds=np.arange(T, dtype=np.int64) + 100 if seeds is None else seeds,
     )
     return block, y_real, perm_real[:, m:]
 
@@ -61,8 +72,12 @@ test_mae.__test__ = False  # a helper, not a test
 def sub_block(block, ids):
     ids = np.asarray(ids)
     return dataclasses.replace(
-        block, sim_idx=block.sim_idx[ids], train_idx=block.train_idx[ids], train_mask=block.train_mask[ids],
-        y_train=block.y_train[ids], seeds=block.seeds[ids],
+        block,
+        sim_idx=block.sim_idx[ids],
+        train_idx=block.train_idx[ids],
+        train_mask=block.train_mask[ids],
+        y_train=block.y_train[ids],
+        seeds=block.seeds[ids],
     )
 
 
@@ -93,7 +108,9 @@ def test_shape_and_finite():
 
 def test_learns_a_simple_function():
     block, y_real, test_idx = make_block(T=2, n=0, m=240, M=300, d=5, seed=1)  # n=0: real rows only
-    pred = MLP(**{**FAST, "finetune_epochs": 150, "finetune_patience": 20, "min_steps_per_epoch": 10, "lr": 3e-3}).fit_predict(block)
+    pred = MLP(
+        **{**FAST, "finetune_epochs": 150, "finetune_patience": 20, "min_steps_per_epoch": 10, "lr": 3e-3}
+    ).fit_predict(block)
     mae = test_mae(pred, y_real, test_idx)
     trivial = float(np.mean([np.abs(y_real[t] - block.y_train[k].mean()).mean() for k, t in enumerate(test_idx)]))
     assert mae < 0.3 * trivial, (mae, trivial)
@@ -146,7 +163,9 @@ def test_train_mask_is_respected():
     mask = block.train_mask.copy()
     mask[0, -8:] = False
     mask[2, -3:] = False
-    clean = dataclasses.replace(block, train_mask=mask, y_train=np.where(mask, block.y_train, np.nan).astype(np.float32))
+    clean = dataclasses.replace(
+        block, train_mask=mask, y_train=np.where(mask, block.y_train, np.nan).astype(np.float32)
+    )
     rng = np.random.default_rng(5)
     garbage_y = np.where(mask, block.y_train, 1e6 * rng.normal(size=mask.shape)).astype(np.float32)
     garbage_idx = np.where(mask, block.train_idx, rng.integers(0, block.X_real.shape[0], size=mask.shape))
@@ -157,7 +176,7 @@ def test_train_mask_is_respected():
 
 
 def test_nan_and_inf_features_do_not_crash():
-    block, y_real, test_idx = make_block(T=2, n=80, m=40, M=60, d=6)
+    block, _y_real, _test_idx = make_block(T=2, n=80, m=40, M=60, d=6)
     X_sim = block.X_sim.copy()
     X_real = block.X_real.copy()
     X_sim[:, 5] = np.nan  # an all-missing column
@@ -178,14 +197,16 @@ def test_nan_sim_targets_and_tiny_real_sets():
     y_sim[block.sim_idx[0, :5]] = np.nan
     mask = block.train_mask.copy()
     mask[1, 1:] = False  # trial 1 has a single real row
-    block = dataclasses.replace(block, y_sim=y_sim, train_mask=mask,
-                                y_train=np.where(mask, block.y_train, np.nan).astype(np.float32))
+    block = dataclasses.replace(
+        block, y_sim=y_sim, train_mask=mask, y_train=np.where(mask, block.y_train, np.nan).astype(np.float32)
+    )
     for b in (block, dataclasses.replace(block, sim_idx=block.sim_idx[:, :0])):
         pred = MLP(**FAST).fit_predict(b)
         assert np.isfinite(pred).all()
     # no real rows at all: the pretrained network predicts
-    none = dataclasses.replace(block, train_idx=block.train_idx[:, :0], train_mask=block.train_mask[:, :0],
-                               y_train=block.y_train[:, :0])
+    none = dataclasses.replace(
+        block, train_idx=block.train_idx[:, :0], train_mask=block.train_mask[:, :0], y_train=block.y_train[:, :0]
+    )
     assert np.isfinite(MLP(**FAST).fit_predict(none)).all()
 
 
@@ -293,7 +314,9 @@ def test_reduced_precision_is_opt_in_close_and_restores_settings():
         pred = MLP(**fast, precision=precision).fit_predict(block)
         assert pred.dtype == np.float64 and np.isfinite(pred).all()
         # same training, coarser arithmetic: the test error moves by a little, not a lot
-        assert abs(test_mae(pred, y_real, test_idx) - test_mae(ref, y_real, test_idx)) < 0.05 * test_mae(ref, y_real, test_idx)
+        assert abs(test_mae(pred, y_real, test_idx) - test_mae(ref, y_real, test_idx)) < 0.05 * test_mae(
+            ref, y_real, test_idx
+        )
     assert torch.get_float32_matmul_precision() == before
     with pytest.raises(S2RBenchError, match="precision must be one of fp32, tf32, bf16"):
         MLP(precision="fp16")
@@ -332,7 +355,9 @@ def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
     np.testing.assert_array_equal(MLP(**FAST).fit_predict(block), cold)
     MLP(**FAST, finetune_lr=1e-4).fit_predict(block)  # fine-tuning only: a hit
     assert len(mlp_plugin._PRETRAINED) == 1
-    get_model("delta").with_params(**{k: v for k, v in FAST.items() if k not in ("finetune_epochs", "finetune_patience")}).fit_predict(block)
+    get_model("delta").with_params(
+        **{k: v for k, v in FAST.items() if k not in ("finetune_epochs", "finetune_patience")}
+    ).fit_predict(block)
     assert len(mlp_plugin._PRETRAINED) == 1  # delta pretrains the same network: a hit
     MLP(**{**FAST, "lr": 3e-3}).fit_predict(block)
     MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 1))
@@ -343,7 +368,7 @@ def test_finetuning_rate_is_chosen_per_trial_on_its_validation_rows():
     """The candidates of the learning-rate grid train as extra replicas of the block: each trial's
     ``selected`` names the rate with the lowest validation MAE among those it reports; a one-value
     grid selects nothing (version 3's behaviour)."""
-    block, y_real, test_idx = make_block(T=3, n=100, m=40)
+    block, _y_real, _test_idx = make_block(T=3, n=100, m=40)
     grid = (1e-4, 1e-3, 1e-2)
     model = MLP(**FAST, finetune_lr=grid)
     pred = model.fit_predict(block)

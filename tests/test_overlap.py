@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from s2rbench import sweep
-from s2rbench.models import Model
-from s2rbench.plugins import get_sampler
 from s2rbench.analysis.overlap_view import run_overlap
+from s2rbench.models import Model
 from s2rbench.overlap import canonical_ids, entry_ranks, overlap_summary
+from s2rbench.plugins import get_sampler
 from s2rbench.sweep.store import Store
 
 
@@ -51,10 +51,10 @@ input = "x"
 target = "y"
 [files.sim]
 path = "sim.csv"
-sha256 = "{_sha(root / 'sim.csv')}"
+sha256 = "{_sha(root / "sim.csv")}"
 [files.real]
 path = "real.csv"
-sha256 = "{_sha(root / 'real.csv')}"
+sha256 = "{_sha(root / "real.csv")}"
 [protocol]
 split = "random"
 test_fraction = 0.25
@@ -116,7 +116,12 @@ def test_in_pool_rows_are_split_from_the_others_and_counts_add_up(lookup_task):
             if row["n_test_out_pool"]:
                 assert row["mae_out_pool"] > 0.3
             assert row["mae"] == pytest.approx(
-                ((row["mae_in_pool"] or 0) * row["n_test_in_pool"] + (row["mae_out_pool"] or 0) * row["n_test_out_pool"]) / row["n_test"])
+                (
+                    (row["mae_in_pool"] or 0) * row["n_test_in_pool"]
+                    + (row["mae_out_pool"] or 0) * row["n_test_out_pool"]
+                )
+                / row["n_test"]
+            )
     # at n = 200 every simulated input is in pool: exactly the test rows with inputs below 200
     rows = _rows(prep, model, 200)
     for t, row in enumerate(rows):

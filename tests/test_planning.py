@@ -47,15 +47,38 @@ def write_run(run_dir, ns=NS, ms=MS, trials=4, transfer=E, scratch=E0, *, noise=
                 if noise:
                     v = v * math.exp(rng.normal(0.0, noise))
                 rows.append(
-                    {"task": "law", "model": "exact", "featurizer": "none", "sampler": "random", "n": int(n), "m": int(m),
-                     "trial": t, "seed": t, "mae": float(v), "rmse": float(v), "n_test": 100, "n_train": int(m),
-                     "seconds": 0.0, "device": "cpu", "unit": "u"}
+                    {
+                        "task": "law",
+                        "model": "exact",
+                        "featurizer": "none",
+                        "sampler": "random",
+                        "n": int(n),
+                        "m": int(m),
+                        "trial": t,
+                        "seed": t,
+                        "mae": float(v),
+                        "rmse": float(v),
+                        "n_test": 100,
+                        "n_train": int(m),
+                        "seconds": 0.0,
+                        "device": "cpu",
+                        "unit": "u",
+                    }
                 )
     if drop:
         rows = rows[:-drop]
     config = {
-        "task": "law", "model": "exact", "featurizer": "none", "target": {"name": "y", "unit": "eV"},
-        "protocol": {"sizes": list(ns), "m_grid": list(ms), "m": int(m_default or max(ms)), "trials": trials, "surface": len(ms) > 1},
+        "task": "law",
+        "model": "exact",
+        "featurizer": "none",
+        "target": {"name": "y", "unit": "eV"},
+        "protocol": {
+            "sizes": list(ns),
+            "m_grid": list(ms),
+            "m": int(m_default or max(ms)),
+            "trials": trials,
+            "surface": len(ms) > 1,
+        },
     }
     with Store(run_dir) as st:
         st.set_meta("config", config)
@@ -157,7 +180,9 @@ def test_cost_plan_matches_a_hand_minimisation_and_single_axes_are_analytic(exac
     assert c["m"] == pytest.approx(mm[k], rel=2e-3)
     assert E(c["n"], c["m"]) == pytest.approx(t, rel=1e-6)
     # identical trials: each replicate re-optimised lands on the same optimum
-    assert c["cost_ci"][0] == pytest.approx(c["cost"], rel=1e-4) and c["cost_ci"][1] == pytest.approx(c["cost"], rel=1e-4)
+    assert c["cost_ci"][0] == pytest.approx(c["cost"], rel=1e-4) and c["cost_ci"][1] == pytest.approx(
+        c["cost"], rel=1e-4
+    )
     assert c["m_extrapolation"]["factor"] == pytest.approx(max(c["m"] / 200, 20 / c["m"], 1.0), rel=1e-9)
     # single axes from the largest measured (n, m) = (3000, 200)
     assert p.n0 == 3000 and p.m0 == 200
@@ -357,7 +382,9 @@ def test_cli_json_outputs_parse(noisy_run, one_m_run):
 
 def test_cli_text_outputs(noisy_run):
     runner = CliRunner()
-    out = runner.invoke(cli, ["plan", str(noisy_run), "--target-mae", "0.012", "--cost-sim", "1", "--cost-exp", "50", "--boot", "60"]).output
+    out = runner.invoke(
+        cli, ["plan", str(noisy_run), "--target-mae", "0.012", "--cost-sim", "1", "--cost-exp", "50", "--boot", "60"]
+    ).output
     assert "cheapest" in out and "more experiments only" in out and "× above" in out
     out = runner.invoke(cli, ["equivalence", str(noisy_run), "--boot", "60"]).output
     assert "m' =" in out and "Δn" in out
@@ -401,10 +428,18 @@ def few_sizes_run(tmp_path_factory):
         (["plan", "{missing}", "--target-mae", "0.1"], "s2rbench run"),
     ],
 )
-def test_bad_input_is_one_error_line_and_exit_1(args, needle, exact_run, one_m_run, incomplete_run, few_sizes_run, tmp_path):
-    paths = {"s": exact_run, "one": one_m_run, "inc": incomplete_run, "few": few_sizes_run, "missing": tmp_path / "nothing"}
+def test_bad_input_is_one_error_line_and_exit_1(
+    args, needle, exact_run, one_m_run, incomplete_run, few_sizes_run, tmp_path
+):
+    paths = {
+        "s": exact_run,
+        "one": one_m_run,
+        "inc": incomplete_run,
+        "few": few_sizes_run,
+        "missing": tmp_path / "nothing",
+    }
     argv = [a.format(**{k: str(v) for k, v in paths.items()}) for a in args]
-    res = CliRunner().invoke(cli, argv + ["--boot", "20"])
+    res = CliRunner().invoke(cli, [*argv, "--boot", "20"])
     assert res.exit_code == 1, res.output
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
@@ -427,7 +462,16 @@ def test_surface_markdown(noisy_run, incomplete_run):
     from s2rbench.report_surface import surface_markdown
 
     md = surface_markdown(noisy_run, n_boot=60)
-    for s in ("## The (n, m) surface", "Transfer gain over scratch at each m", "δ·(γ + n^−α)·m^−β", "Does α depend on m?", "E0(m)", "m' =", "Backtest", "surface E(n, m)"):
+    for s in (
+        "## The (n, m) surface",
+        "Transfer gain over scratch at each m",
+        "δ·(γ + n^−α)·m^−β",
+        "Does α depend on m?",
+        "E0(m)",
+        "m' =",
+        "Backtest",
+        "surface E(n, m)",
+    ):
         assert s in md, s
     assert "Incomplete run" in surface_markdown(incomplete_run, n_boot=0)
 
@@ -454,8 +498,16 @@ def test_end_to_end_on_a_real_synthetic_surface_run(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_sweep(
-            "synthetic", "ridge", model_params={"random_features": 128}, sizes=[16, 32, 64, 128, 256, 512],
-            m=120, m_grid=[30, 60, 120], trials=2, out=out, progress=False, fit=False,
+            "synthetic",
+            "ridge",
+            model_params={"random_features": 128},
+            sizes=[16, 32, 64, 128, 256, 512],
+            m=120,
+            m_grid=[30, 60, 120],
+            trials=2,
+            out=out,
+            progress=False,
+            fit=False,
         )
     r = str(out)
     runner = CliRunner()
@@ -466,14 +518,24 @@ def test_end_to_end_on_a_real_synthetic_surface_run(tmp_path):
     assert d["m"] == 120 and d["target_mae"] == pytest.approx(target)
     if d["reachable"]:
         assert d["n_extrapolation"]["direction"] == "above" and d["n_extrapolation"]["factor"] > 1
-    d = json.loads(runner.invoke(cli, ["plan", r, "--target-mae", f"{target}", "--cost-sim", "1", "--cost-exp", "20", "--json", "--boot", "50"]).stdout)
+    d = json.loads(
+        runner.invoke(
+            cli,
+            ["plan", r, "--target-mae", f"{target}", "--cost-sim", "1", "--cost-exp", "20", "--json", "--boot", "50"],
+        ).stdout
+    )
     assert d["mode"] == "cost" and d["n0"] == 512 and d["m0"] == 120
     d = json.loads(runner.invoke(cli, ["equivalence", r, "--json", "--boot", "50"]).stdout)
     assert d["n"] == 512 and d["m"] == 120 and d["transfer_mae"] > 0
     d = json.loads(runner.invoke(cli, ["backtest", r, "--json", "--boot", "50"]).stdout)
     assert d["n_fit"] == [16, 32, 64] and len(d["surface"]["table"]) == 9
     paths = surface_figures(out, n_boot=50)
-    assert [p.name for p in paths] == ["surface_heatmap.png", "surface_curves.png", "surface_scratch.png", "surface_equivalence.png"]
+    assert [p.name for p in paths] == [
+        "surface_heatmap.png",
+        "surface_curves.png",
+        "surface_scratch.png",
+        "surface_equivalence.png",
+    ]
     for p in paths:
         assert p.parent == out and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000
     md = surface_markdown(out, n_boot=50, figures=paths)
@@ -502,7 +564,7 @@ def test_report_backtests_a_quick_grid_of_four_sizes(tmp_path):
     assert backtest_split(4) == 0.75 and backtest_split(5) == 0.6 and backtest_split(6) == 0.5
     run = write_run(tmp_path / "run", ns=[10, 100, 1000, 10000], trials=3, noise=0.01, seed=3)
     md = surface_markdown(run, n_boot=50)
-    section = md[md.index("### Backtest"):]
+    section = md[md.index("### Backtest") :]
     assert "Not available" not in section and "predicted n = [10000]" in section
 
 

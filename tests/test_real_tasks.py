@@ -20,7 +20,9 @@ TASKS = {
 @pytest.mark.parametrize("task", sorted(TASKS))
 def test_real_task_reduced_sweep(task, data_dir, tmp_path):
     sim_rows, real_rows, overlap, invalid_real, sizes = TASKS[task]
-    res = sweep.run(task, "ridge", sizes=sizes, trials=2, data_dir=data_dir, out=tmp_path / task, progress=False, fit=False)
+    res = sweep.run(
+        task, "ridge", sizes=sizes, trials=2, data_dir=data_dir, out=tmp_path / task, progress=False, fit=False
+    )
     info = res.config["data_info"]
     assert info["sim_rows"] == sim_rows and info["real_rows"] == real_rows
     assert info["real_inputs_in_sim"] == overlap
@@ -38,7 +40,9 @@ def test_real_task_reduced_sweep(task, data_dir, tmp_path):
     # unit slip gives errors far beyond this), not a quality claim: linear ridge on ~1,100
     # descriptors and 93 polymers is barely better than the median, as README reports.
     spread = np.mean(np.abs(prep.y_real - np.median(prep.y_real)))  # the MAE of predicting the median
-    assert rows["mae"].mean() < 2 * spread, f"{task}: mean MAE {rows['mae'].mean():.3g} vs median-predictor MAE {spread:.3g}"
+    assert rows["mae"].mean() < 2 * spread, (
+        f"{task}: mean MAE {rows['mae'].mean():.3g} vs median-predictor MAE {spread:.3g}"
+    )
 
 
 def test_exclude_overlap_removes_shared_inputs(data_dir, tmp_path):

@@ -24,7 +24,22 @@ from s2rbench import run
 
 HERE = Path(__file__).parent / "data" / "regression"
 #: Columns that depend only on the protocol, the data and the model (not on timing or the clock).
-STABLE = ("task", "model", "featurizer", "sampler", "n", "m", "trial", "seed", "mae", "rmse", "n_test", "n_train", "unit", "selected")
+STABLE = (
+    "task",
+    "model",
+    "featurizer",
+    "sampler",
+    "n",
+    "m",
+    "trial",
+    "seed",
+    "mae",
+    "rmse",
+    "n_test",
+    "n_train",
+    "unit",
+    "selected",
+)
 
 CASES = {
     "synthetic-ridge-quick": ("synthetic-v1.toml", False),
@@ -33,9 +48,13 @@ CASES = {
 
 
 def _rows(card: str, tmp_path: Path, data_dir: Path | None) -> list[dict]:
-    result = run(str(HERE / card), "ridge", quick=True, out=tmp_path / "run", data_dir=data_dir, progress=False, fit=False)
+    result = run(
+        str(HERE / card), "ridge", quick=True, out=tmp_path / "run", data_dir=data_dir, progress=False, fit=False
+    )
     frame = result.results.sort_values(["n", "m", "trial"])
-    return [{c: (None if row[c] != row[c] else row[c]) for c in STABLE} for row in frame[list(STABLE)].to_dict("records")]
+    return [
+        {c: (None if row[c] != row[c] else row[c]) for c in STABLE} for row in frame[list(STABLE)].to_dict("records")
+    ]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -26,10 +26,32 @@ def write_run(run_dir, transfer, scratch, *, trials=4, noise=0.03, seed=0):
         for m in MS:
             for n in [0, *NS]:
                 v = (scratch(m) if n == 0 else transfer(n, m)) * math.exp(rng.normal(0.0, noise))
-                rows.append({"task": "law", "model": "flat", "featurizer": "none", "sampler": "random", "n": n, "m": m, "trial": t,
-                             "seed": t, "mae": v, "rmse": v, "n_test": 100, "n_train": m, "seconds": 0.0, "device": "cpu", "unit": "u"})
-    config = {"task": "law", "model": "flat", "featurizer": "none", "target": {"name": "y", "unit": "eV"},
-              "protocol": {"sizes": NS, "m_grid": MS, "m": max(MS), "trials": trials, "surface": True}}
+                rows.append(
+                    {
+                        "task": "law",
+                        "model": "flat",
+                        "featurizer": "none",
+                        "sampler": "random",
+                        "n": n,
+                        "m": m,
+                        "trial": t,
+                        "seed": t,
+                        "mae": v,
+                        "rmse": v,
+                        "n_test": 100,
+                        "n_train": m,
+                        "seconds": 0.0,
+                        "device": "cpu",
+                        "unit": "u",
+                    }
+                )
+    config = {
+        "task": "law",
+        "model": "flat",
+        "featurizer": "none",
+        "target": {"name": "y", "unit": "eV"},
+        "protocol": {"sizes": NS, "m_grid": MS, "m": max(MS), "trials": trials, "surface": True},
+    }
     with Store(run_dir) as st:
         st.set_meta("config", config)
         st.commit(rows)
@@ -81,7 +103,9 @@ def fitted_artists(fig) -> list[str]:
 
 
 def test_every_figure_of_a_no_law_run_draws_no_fitted_curve(tmp_path, figures):
-    run = write_run(tmp_path / "flat", transfer=lambda n, m: 0.5 * (m / 30) ** -0.05, scratch=lambda m: 0.5 * (m / 30) ** -0.05)
+    run = write_run(
+        tmp_path / "flat", transfer=lambda n, m: 0.5 * (m / 30) ** -0.05, scratch=lambda m: 0.5 * (m / 30) ** -0.05
+    )
     write_report(run, n_boot=60)
     assert len(figures) == 5  # mae_vs_n + heat map, curves, scratch, equivalence
     for fig in figures:
@@ -97,8 +121,11 @@ def test_every_figure_of_a_no_law_run_draws_no_fitted_curve(tmp_path, figures):
 def test_a_run_with_a_law_draws_it(tmp_path, figures):
     """The control: the same check finds the fitted curves of a run that has a law (so the test can fail)."""
     run = write_run(
-        tmp_path / "law", transfer=lambda n, m: 2.0 * (0.02 + n**-0.5) * m**-0.3, scratch=lambda m: 1.2 * m**-0.35 + 0.005,
-        noise=0.005, trials=6,
+        tmp_path / "law",
+        transfer=lambda n, m: 2.0 * (0.02 + n**-0.5) * m**-0.3,
+        scratch=lambda m: 1.2 * m**-0.35 + 0.005,
+        noise=0.005,
+        trials=6,
     )
     write_report(run, n_boot=60)
     found = [a for f in figures for a in fitted_artists(f)]

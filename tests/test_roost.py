@@ -28,9 +28,25 @@ torch = pytest.importorskip("torch")
 from s2rbench_plugins.models import roost as roost_plugin
 from s2rbench_plugins.models.roost import Roost, roost_param_count
 
-TINY = dict(elem_fea_len=8, n_graph=1, elem_heads=1, cry_heads=1, elem_gate=[8], elem_msg=[8], cry_gate=[8],
-            cry_msg=[8], trunk_hidden=[16], out_hidden=[8], batch_size=16, pretrain_epochs=3, pretrain_patience=2,
-            finetune_epochs=3, finetune_patience=2, finetune_lrs=[1e-3, 3e-4], min_steps_per_epoch=2)
+TINY = dict(
+    elem_fea_len=8,
+    n_graph=1,
+    elem_heads=1,
+    cry_heads=1,
+    elem_gate=[8],
+    elem_msg=[8],
+    cry_gate=[8],
+    cry_msg=[8],
+    trunk_hidden=[16],
+    out_hidden=[8],
+    batch_size=16,
+    pretrain_epochs=3,
+    pretrain_patience=2,
+    finetune_epochs=3,
+    finetune_patience=2,
+    finetune_lrs=[1e-3, 3e-4],
+    min_steps_per_epoch=2,
+)
 ELEMENTS = ("Li", "Na", "K", "Mg", "Ca", "Al", "Ga", "Si", "Ti", "Fe", "Zn", "O", "S", "N", "F", "Cl")
 
 
@@ -72,8 +88,14 @@ def make_block(T=3, n=60, m=24, M=40, pool=120, seed=0) -> tuple[TrainingBlock, 
 
 def sub_block(block: TrainingBlock, ids) -> TrainingBlock:
     ids = np.asarray(ids)
-    return dataclasses.replace(block, sim_idx=block.sim_idx[ids], train_idx=block.train_idx[ids],
-                               train_mask=block.train_mask[ids], y_train=block.y_train[ids], seeds=block.seeds[ids])
+    return dataclasses.replace(
+        block,
+        sim_idx=block.sim_idx[ids],
+        train_idx=block.train_idx[ids],
+        train_mask=block.train_mask[ids],
+        y_train=block.y_train[ids],
+        seeds=block.seeds[ids],
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,17 +13,23 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import install_plugin_package
 
-from s2rbench.sweep import protocol as proto
 from s2rbench import sweep
 from s2rbench.cli import cli
 from s2rbench.models import Model
 from s2rbench.plugins import get_registry, get_sampler
 from s2rbench.samplers import RandomSampler, SamplingContext, SuggestContext, checked_order, checked_suggestion
+from s2rbench.sweep import protocol as proto
 from s2rbench.sweep.store import Store
-from s2rbench_plugins.samplers.structured import Diverse, NearReal, Stratified, backbone_class, composition_family, family_labels
-
-from conftest import install_plugin_package
+from s2rbench_plugins.samplers.structured import (
+    Diverse,
+    NearReal,
+    Stratified,
+    backbone_class,
+    composition_family,
+    family_labels,
+)
 
 BUILTIN = ("random", "diverse", "near-real", "stratified")
 RIDGE = {"random_features": 64}
@@ -38,7 +44,9 @@ def toy_ctx(n=600, d=6, trial=0, seed=0, inputs=None, families=None) -> Sampling
     Xr = real[proto.permutation(100, KEY, seed, trial, "real-order")[:25]]  # each trial its own training rows
     if inputs is None:
         inputs = tuple(["Fe2O3", "NaCl", "Fe", "LiFePO4", "BaSrTiCuO", "SiO2"][i % 6] for i in range(n))
-    return SamplingContext(X_pool=X, inputs=tuple(inputs), X_real_train=Xr, key=KEY, seed=seed, trial=trial, families=families)
+    return SamplingContext(
+        X_pool=X, inputs=tuple(inputs), X_real_train=Xr, key=KEY, seed=seed, trial=trial, families=families
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,7 +112,9 @@ def test_pretraining_sets_are_nested_across_n_through_the_sweep(name, synth):
 
 
 def test_run_records_the_sampler_and_differs_from_random(tmp_path):
-    kw = dict(model="ridge", sizes=[32, 128, 512], trials=2, progress=False, fit=False, model_params=RIDGE, device="cpu")
+    kw = dict(
+        model="ridge", sizes=[32, 128, 512], trials=2, progress=False, fit=False, model_params=RIDGE, device="cpu"
+    )
     res = sweep.run("synthetic", out=tmp_path / "d", sampler="diverse", **kw)
     assert set(res.results["sampler"]) == {"diverse"}
     assert res.config["sampler"] == "diverse" and res.config["sampler_version"] == Diverse.version
@@ -123,10 +133,18 @@ def test_run_records_the_sampler_and_differs_from_random(tmp_path):
 #: the code of commit d0d5d70 (before samplers: run_unit took `proto.sim_order(...)[:n]` directly), with
 #: today's s2rbench_plugins/models/linear.py copied in (ridge's intercept fix came later) and one BLAS thread.
 PRE_SAMPLER_MAE = {
-    (0, 0): 0.33898047061935793, (0, 1): 0.4139101959198512, (0, 2): 0.36321993866892427,
-    (32, 0): 0.4533010421321364, (32, 1): 0.46564444396290355, (32, 2): 0.46130743843012806,
-    (128, 0): 0.37954466310621027, (128, 1): 0.436887473085277, (128, 2): 0.40880809342302077,
-    (512, 0): 0.34405470233072283, (512, 1): 0.40481546273790575, (512, 2): 0.3803376455285569,
+    (0, 0): 0.33898047061935793,
+    (0, 1): 0.4139101959198512,
+    (0, 2): 0.36321993866892427,
+    (32, 0): 0.4533010421321364,
+    (32, 1): 0.46564444396290355,
+    (32, 2): 0.46130743843012806,
+    (128, 0): 0.37954466310621027,
+    (128, 1): 0.436887473085277,
+    (128, 2): 0.40880809342302077,
+    (512, 0): 0.34405470233072283,
+    (512, 1): 0.40481546273790575,
+    (512, 2): 0.3803376455285569,
 }
 
 
@@ -144,8 +162,18 @@ SYNTHETIC_V1 = str(Path(__file__).parent / "data" / "regression" / "synthetic-v1
 
 def test_random_sampler_reproduces_pre_sampler_results(tmp_path):
     synth = sweep.prepare(SYNTHETIC_V1)
-    res = sweep.run(SYNTHETIC_V1, "ridge", sizes=[32, 128, 512], trials=3, progress=False, fit=False, model_params=RIDGE,
-                    device="cpu", out=tmp_path / "r", sampler="random")
+    res = sweep.run(
+        SYNTHETIC_V1,
+        "ridge",
+        sizes=[32, 128, 512],
+        trials=3,
+        progress=False,
+        fit=False,
+        model_params=RIDGE,
+        device="cpu",
+        out=tmp_path / "r",
+        sampler="random",
+    )
     got = {(int(n), int(t)): float(m) for n, t, m in zip(res.results["n"], res.results["trial"], res.results["mae"])}
     assert got.keys() == PRE_SAMPLER_MAE.keys()
     for k, v in PRE_SAMPLER_MAE.items():
@@ -160,9 +188,15 @@ def test_random_sampler_reproduces_pre_sampler_results(tmp_path):
             split = sweep.split_for(synth, 0, t)
             tr = split.train(m)
             block = TrainingBlock(
-                X_sim=synth.X_sim, y_sim=synth.y_sim, sim_idx=proto.sim_order(len(synth.y_sim), synth.sim_key, 0, t)[None, :n],
-                X_real=synth.X_real, train_idx=tr[None], train_mask=np.ones((1, m), bool), y_train=synth.y_real[tr][None],
-                seeds=np.array([proto.trial_seed(synth.real_key, 0, t)]), device="cpu",
+                X_sim=synth.X_sim,
+                y_sim=synth.y_sim,
+                sim_idx=proto.sim_order(len(synth.y_sim), synth.sim_key, 0, t)[None, :n],
+                X_real=synth.X_real,
+                train_idx=tr[None],
+                train_mask=np.ones((1, m), bool),
+                y_train=synth.y_real[tr][None],
+                seeds=np.array([proto.trial_seed(synth.real_key, 0, t)]),
+                device="cpu",
             )
             pred = model.fit_predict(block)[0]
             assert np.mean(np.abs(pred[split.test] - synth.y_real[split.test])) == pytest.approx(got[(n, t)], rel=1e-12)
@@ -193,7 +227,7 @@ def test_near_real_never_reads_real_test_inputs(synth):
     bait = np.setdiff1d(np.arange(len(synth.X_sim)), clean)[:50]  # pool rows near-real does not pick first
     Xp = synth.X_real.copy()
     Xp[split.test[: len(bait)]] = synth.X_sim[bait]  # poison: test inputs sit exactly on the bait
-    Xp[split.test[len(bait):]] = np.nan  # and the other test rows are NaN
+    Xp[split.test[len(bait) :]] = np.nan  # and the other test rows are NaN
     assert np.array_equal(first_rows(replace(synth, X_real=Xp)), clean)
     assert np.isin(split.test, train).sum() == 0
     Xt = synth.X_real.copy()
@@ -204,7 +238,9 @@ def test_near_real_never_reads_real_test_inputs(synth):
 
 def test_near_real_is_nan_safe_and_ranks_by_distance():
     X = np.array([[0.0, 0.0], [1.0, np.nan], [5.0, 5.0], [2.0, 2.0], [np.nan, np.nan]])
-    ctx = SamplingContext(X_pool=X, inputs=tuple("abcde"), X_real_train=np.array([[2.1, 2.0], [np.nan, 4.0]]), key=KEY, seed=0, trial=0)
+    ctx = SamplingContext(
+        X_pool=X, inputs=tuple("abcde"), X_real_train=np.array([[2.1, 2.0], [np.nan, 4.0]]), key=KEY, seed=0, trial=0
+    )
     order = checked_order(NearReal(), ctx, 5)
     assert sorted(order) == list(range(5)) and order[0] == 3  # (2, 2) is next to the real (2.1, 2)
 
@@ -216,7 +252,12 @@ def test_near_real_is_nan_safe_and_ranks_by_distance():
 
 def test_family_rules():
     assert [composition_family(f) for f in ("Fe", "NaCl", "Fe2O3", "LiFePO4", "BaSrTiCuO3")] == [
-        "1 element", "2 elements", "2 elements", "4 elements", "5+ elements"]
+        "1 element",
+        "2 elements",
+        "2 elements",
+        "4 elements",
+        "5+ elements",
+    ]
     assert backbone_class("*CC*") == "all-carbon backbone"
     assert backbone_class("*CC(*)c1ccccc1") == "all-carbon backbone"  # polystyrene: the ring hangs off the backbone
     assert backbone_class("*Oc1ccc(*)cc1") == "aromatic backbone"
@@ -260,7 +301,9 @@ def test_diverse_scales_to_a_large_pool():
     """10^4 × 130 here (the docs time 10^5 × 130); complexity O(N·CAP·p)."""
     rng = np.random.Generator(np.random.PCG64(1))
     X = rng.normal(size=(10_000, 130)).astype(np.float32)
-    ctx = SamplingContext(X_pool=X, inputs=tuple("x" for _ in range(len(X))), X_real_train=X[:100], key=KEY, seed=0, trial=0)
+    ctx = SamplingContext(
+        X_pool=X, inputs=tuple("x" for _ in range(len(X))), X_real_train=X[:100], key=KEY, seed=0, trial=0
+    )
     t0 = time.perf_counter()
     order = checked_order(Diverse(), ctx, len(X))
     assert time.perf_counter() - t0 < 30
@@ -273,7 +316,10 @@ def test_real_task_families_and_orders(data_dir):
     fams = family_labels(prep.sim_inputs, None, prep.X_sim)  # inferred: the inputs are POLYMER|SOLVENT pairs
     assert len(set(fams)) > 10 and all("*" in f for f in fams)
     backbones = family_labels(sorted(set(fams)), "polymer")
-    assert set(backbones) == {"heteroatom backbone", "all-carbon backbone"}  # (no aromatic backbone among chi's 46 polymers)
+    assert set(backbones) == {
+        "heteroatom backbone",
+        "all-carbon backbone",
+    }  # (no aromatic backbone among chi's 46 polymers)
     train = sweep.split_for(prep, 0, 0).train(50)
     for name in BUILTIN:
         sweep._ORDER_CACHE.clear()
@@ -293,11 +339,16 @@ def test_real_task_families_and_orders(data_dir):
 
 def line_ctx(existing, candidates, real, families=None):
     """Points on a line (second feature constant: dropped by the standardization)."""
-    col = lambda xs: np.column_stack([np.asarray(xs, float), np.ones(len(xs))])  # noqa: E731
+    col = lambda xs: np.column_stack([np.asarray(xs, float), np.ones(len(xs))])
     return SuggestContext(
-        X_existing=col(existing), existing_inputs=tuple(map(str, existing)),
-        X_candidates=col(candidates), candidate_inputs=tuple(map(str, candidates)),
-        X_real=col(real), real_inputs=tuple(map(str, real)), key=KEY, seed=0,
+        X_existing=col(existing),
+        existing_inputs=tuple(map(str, existing)),
+        X_candidates=col(candidates),
+        candidate_inputs=tuple(map(str, candidates)),
+        X_real=col(real),
+        real_inputs=tuple(map(str, real)),
+        key=KEY,
+        seed=0,
         existing_families=None if families is None else np.array(families[0], dtype=object),
         candidate_families=None if families is None else np.array(families[1], dtype=object),
     )
@@ -323,7 +374,7 @@ def test_suggest_hand_computed():
     assert s.reasons[0]["nearest_real"] == "5.8"
     # stratified: existing counts a=3, b=2, c=0 -> c (0), c (1, still below b's 2), then c has no candidate left -> b
     fam = (["a", "a", "a", "b", "b"], ["a", "b", "c", "c", "b"])
-    s = checked_suggestion(Stratified(), line_ctx(EXISTING + [4], CANDIDATES, REAL, fam), 3)
+    s = checked_suggestion(Stratified(), line_ctx([*EXISTING, 4], CANDIDATES, REAL, fam), 3)
     assert [fam[1][i] for i in s.index] == ["c", "c", "b"]
     assert [r["family_count_before"] for r in s.reasons] == [0, 1, 2] and s.reasons[2]["family_existing"] == 2
 
@@ -356,7 +407,7 @@ sizes = [1, 2, 3]
 @pytest.fixture
 def toy_task(tmp_path):
     (tmp_path / "sim.csv").write_text("a,b,y\n" + "".join(f"{x},1,{x}\n" for x in EXISTING))
-    (tmp_path / "real.csv").write_text("a,b,y\n" + "".join(f"{x},1,{x}\n" for x in REAL + [20.0]))
+    (tmp_path / "real.csv").write_text("a,b,y\n" + "".join(f"{x},1,{x}\n" for x in [*REAL, 20.0]))
     (tmp_path / "toy.toml").write_text(TOY_CARD)
     return tmp_path
 
@@ -367,13 +418,17 @@ def test_cli_suggest_toy_pool(toy_task):
     runner = CliRunner()
     card = str(toy_task / "toy.toml")
     out = toy_task / "next.csv"
-    res = runner.invoke(cli, ["suggest", card, "--pool", str(pool), "--k", "3", "--sampler", "diverse", "--out", str(out)])
+    res = runner.invoke(
+        cli, ["suggest", card, "--pool", str(pool), "--k", "3", "--sampler", "diverse", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "row 5: 'oops|1'" in res.output and "row 6" in res.output and "already in the simulated table" in res.output
     table = pd.read_csv(out)
     assert list(table["a"]) == [10, 6, 8] and list(table["rank"]) == [1, 2, 3] and list(table["row"]) == [4, 2, 3]
     assert {"distance_to_existing", "distance_to_chosen", "reason"} <= set(table.columns)
-    res = runner.invoke(cli, ["suggest", card, "--pool", str(pool), "--k", "5", "--sampler", "near-real", "--out", str(out)])
+    res = runner.invoke(
+        cli, ["suggest", card, "--pool", str(pool), "--k", "5", "--sampler", "near-real", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert list(pd.read_csv(out)["a"]) == [6, 10, 8, 3.5, 0.5]  # nearest to the real inputs 5.8, 9.5 (and 20)
     res = runner.invoke(cli, ["suggest", card, "--pool", str(pool), "--k", "2", "--sampler", "random"])
@@ -408,21 +463,37 @@ def test_cli_suggest_bad_input_is_one_line(toy_task, args, pool_text, fragment):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cmp")
-    kw = dict(model="ridge", sizes=[32, 128, 512], trials=6, progress=False, fit=False, model_params=RIDGE, device="cpu")
+    kw = dict(
+        model="ridge", sizes=[32, 128, 512], trials=6, progress=False, fit=False, model_params=RIDGE, device="cpu"
+    )
     out = {}
     for s in ("random", "diverse"):
         out[s] = sweep.run("synthetic", out=root / s, sampler=s, **kw).run_dir
     tiny = {**kw, "sizes": [32], "trials": 1}  # refused before anything is fitted
     out["seed1"] = sweep.run("synthetic", out=root / "seed1", seed=1, **tiny).run_dir
     out["m30"] = sweep.run("synthetic", out=root / "m30", m=30, **tiny).run_dir
-    out["rf32"] = sweep.run("synthetic", out=root / "rf32", **{**kw, "trials": 3, "model_params": {"random_features": 32}}).run_dir
+    out["rf32"] = sweep.run(
+        "synthetic", out=root / "rf32", **{**kw, "trials": 3, "model_params": {"random_features": 32}}
+    ).run_dir
     return out
 
 
 def test_compare_samplers_pairs_trials(runs, tmp_path):
     from scipy.stats import wilcoxon
 
-    res = CliRunner().invoke(cli, ["compare", str(runs["random"]), str(runs["diverse"]), "--json", "--boot", "50", "--out", str(tmp_path / "c.png")])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(runs["random"]),
+            str(runs["diverse"]),
+            "--json",
+            "--boot",
+            "50",
+            "--out",
+            str(tmp_path / "c.png"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert d["factor"] == ["sampler"] and d["paired"] and "Wilcoxon" in d["test"] and d["reference"] == "random"
@@ -435,7 +506,11 @@ def test_compare_samplers_pairs_trials(runs, tmp_path):
     a, b = Store(runs["diverse"], create=False).results(), Store(runs["random"], create=False).results()
     x, y = a[a.n == 32].sort_values("trial")["mae"].to_numpy(), b[b.n == 32].sort_values("trial")["mae"].to_numpy()
     row = per[(per.n == 32) & (per.run == "diverse")].iloc[0]
-    assert row["p"] == pytest.approx(wilcoxon(x, y).pvalue) and row["pairs"] == 6 and row["diff"] == pytest.approx(np.mean(x - y))
+    assert (
+        row["p"] == pytest.approx(wilcoxon(x, y).pvalue)
+        and row["pairs"] == 6
+        and row["diff"] == pytest.approx(np.mean(x - y))
+    )
     png = tmp_path / "c.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and d["plot"] == str(png)
     text = CliRunner().invoke(cli, ["compare", str(runs["random"]), str(runs["diverse"]), "--boot", "50"])
@@ -451,7 +526,17 @@ def test_compare_detects_a_model_factor(runs):
 
 def test_compare_refuses_mismatched_runs(runs, toy_task, tmp_path):
     runner = CliRunner()
-    toy = sweep.run(str(toy_task / "toy.toml"), "ridge", sizes=[1, 2], trials=1, progress=False, fit=False, model_params=RIDGE, device="cpu", out=tmp_path / "toy").run_dir
+    toy = sweep.run(
+        str(toy_task / "toy.toml"),
+        "ridge",
+        sizes=[1, 2],
+        trials=1,
+        progress=False,
+        fit=False,
+        model_params=RIDGE,
+        device="cpu",
+        out=tmp_path / "toy",
+    ).run_dir
     cases = [
         ([runs["random"], runs["seed1"]], "different seeds"),
         ([runs["random"], runs["m30"]], "different m"),
@@ -512,7 +597,11 @@ def register_samplers(register):
 
 def test_third_party_sampler_is_discovered_and_used(tmp_path):
     target = install_plugin_package(tmp_path, SAMPLER_PYPROJECT, {"s2rbench_toy_sampler": SAMPLER_MODULE})
-    env = {**os.environ, "PYTHONPATH": str(target), "S2RBENCH_LOAD_PLUGINS": "cards,synthetic,linear,random-sampler,samplers,toy-sampler"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(target),
+        "S2RBENCH_LOAD_PLUGINS": "cards,synthetic,linear,random-sampler,samplers,toy-sampler",
+    }
     script = """
 import json
 from s2rbench import sweep
@@ -524,7 +613,9 @@ nxt = suggest("synthetic", "pool.csv", 3, "toy-reversed")
 print(json.dumps({"samplers": sorted(set(res.results["sampler"])), "plugin": res.config["sampler_plugin"],
                   "version": res.config["sampler_version"], "next": nxt.table.to_csv(index=False)}))
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     d = json.loads(out.stdout.strip().splitlines()[-1])
     assert d["samplers"] == ["toy-reversed"] and d["version"] == "0.2.0"
@@ -536,7 +627,7 @@ print(json.dumps({"samplers": sorted(set(res.results["sampler"])), "plugin": res
 def test_suggest_refuses_a_pool_of_another_input_width(tmp_path):
     """A pool whose vectors are shorter than the task's inputs is one Error: line, not a NumPy traceback."""
     pool = tmp_path / "pool.csv"
-    pool.write_text("input\n" + "".join('"' + ",".join(["0.%d" % i] * 8) + '"\n' for i in range(1, 6)))
+    pool.write_text("input\n" + "".join('"' + ",".join([f"0.{i}"] * 8) + '"\n' for i in range(1, 6)))
     res = CliRunner().invoke(cli, ["suggest", "synthetic", "--pool", str(pool), "--k", "2", "--sampler", "random"])
     assert res.exit_code == 1 and "Traceback" not in res.output, res.output
     errors = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]

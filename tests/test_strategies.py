@@ -25,7 +25,7 @@ from s2rbench_plugins.models.mlp import MLP
 from s2rbench_plugins.models.strategies import OFFSET_ONLY, RidgePath, hidden_activations, pretrain, val_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_mlp import FAST, make_block  # noqa: E402  (the mlp tests' block builder)
+from test_mlp import FAST, make_block
 
 NEURAL = ("mlp-head", "delta", "stack")
 GBDT = ("gbdt-delta", "gbdt-stack")
@@ -53,8 +53,9 @@ def scratch(block):
 
 
 def no_real(block):
-    return dataclasses.replace(block, train_idx=block.train_idx[:, :0], train_mask=block.train_mask[:, :0],
-                               y_train=block.y_train[:, :0])
+    return dataclasses.replace(
+        block, train_idx=block.train_idx[:, :0], train_mask=block.train_mask[:, :0], y_train=block.y_train[:, :0]
+    )
 
 
 def with_targets(block, y_train):
@@ -105,10 +106,13 @@ def test_train_mask_is_respected(name):
     mask = block.train_mask.copy()
     mask[0, -8:] = False
     mask[2, -3:] = False
-    clean = dataclasses.replace(block, train_mask=mask, y_train=np.where(mask, block.y_train, np.nan).astype(np.float32))
+    clean = dataclasses.replace(
+        block, train_mask=mask, y_train=np.where(mask, block.y_train, np.nan).astype(np.float32)
+    )
     rng = np.random.default_rng(5)
     dirty = dataclasses.replace(
-        clean, y_train=np.where(mask, block.y_train, 1e6 * rng.normal(size=mask.shape)).astype(np.float32),
+        clean,
+        y_train=np.where(mask, block.y_train, 1e6 * rng.normal(size=mask.shape)).astype(np.float32),
         train_idx=np.where(mask, block.train_idx, rng.integers(0, 60, size=mask.shape)),
     )
     model = fast(name)
@@ -127,8 +131,14 @@ def test_missing_features_nan_sim_targets_and_tiny_real_sets(name):
     y_sim[block.sim_idx[0, :6]] = np.nan
     mask = block.train_mask.copy()
     mask[1, 1:] = False  # trial 1: a single real row
-    block = dataclasses.replace(block, X_sim=X_sim, X_real=X_real, y_sim=y_sim, train_mask=mask,
-                                y_train=np.where(mask, block.y_train, np.nan).astype(np.float32))
+    block = dataclasses.replace(
+        block,
+        X_sim=X_sim,
+        X_real=X_real,
+        y_sim=y_sim,
+        train_mask=mask,
+        y_train=np.where(mask, block.y_train, np.nan).astype(np.float32),
+    )
     model = fast(name)
     for b in (block, scratch(block), no_real(block)):
         pred = model.fit_predict(b)
@@ -303,8 +313,15 @@ def test_selection_never_sees_the_test_targets(name, synthetic):
 
 @pytest.mark.parametrize("name", (*ALL, "mlp"))
 def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, monkeypatch):
-    kw = dict(model=name, sizes=[32, 128], trials=2, m=240, progress=False, fit=False,
-              model_params={k: v for k, v in {**FAST, **GBDT_FAST}.items() if k in get_model(name).defaults})
+    kw = dict(
+        model=name,
+        sizes=[32, 128],
+        trials=2,
+        m=240,
+        progress=False,
+        fit=False,
+        model_params={k: v for k, v in {**FAST, **GBDT_FAST}.items() if k in get_model(name).defaults},
+    )
     a = sweep.run("synthetic", out=tmp_path / "a", **kw).results
     original = sweep.prepare
 
@@ -341,8 +358,23 @@ def test_store_adds_the_selected_column_to_an_old_store(tmp_path):
         "n_train INTEGER NOT NULL, seconds REAL NOT NULL, device TEXT NOT NULL, unit TEXT NOT NULL, "
         "created TEXT NOT NULL DEFAULT (datetime('now')), PRIMARY KEY (task, model, featurizer, sampler, n, m, trial))"
     )
-    row = {"task": "t", "model": "x", "featurizer": "f", "sampler": "random", "n": 0, "m": 5, "trial": 0, "seed": 1,
-           "mae": 1.0, "rmse": 1.0, "n_test": 3, "n_train": 5, "seconds": 0.1, "device": "cpu", "unit": "u"}
+    row = {
+        "task": "t",
+        "model": "x",
+        "featurizer": "f",
+        "sampler": "random",
+        "n": 0,
+        "m": 5,
+        "trial": 0,
+        "seed": 1,
+        "mae": 1.0,
+        "rmse": 1.0,
+        "n_test": 3,
+        "n_train": 5,
+        "seconds": 0.1,
+        "device": "cpu",
+        "unit": "u",
+    }
     conn.execute(f"INSERT INTO results ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
     conn.commit()
     conn.close()
@@ -362,9 +394,11 @@ def test_loading_the_model_plugins_imports_neither_torch_nor_lightgbm():
     model trains."""
     import subprocess
 
-    code = ("import sys; import s2rbench_plugins.models.mlp, s2rbench_plugins.models.strategies, "
-            "s2rbench_plugins.models.gbdt, s2rbench_plugins.models.linear; "
-            "print(sorted(m for m in ('torch', 'lightgbm') if m in sys.modules))")
+    code = (
+        "import sys; import s2rbench_plugins.models.mlp, s2rbench_plugins.models.strategies, "
+        "s2rbench_plugins.models.gbdt, s2rbench_plugins.models.linear; "
+        "print(sorted(m for m in ('torch', 'lightgbm') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"

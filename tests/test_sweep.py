@@ -7,8 +7,8 @@ import pytest
 from s2rbench import sweep
 from s2rbench.errors import S2RBenchError
 from s2rbench.plugins import get_model
-from s2rbench.tasks import get_task
 from s2rbench.sweep.store import Store
+from s2rbench.tasks import get_task
 
 RIDGE = {"random_features": 256, "alpha_pretrain": 0.1, "alpha_finetune": 1.0}
 FAST = dict(model="ridge", sizes=[32, 128, 512, 2048], trials=4, progress=False, fit=False, model_params=RIDGE)
@@ -122,7 +122,9 @@ def test_feature_cache_second_run_featurizes_nothing(tmp_path, monkeypatch):
     feat = get_featurizer("vector")
     calls = []
     original = type(feat).featurize_canonical
-    monkeypatch.setattr(type(feat), "featurize_canonical", lambda self, inputs: calls.append(len(inputs)) or original(self, inputs))
+    monkeypatch.setattr(
+        type(feat), "featurize_canonical", lambda self, inputs: calls.append(len(inputs)) or original(self, inputs)
+    )
     monkeypatch.setenv("S2RBENCH_CACHE_DIR", str(tmp_path / "cache"))
     sweep.prepare("synthetic")
     assert calls  # cold: featurized
@@ -146,5 +148,12 @@ def test_describe_stored_says_what_the_rows_hold(tmp_path):
     with Store(out, create=False) as store:
         d = describe_stored(store.get_meta("config"), store.results())
         history = store.get_meta("history")
-    assert d == {"sizes": [32, 128, 512, 2048], "m_values": [m], "trials_min": 4, "trials_max": 4, "complete": True, "missing_cells": 0}
+    assert d == {
+        "sizes": [32, 128, 512, 2048],
+        "m_values": [m],
+        "trials_min": 4,
+        "trials_max": 4,
+        "complete": True,
+        "missing_cells": 0,
+    }
     assert [h["action"] for h in history] == ["create", "resume"]

@@ -9,11 +9,11 @@ curve of Bordelon et al. 2020 has local slopes 0.135…0.126 there).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from s2rbench import sweep
 from s2rbench.errors import S2RBenchError
@@ -25,7 +25,11 @@ CARD = Path(syn.__file__).parent / "cards" / "synthetic.toml"
 
 
 def _card_with_seed(tmp_path: Path, seed: int) -> Path:
-    text = CARD.read_text().replace("seed = 20221", f"seed = {seed}").replace('name = "synthetic"', f'name = "synthetic-seed{seed}"')
+    text = (
+        CARD.read_text()
+        .replace("seed = 20221", f"seed = {seed}")
+        .replace('name = "synthetic"', f'name = "synthetic-seed{seed}"')
+    )
     assert f"seed = {seed}" in text and f"synthetic-seed{seed}" in text
     path = tmp_path / f"synthetic-seed{seed}.toml"
     path.write_text(text)
@@ -59,8 +63,16 @@ def test_ridge_recovers_the_known_exponent_for_most_seeds(tmp_path):
     sizes = [128, 256, 512, 1024, 2048, 4096]
     inside, found = 0, []
     for seed in range(1, 6):
-        res = sweep.run(str(_card_with_seed(tmp_path, seed)), "ridge", sizes=sizes, trials=8, out=tmp_path / f"r{seed}",
-                        progress=False, fit=False, device="cpu")
+        res = sweep.run(
+            str(_card_with_seed(tmp_path, seed)),
+            "ridge",
+            sizes=sizes,
+            trials=8,
+            out=tmp_path / f"r{seed}",
+            progress=False,
+            fit=False,
+            device="cpu",
+        )
         rows = res.results[res.results["n"] > 0]
         mat = rows.pivot_table(index="trial", columns="n", values="mae").to_numpy()
         fit = fit_power_law(np.array(sizes, float), mat, n_boot=300, seed=seed)

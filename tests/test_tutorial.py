@@ -28,7 +28,7 @@ _BLOCK = re.compile(r"<!--\s*tutorial:(run|output)\s*-->\s*\n```[a-z]*\n(.*?)```
 _NUM = re.compile(r"(?<![A-Za-z0-9.])[-+−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![A-Za-z0-9])")
 
 
-def blocks(doc: str = None) -> list[tuple[str, str]]:
+def blocks(doc: str | None = None) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in _BLOCK.finditer(doc if doc is not None else DOC.read_text())]
 
 
@@ -38,12 +38,19 @@ def run_blocks(workdir: Path, data_dir: Path, timeout: int = 600) -> tuple[list[
     script = ["set -euo pipefail"]
     for i, code in enumerate(runs):
         script += [f"echo '{MARK.format(i)}'", code]
-    env = {**os.environ, "S2RBENCH_DATA_DIR": str(data_dir),
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {
+        **os.environ,
+        "S2RBENCH_DATA_DIR": str(data_dir),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
     t0 = time.perf_counter()
-    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(script)], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )
     wall = time.perf_counter() - t0
-    assert proc.returncode == 0, f"tutorial commands failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, (
+        f"tutorial commands failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    )
     parts = re.split(r"@@tutorial-block-\d+@@\n", proc.stdout)[1:]
     assert len(parts) == len(runs)
     return parts, proc.stderr, wall
@@ -56,7 +63,7 @@ def _pattern(doc_line: str) -> re.Pattern:
         parts = []
         pos = 0
         for m in _NUM.finditer(piece):
-            parts.append(_text(piece[pos:m.start()]))
+            parts.append(_text(piece[pos : m.start()]))
             parts.append(r"([-+−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
             pos = m.end()
         parts.append(_text(piece[pos:]))
@@ -65,8 +72,9 @@ def _pattern(doc_line: str) -> re.Pattern:
 
 
 def _text(t: str) -> str:
-    return "".join(r"\s*" if c.isspace() else re.escape(c) for c in re.sub(r"\s+", " ", re.sub(r"-{3,}", "\x00", t))).replace(
-        re.escape("\x00"), "-{3,}")
+    return "".join(
+        r"\s*" if c.isspace() else re.escape(c) for c in re.sub(r"\s+", " ", re.sub(r"-{3,}", "\x00", t))
+    ).replace(re.escape("\x00"), "-{3,}")
 
 
 def same(doc_line: str, actual_line: str, rel: float = 0.02) -> bool:
@@ -105,7 +113,13 @@ def test_tutorial_blocks_are_marked():
     kinds = [k for k, _ in blocks()]
     assert kinds.count("run") >= 5 and kinds.count("output") >= 3 and kinds[0] == "run"
     text = "\n".join(code for k, code in blocks() if k == "run")
-    for command in ("s2rbench task init", "s2rbench task check", "s2rbench task hash", "s2rbench run", "s2rbench report"):
+    for command in (
+        "s2rbench task init",
+        "s2rbench task check",
+        "s2rbench task hash",
+        "s2rbench run",
+        "s2rbench report",
+    ):
         assert command in text
 
 
@@ -118,7 +132,11 @@ def test_tutorial_runs_and_shows_what_it_obtains(data_dir, tmp_path):
             i += 1
             continue
         missing = missing_lines(code, outputs[i])
-        assert not missing, f"tutorial output of run block {i} is stale; not found:\n" + "\n".join(missing) + f"\n--- actual:\n{outputs[i]}"
+        assert not missing, (
+            f"tutorial output of run block {i} is stale; not found:\n"
+            + "\n".join(missing)
+            + f"\n--- actual:\n{outputs[i]}"
+        )
     report = tmp_path / "tg-tutorial" / "runs" / "tg-ridge" / "report.md"
     assert report.is_file() and (report.parent / "mae_vs_n.png").is_file()
     print(f"tutorial ran in {wall:.0f} s")

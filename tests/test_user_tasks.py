@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import tomllib
 from click.testing import CliRunner
 
 from s2rbench.cli import cli
@@ -29,8 +29,14 @@ from s2rbench.data import sha256_of
 AFZAL = "polymer-experimental/afzal2021_md_vs_exp.csv"
 PI1070 = "radonpy-pi1070/PI1070.csv"
 SMILES_COL = "SMILES (Atoms Ce and Th are placeholders for head and tail information, respectively)"
-DESCRIPTORS = ["mol_weight_monomer", "vdw_volume_monomer", "qm_homo_monomer", "qm_lumo_monomer", "qm_dipole_monomer",
-               "qm_polarizability_monomer"]
+DESCRIPTORS = [
+    "mol_weight_monomer",
+    "vdw_volume_monomer",
+    "qm_homo_monomer",
+    "qm_lumo_monomer",
+    "qm_dipole_monomer",
+    "qm_polarizability_monomer",
+]
 
 
 def invoke(*args: str):
@@ -60,15 +66,28 @@ def tg_tables(data_dir, tmp_path_factory) -> Path:
     """Two CSV files, as a user would have them: MD Tg and experimental Tg of the same polymers."""
     d = tmp_path_factory.mktemp("tg")
     raw = pd.read_csv(data_dir / AFZAL)
-    raw[[SMILES_COL, "Calculated Tg (K)"]].set_axis(["smiles", "Tg_md (K)"], axis=1).to_csv(d / "tg_md.csv", index=False)
-    raw[[SMILES_COL, "Experiment Tg (K)"]].set_axis(["smiles", "Tg_exp (K)"], axis=1).to_csv(d / "tg_exp.csv", index=False)
+    raw[[SMILES_COL, "Calculated Tg (K)"]].set_axis(["smiles", "Tg_md (K)"], axis=1).to_csv(
+        d / "tg_md.csv", index=False
+    )
+    raw[[SMILES_COL, "Experiment Tg (K)"]].set_axis(["smiles", "Tg_exp (K)"], axis=1).to_csv(
+        d / "tg_exp.csv", index=False
+    )
     return d
 
 
 @pytest.fixture(scope="module")
 def tg_card(tg_tables) -> Path:
-    res = ok("task", "init", "polymer-tg", "--sim", tg_tables / "tg_md.csv", "--real", tg_tables / "tg_exp.csv",
-             "--out", tg_tables / "polymer-tg.toml")
+    res = ok(
+        "task",
+        "init",
+        "polymer-tg",
+        "--sim",
+        tg_tables / "tg_md.csv",
+        "--real",
+        tg_tables / "tg_exp.csv",
+        "--out",
+        tg_tables / "polymer-tg.toml",
+    )
     assert "polymer-tg.toml" in res.output
     return tg_tables / "polymer-tg.toml"
 
@@ -87,14 +106,24 @@ def desc_tables(data_dir, tmp_path_factory) -> Path:
     real = af.dropna(subset=["key"]).merge(pi[["key", *DESCRIPTORS]], on="key")
     pi[[*DESCRIPTORS, "density"]].rename(columns={"density": "density_md"}).to_csv(d / "sim.csv", index=False)
     real[[*DESCRIPTORS, "Experiment density at 300K (g/cc)"]].rename(
-        columns={"Experiment density at 300K (g/cc)": "density_exp"}).to_csv(d / "real.csv", index=False)
+        columns={"Experiment density at 300K (g/cc)": "density_exp"}
+    ).to_csv(d / "real.csv", index=False)
     return d
 
 
 @pytest.fixture(scope="module")
 def desc_card(desc_tables) -> Path:
-    ok("task", "init", "desc-density", "--sim", desc_tables / "sim.csv", "--real", desc_tables / "real.csv",
-       "--out", desc_tables / "desc-density.toml")
+    ok(
+        "task",
+        "init",
+        "desc-density",
+        "--sim",
+        desc_tables / "sim.csv",
+        "--real",
+        desc_tables / "real.csv",
+        "--out",
+        desc_tables / "desc-density.toml",
+    )
     return desc_tables / "desc-density.toml"
 
 
@@ -128,7 +157,9 @@ def test_init_lists_alternative_targets_and_pairs_them_by_name(data_dir, tmp_pat
     raw = tomllib.loads(text)
     assert raw["sim"]["target"] == "Calculated Tg (K)" and raw["real"]["target"] == "Experiment Tg (K)"
     assert raw["sim"]["input"] == SMILES_COL and list(raw["files"]) == ["data"]
-    alternatives = re.search(r"\[real\]\n(?:[^\n]*\n)*?# other numeric columns that could be the target: ([^\n]*)", text).group(1)
+    alternatives = re.search(
+        r"\[real\]\n(?:[^\n]*\n)*?# other numeric columns that could be the target: ([^\n]*)", text
+    ).group(1)
     assert "Experiment density at 300K (g/cc)" in alternatives and "sl_num" not in alternatives
     assert "std. dev." not in alternatives
 
@@ -150,7 +181,17 @@ def test_init_recognises_formulas_molecules_and_polymer_solvent_pairs(data_dir, 
     # polymer-solvent pairs with a temperature column on both sides: the temperature becomes a condition
     pv.iloc[::2].to_csv(tmp_path / "a.csv", index=False)
     pv.iloc[1::2].to_csv(tmp_path / "b.csv", index=False)
-    ok("task", "init", "pairs", "--sim", tmp_path / "a.csv", "--real", tmp_path / "b.csv", "--out", tmp_path / "pairs.toml")
+    ok(
+        "task",
+        "init",
+        "pairs",
+        "--sim",
+        tmp_path / "a.csv",
+        "--real",
+        tmp_path / "b.csv",
+        "--out",
+        tmp_path / "pairs.toml",
+    )
     raw = tomllib.loads((tmp_path / "pairs.toml").read_text())
     assert raw["input_kind"] == "polymer-solvent" and raw["featurizer"] == "polymer-solvent"
     assert raw["real"]["input"] == ["Polymer_SMILES", "Solvent_SMILES"] and raw["real"]["conditions"] == ["temperature"]
@@ -158,7 +199,17 @@ def test_init_recognises_formulas_molecules_and_polymer_solvent_pairs(data_dir, 
     # chemical formulas (band gaps): composition, featurized by magpie
     for name in ("mp_gap", "expt_gap"):
         pd.read_csv(data_dir / "bandgap" / f"{name}.csv", nrows=300).to_csv(tmp_path / f"{name}.csv", index=False)
-    ok("task", "init", "gaps", "--sim", tmp_path / "mp_gap.csv", "--real", tmp_path / "expt_gap.csv", "--out", tmp_path / "gaps.toml")
+    ok(
+        "task",
+        "init",
+        "gaps",
+        "--sim",
+        tmp_path / "mp_gap.csv",
+        "--real",
+        tmp_path / "expt_gap.csv",
+        "--out",
+        tmp_path / "gaps.toml",
+    )
     raw = tomllib.loads((tmp_path / "gaps.toml").read_text())
     assert (raw["input_kind"], raw["featurizer"], raw["real"]["input"]) == ("composition", "magpie", "formula")
 
@@ -203,12 +254,16 @@ def test_check_reports_rows_parse_errors_overlap_and_the_sim_real_gap(tg_card, d
     assert g["pairs"] == 314 and rep["overlap"]["real_rows_in_sim"] == 314
     assert g["mae"] == pytest.approx(diff.abs().mean()) and g["bias"] == pytest.approx(diff.mean())
     # one polymer is listed twice: its simulated value is the mean of its two rows, hence the tolerance
-    assert g["pearson_r"] == pytest.approx(np.corrcoef(raw["Calculated Tg (K)"], raw["Experiment Tg (K)"])[0, 1], abs=1e-4)
+    assert g["pearson_r"] == pytest.approx(
+        np.corrcoef(raw["Calculated Tg (K)"], raw["Experiment Tg (K)"])[0, 1], abs=1e-4
+    )
     assert rep["target"]["unit"] == "K"
     assert rep["sides"]["real"]["target_stats"]["mean"] == pytest.approx(raw["Experiment Tg (K)"].mean())
     assert [(i["side"], i["row"], i["line"]) for i in rep["invalid"]] == [("sim", 266, 268), ("real", 266, 268)]
     top = rep["largest_gaps"][0]
-    assert top["real_row"] == int(diff.abs().idxmax()) and top["sim_minus_real"] == pytest.approx(diff.loc[diff.abs().idxmax()])
+    assert top["real_row"] == int(diff.abs().idxmax()) and top["sim_minus_real"] == pytest.approx(
+        diff.loc[diff.abs().idxmax()]
+    )
     assert rep["protocol"]["m_all"] == 250 and rep["ok"] is True  # the group split of the repeated polymer
     text = ok("task", "check", tg_card).stdout
     # the gap is the first thing shown, with units; then the tables, the distributions, the suspicious rows
@@ -250,7 +305,8 @@ def test_hash_writes_sha256_and_keeps_comments(tg_card, tmp_path):
     after = card.read_text()
     # only the two sha256 lines differ; every comment is kept
     assert after == edited.replace('path = "tg_md.csv"\n', f'path = "tg_md.csv"\nsha256 = "{sim_sha}"\n').replace(
-        re.search(r'\[files\.real\]\npath[^\n]*\nsha256 = "([0-9a-f]+)"', edited).group(1), new_real)
+        re.search(r'\[files\.real\]\npath[^\n]*\nsha256 = "([0-9a-f]+)"', edited).group(1), new_real
+    )
     assert "unchanged" in ok("task", "hash", card).output and card.read_text() == after
     assert json.loads(ok("task", "check", card, "--json").stdout)["sides"]["real"]["rows_valid"] == 315
 
@@ -265,8 +321,23 @@ def test_card_path_runs_fits_and_reports(desc_card, tmp_path, monkeypatch):
     assert rep["gap"]["pairs"] == 64 and rep["sides"]["sim"]["rows_valid"] == 1075  # 2 PI1070 rows lack a descriptor
     assert {i["reason"] for i in rep["invalid"]} == {"empty 'qm_polarizability_monomer'"}
     monkeypatch.chdir(tmp_path)  # the card's files are found relative to the card, not the working directory
-    res = ok("run", desc_card, "--model", "ridge", "--param", "random_features=64", "--sizes", "16,64,256,1024",
-             "--trials", "3", "--no-progress", "--boot", "50", "--out", "r")
+    res = ok(
+        "run",
+        desc_card,
+        "--model",
+        "ridge",
+        "--param",
+        "random_features=64",
+        "--sizes",
+        "16,64,256,1024",
+        "--trials",
+        "3",
+        "--no-progress",
+        "--boot",
+        "50",
+        "--out",
+        "r",
+    )
     assert "desc-density" in res.output and "columns" in res.output
     fitted = json.loads(ok("fit", "r", "--json", "--boot", "50").stdout)
     assert fitted["curve"]["n"] == [16, 64, 256, 1024] and fitted["task"] == "desc-density"
@@ -291,7 +362,9 @@ def test_tasks_path_registers_a_directory_of_cards(desc_card, tmp_path, fresh_pl
     res = ok("list", "tasks")
     assert f"task card {dup} names task 'desc-density', which is already registered; rename it" in res.stderr
     line = error_line(invoke("task", "check", dup))
-    assert f"task card {dup} names task 'desc-density', which is already registered" in line and "another `name`" in line
+    assert (
+        f"task card {dup} names task 'desc-density', which is already registered" in line and "another `name`" in line
+    )
 
 
 def test_a_plugin_package_can_ship_cards(desc_card, fresh_plugins):
@@ -341,41 +414,127 @@ def _set(frame: pd.DataFrame, row: int, col: str, value) -> pd.DataFrame:
 
 MISTAKES = {
     # name: (card edit, file edit, re-pin the files after the edit, fragments of the message)
-    "missing file": (None, lambda d: (d / "real.csv").unlink(), False,
-                     ["[files.real]", "data file 'real' not found at", "put the file there or fix `path` in the card"]),
-    "hash mismatch": (None, lambda d: open(d / "real.csv", "a").write("1,2,3,4,5,6,1.0\n"), False,
-                      ["[files.real]", "has sha256", "the card expects", "run `s2rbench task hash"]),
-    "column not in table": (_sub('target = "density_exp"', 'target = "density_expt"'), None, False,
-                            ["[real] (real.csv)", "column(s) ['density_expt'] not in the table", "density_exp", "fix the card's column names"]),
-    "non-numeric target": (None, _rewrite_real(lambda f: _set(f, 3, "density_exp", "1.2 g/cc")), True,
-                           ["[real] (real.csv)", "target column 'density_exp' has 1 non-numeric value(s)", "row 3: '1.2 g/cc'", "clean the table"]),
-    "NaN target": (None, _rewrite_real(lambda f: _set(f, 5, "density_exp", np.nan)), True,
-                   ["[real] (real.csv)", "target column 'density_exp' has 1 missing value(s)", "set drop_missing_target = true"]),
-    "empty table": (None, _rewrite_real(lambda f: f.iloc[:0]), True,
-                    ["[real] (real.csv)", "has no rows", "point the card at a table with data"]),
-    "unknown input kind": (_sub('input_kind = "features"', 'input_kind = "descriptors"'), None, False,
-                           ['input_kind = "descriptors" is not valid', "expected one of composition, polymer"]),
-    "unknown featurizer": (_sub('featurizer = "columns"', 'featurizer = "my-descriptors"'), None, False,
-                           ["featurizer 'my-descriptors' (`featurizer`) is not installed", "set `featurizer` to one of columns"]),
-    "featurizer of another kind": (_sub('featurizer = "columns"', 'featurizer = "polymer-rdkit"'), None, False,
-                                   ["featurizer 'polymer-rdkit' (`featurizer`) reads 'polymer' inputs", "input_kind is 'features'",
-                                    "set `featurizer` to one of columns"]),
-    "sides of different input kinds": (_sub('[real]\nfile = "real"', '[real]\ninput_kind = "polymer"\nfile = "real"'), None, False,
-                                       ["[real] input_kind 'polymer' differs from the card's input_kind 'features'",
-                                        "must hold the same kind of input", "make the two kinds agree"]),
+    "missing file": (
+        None,
+        lambda d: (d / "real.csv").unlink(),
+        False,
+        ["[files.real]", "data file 'real' not found at", "put the file there or fix `path` in the card"],
+    ),
+    "hash mismatch": (
+        None,
+        lambda d: open(d / "real.csv", "a").write("1,2,3,4,5,6,1.0\n"),
+        False,
+        ["[files.real]", "has sha256", "the card expects", "run `s2rbench task hash"],
+    ),
+    "column not in table": (
+        _sub('target = "density_exp"', 'target = "density_expt"'),
+        None,
+        False,
+        [
+            "[real] (real.csv)",
+            "column(s) ['density_expt'] not in the table",
+            "density_exp",
+            "fix the card's column names",
+        ],
+    ),
+    "non-numeric target": (
+        None,
+        _rewrite_real(lambda f: _set(f, 3, "density_exp", "1.2 g/cc")),
+        True,
+        [
+            "[real] (real.csv)",
+            "target column 'density_exp' has 1 non-numeric value(s)",
+            "row 3: '1.2 g/cc'",
+            "clean the table",
+        ],
+    ),
+    "NaN target": (
+        None,
+        _rewrite_real(lambda f: _set(f, 5, "density_exp", np.nan)),
+        True,
+        ["[real] (real.csv)", "target column 'density_exp' has 1 missing value(s)", "set drop_missing_target = true"],
+    ),
+    "empty table": (
+        None,
+        _rewrite_real(lambda f: f.iloc[:0]),
+        True,
+        ["[real] (real.csv)", "has no rows", "point the card at a table with data"],
+    ),
+    "unknown input kind": (
+        _sub('input_kind = "features"', 'input_kind = "descriptors"'),
+        None,
+        False,
+        ['input_kind = "descriptors" is not valid', "expected one of composition, polymer"],
+    ),
+    "unknown featurizer": (
+        _sub('featurizer = "columns"', 'featurizer = "my-descriptors"'),
+        None,
+        False,
+        ["featurizer 'my-descriptors' (`featurizer`) is not installed", "set `featurizer` to one of columns"],
+    ),
+    "featurizer of another kind": (
+        _sub('featurizer = "columns"', 'featurizer = "polymer-rdkit"'),
+        None,
+        False,
+        [
+            "featurizer 'polymer-rdkit' (`featurizer`) reads 'polymer' inputs",
+            "input_kind is 'features'",
+            "set `featurizer` to one of columns",
+        ],
+    ),
+    "sides of different input kinds": (
+        _sub('[real]\nfile = "real"', '[real]\ninput_kind = "polymer"\nfile = "real"'),
+        None,
+        False,
+        [
+            "[real] input_kind 'polymer' differs from the card's input_kind 'features'",
+            "must hold the same kind of input",
+            "make the two kinds agree",
+        ],
+    ),
     "feature columns differ": (
-        _sub('"qm_dipole_monomer", "qm_polarizability_monomer"]\ntarget = "density_exp"', '"qm_dipole_monomer"]\ntarget = "density_exp"'),
-        None, False, ["input_kind 'features' needs the same number of feature columns on both sides", "[sim] input names 6",
-                      "[real] input names 5", "list the same descriptors"]),
-    "real table too small": (_sub("m_grid = [6, 12, 25, 51]", "m_grid = [6, 12, 25, 60]"), None, False,
-                             ["[protocol] m_grid asks for m = 60 real training rows", "64 usable rows", "takes 13, leaving 51",
-                              "lower m/m_grid/quick_m_grid to at most 51"]),
-    "duplicate task name": (_sub('name = "desc-density"', 'name = "polymer-density"'), None, False,
-                            ["names task 'polymer-density', which is already registered", "give this card another `name`"]),
-    "newer card format": (_sub("format = 1", "format = 2"), None, False,
-                          ["is in card format 2, newer than this s2rbench understands (1)", "upgrade s2rbench"]),
-    "misspelt key": (_sub('target = "density_md"', 'target = "density_md"\ncondition = ["temp"]'), None, False,
-                     ["unknown key `condition` in [sim]", "did you mean `conditions`?"]),
+        _sub(
+            '"qm_dipole_monomer", "qm_polarizability_monomer"]\ntarget = "density_exp"',
+            '"qm_dipole_monomer"]\ntarget = "density_exp"',
+        ),
+        None,
+        False,
+        [
+            "input_kind 'features' needs the same number of feature columns on both sides",
+            "[sim] input names 6",
+            "[real] input names 5",
+            "list the same descriptors",
+        ],
+    ),
+    "real table too small": (
+        _sub("m_grid = [6, 12, 25, 51]", "m_grid = [6, 12, 25, 60]"),
+        None,
+        False,
+        [
+            "[protocol] m_grid asks for m = 60 real training rows",
+            "64 usable rows",
+            "takes 13, leaving 51",
+            "lower m/m_grid/quick_m_grid to at most 51",
+        ],
+    ),
+    "duplicate task name": (
+        _sub('name = "desc-density"', 'name = "polymer-density"'),
+        None,
+        False,
+        ["names task 'polymer-density', which is already registered", "give this card another `name`"],
+    ),
+    "newer card format": (
+        _sub("format = 1", "format = 2"),
+        None,
+        False,
+        ["is in card format 2, newer than this s2rbench understands (1)", "upgrade s2rbench"],
+    ),
+    "misspelt key": (
+        _sub('target = "density_md"', 'target = "density_md"\ncondition = ["temp"]'),
+        None,
+        False,
+        ["unknown key `condition` in [sim]", "did you mean `conditions`?"],
+    ),
     "invalid TOML": (lambda t: t + "\n[protocol\n", None, False, ["is not valid TOML", "fix the syntax"]),
 }
 
@@ -411,11 +570,18 @@ def test_real_inputs_of_another_kind_are_named(tg_card, tmp_path):
     card = d / tg_card.name
     card.write_text(tg_card.read_text())
     formulas = ["Fe2O3", "NaCl", "SiO2", "GaAs", "TiO2", "LiCoO2", "MgO", "ZnS", "CdTe", "BaTiO3"] * 4
-    pd.DataFrame({"smiles": formulas, "Tg_exp (K)": np.linspace(300, 500, len(formulas))}).to_csv(d / "tg_exp.csv", index=False)
+    pd.DataFrame({"smiles": formulas, "Tg_exp (K)": np.linspace(300, 500, len(formulas))}).to_csv(
+        d / "tg_exp.csv", index=False
+    )
     ok("task", "hash", card)
     line = error_line(invoke("task", "check", card))
-    assert f"task card {card}: [real] input column(s) ['smiles'] look like composition inputs, but the card's input_kind is 'polymer'" in line
-    assert "40 of 40 rows do not parse as polymer" in line and "convert this table, or fix `input` / `input_kind`" in line
+    assert (
+        f"task card {card}: [real] input column(s) ['smiles'] look like composition inputs, but the card's input_kind is 'polymer'"
+        in line
+    )
+    assert (
+        "40 of 40 rows do not parse as polymer" in line and "convert this table, or fix `input` / `input_kind`" in line
+    )
 
 
 def test_declared_side_kinds_must_agree(tg_card, tmp_path):

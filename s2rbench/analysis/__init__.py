@@ -17,8 +17,18 @@ from .rundata import RunData, load_run
 from .summary import Summary, summarize, summarize_rows, trial_matrix
 
 __all__ = [
-    "R2_MIN", "LawCheck", "LawVerdict", "law_verdict", "RunData", "load_run", "Summary", "summarize",
-    "summarize_rows", "trial_matrix", "summary_row", "fmt_ci",
+    "R2_MIN",
+    "LawCheck",
+    "LawVerdict",
+    "RunData",
+    "Summary",
+    "fmt_ci",
+    "law_verdict",
+    "load_run",
+    "summarize",
+    "summarize_rows",
+    "summary_row",
+    "trial_matrix",
 ]
 
 

@@ -9,8 +9,7 @@ predicts 1; ``split`` (a fraction of the grid) is the old way to say it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,13 +18,12 @@ import pandas as pd
 from .. import laws
 from ..errors import S2RBenchError
 from ..laws import jsonable as _jsonable
-from ..laws.decisions import finite_rows, interval as _interval
-from ..laws.formula import surface_mae, surface_n_for
-from .lawcheck import R2_MIN, LawCheck, _check_law
-from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
 from ..laws.backtest import prediction_interval
 from ..laws.families import backtest_families
+from ..laws.formula import surface_mae
+from .rundata import RunData, load_run
 from .runlaws import _curve_params, _surface_params
+
 
 @dataclass(frozen=True, eq=False)
 class BacktestResult:
@@ -80,13 +78,24 @@ def _surface_backtest(data: RunData, k: int, *, n_boot: int, ci: float, seed: in
     rel = (pred - obs) / obs
     ok = np.isfinite(obs)
     table = [
-        {"n": float(a), "m": float(b), "observed": float(o), "predicted": float(p), "pi_lo": float(l), "pi_hi": float(h),
-         "rel_error": float(r), "covered": c, "extrapolation": float(a / nf.max())}
-        for a, b, o, p, l, h, r, c, keep in zip(nn, mm, obs, pred, lo, hi, rel, covered, ok) if keep
+        {
+            "n": float(a),
+            "m": float(b),
+            "observed": float(o),
+            "predicted": float(p),
+            "pi_lo": float(l),
+            "pi_hi": float(h),
+            "rel_error": float(r),
+            "covered": c,
+            "extrapolation": float(a / nf.max()),
+        }
+        for a, b, o, p, l, h, r, c, keep in zip(nn, mm, obs, pred, lo, hi, rel, covered, ok)
+        if keep
     ]
     cov = [r["covered"] for r in table]
     return {
-        "fit": _surface_params(s), "table": table,
+        "fit": _surface_params(s),
+        "table": table,
         "mean_abs_rel_error": float(np.mean(np.abs(rel[ok]))) if ok.any() else math.nan,
         "max_abs_rel_error": float(np.max(np.abs(rel[ok]))) if ok.any() else math.nan,
         "coverage": float(np.mean(cov)) if cov and all(c is not None for c in cov) else math.nan,
@@ -94,8 +103,14 @@ def _surface_backtest(data: RunData, k: int, *, n_boot: int, ci: float, seed: in
 
 
 def backtest_run(
-    run_dir: Any, *, holdout: int | None = None, split: float | None = None, n_boot: int = 1000, ci: float = 0.90,
-    seed: int = 0, allow_incomplete: bool = False,
+    run_dir: Any,
+    *,
+    holdout: int | None = None,
+    split: float | None = None,
+    n_boot: int = 1000,
+    ci: float = 0.90,
+    seed: int = 0,
+    allow_incomplete: bool = False,
 ) -> BacktestResult:
     """Fit the laws on the smaller sizes of the n grid and predict the MAE at the ``holdout`` largest.
 
@@ -113,9 +128,13 @@ def backtest_run(
         except (TypeError, ValueError):
             sp = math.nan
         if not 0.0 < sp < 1.0:
-            raise S2RBenchError(f"--split (split) must be in (0, 1) (got {split!r}); e.g. 0.5 fits the smaller half of the n grid")
+            raise S2RBenchError(
+                f"--split (split) must be in (0, 1) (got {split!r}); e.g. 0.5 fits the smaller half of the n grid"
+            )
     if holdout is not None and (isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 1):
-        raise S2RBenchError(f"--holdout (holdout) must be an integer >= 1 (got {holdout!r}): how many of the largest n to predict")
+        raise S2RBenchError(
+            f"--holdout (holdout) must be an integer >= 1 (got {holdout!r}): how many of the largest n to predict"
+        )
     data = run_dir if isinstance(run_dir, RunData) else load_run(run_dir, allow_incomplete=allow_incomplete)
     K = len(data.n)
     k = laws.holdout_count(K, holdout=holdout, split=split)
@@ -139,16 +158,26 @@ def backtest_run(
             with np.errstate(all="ignore"):
                 fb = backtest_families(data.n, Y, holdout=K - k, n_boot=n_boot, ci=ci, seed=seed)
             fam = {
-                "chosen": fb.chosen, "tol": fb.tol,
-                "families": {f: {kk: r.get(kk) for kk in ("mean_abs_rel_error", "max_abs_rel_error", "coverage", "passed", "error")}
-                             for f, r in fb.results.items()},
+                "chosen": fb.chosen,
+                "tol": fb.tol,
+                "families": {
+                    f: {
+                        kk: r.get(kk)
+                        for kk in ("mean_abs_rel_error", "max_abs_rel_error", "coverage", "passed", "error")
+                    }
+                    for f, r in fb.results.items()
+                },
             }
         except S2RBenchError as exc:
             fam = {"error": str(exc)}
         per_m.append(
             {
-                "m": float(m), "families": fam, "fit": _curve_params(bt.fit), "table": _table_records(bt.table),
-                "mean_abs_rel_error": bt.mean_abs_rel_error, "max_abs_rel_error": bt.max_abs_rel_error,
+                "m": float(m),
+                "families": fam,
+                "fit": _curve_params(bt.fit),
+                "table": _table_records(bt.table),
+                "mean_abs_rel_error": bt.mean_abs_rel_error,
+                "max_abs_rel_error": bt.max_abs_rel_error,
                 "coverage": bt.coverage,
             }
         )
@@ -159,7 +188,11 @@ def backtest_run(
         except S2RBenchError as exc:
             surf = {"error": str(exc)}
     return BacktestResult(
-        run=data.describe(), split=sp, n_fit=[float(v) for v in data.n[:k]], n_held=[float(v) for v in data.n[k:]],
-        per_m=per_m, surface=surf, ci=ci,
+        run=data.describe(),
+        split=sp,
+        n_fit=[float(v) for v in data.n[:k]],
+        n_held=[float(v) for v in data.n[k:]],
+        per_m=per_m,
+        surface=surf,
+        ci=ci,
     )
-

@@ -19,9 +19,10 @@ import importlib
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,14 @@ from .summary import Summary, summarize_rows
 #: What a comparison is normally about; the first of these that differ is "the factor".
 FACTORS = ("sampler", "model", "featurizer")
 #: Other configuration that may differ, and is reported when it does.
-SECONDARY = ("hyperparameters", "sampler_version", "model_version", "featurizer_version", "exclude_overlap", "card_hash")
+SECONDARY = (
+    "hyperparameters",
+    "sampler_version",
+    "model_version",
+    "featurizer_version",
+    "exclude_overlap",
+    "card_hash",
+)
 TEST = "Wilcoxon signed-rank (two-sided), paired by trial, vs the first run"
 
 
@@ -73,10 +81,17 @@ class Comparison:
             if f is not None:
                 v = law_verdict(f)
                 d.update({"law": v.holds, "law_reason": v.reason})
-                d.update({
-                    "alpha": f.alpha, "alpha_ci": list(f.alpha_ci), "C": f.C, "C_ci": list(f.C_ci),
-                    "D": f.D, "D_ci": list(f.D_ci), "r2": f.r2,
-                })
+                d.update(
+                    {
+                        "alpha": f.alpha,
+                        "alpha_ci": list(f.alpha_ci),
+                        "C": f.C,
+                        "C_ci": list(f.C_ci),
+                        "D": f.D,
+                        "D_ci": list(f.D_ci),
+                        "r2": f.r2,
+                    }
+                )
             else:
                 d.update({"alpha": None, "C": None, "D": None, "fit_error": e.summary.fit_error})
             d["scratch_mae"] = e.summary.scratch_mae
@@ -85,11 +100,19 @@ class Comparison:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({
-            "task": self.task, "m": self.m, "factor": self.factors, "reference": self.reference,
-            "test": self.test if self.paired else None, "paired": self.paired,
-            "runs": self.fits(), "per_n": self.per_n.to_dict(orient="records"), "notes": self.notes,
-        })
+        return jsonable(
+            {
+                "task": self.task,
+                "m": self.m,
+                "factor": self.factors,
+                "reference": self.reference,
+                "test": self.test if self.paired else None,
+                "paired": self.paired,
+                "runs": self.fits(),
+                "per_n": self.per_n.to_dict(orient="records"),
+                "notes": self.notes,
+            }
+        )
 
     # -- text (formatting lives in the report layer: s2rbench.report.compare) -----------------------
     def fit_table(self) -> list[dict[str, Any]]:
@@ -152,38 +175,57 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, m: int | None = None, n_bo
         vals = [c.get(key) for c in configs]
         if len({_canon(v) for v in vals}) > 1:
             listing = ", ".join(f"{d.name}: {v}" for d, v in zip(dirs, vals))
-            raise S2RBenchError(f"runs are of different {what} ({listing}); compare runs of one task made with one seed")
+            raise S2RBenchError(
+                f"runs are of different {what} ({listing}); compare runs of one task made with one seed"
+            )
     # m: --m, or each run's own
     if m is None:
         ms = [int((c.get("protocol") or {}).get("m") or r["m"].max()) for c, r in loaded]
         if len(set(ms)) > 1:
             listing = ", ".join(f"{d.name}: m={v}" for d, v in zip(dirs, ms))
-            raise S2RBenchError(f"runs have different m ({listing}); compare runs at one m (pass --m with a value every run holds)")
+            raise S2RBenchError(
+                f"runs have different m ({listing}); compare runs at one m (pass --m with a value every run holds)"
+            )
         m = ms[0]
     for d, (_, r) in zip(dirs, loaded):
         if not (r["m"] == m).any():
-            raise S2RBenchError(f"run {d} holds no results at m={m} (it has m in {sorted(set(r['m'].tolist()))}); pass --m with a value every run holds")
+            raise S2RBenchError(
+                f"run {d} holds no results at m={m} (it has m in {sorted(set(r['m'].tolist()))}); pass --m with a value every run holds"
+            )
     factors = [k for k in FACTORS + SECONDARY if len({_canon(c.get(k)) for c in configs}) > 1]
     primary = [k for k in factors if k in FACTORS]
     notes: list[str] = []
     if not factors:
         notes.append("the runs have the same configuration: differences are only those of the trials each holds")
     elif len(primary) > 1:
-        notes.append(f"the runs differ in more than one factor ({', '.join(primary)}): a difference cannot be attributed to one of them")
+        notes.append(
+            f"the runs differ in more than one factor ({', '.join(primary)}): a difference cannot be attributed to one of them"
+        )
     extra = [k for k in factors if k not in FACTORS]
     if primary and extra:
         notes.append(f"the runs also differ in {', '.join(extra)}")
     labels = _labels(configs, primary or extra, dirs)
     # pairing: the same real table and split give each trial the same test rows
-    split_keys = [(_canon((c.get("data") or {}).get("real")), c.get("split"), _canon((c.get("protocol") or {}).get("test_fraction"))) for c in configs]
+    split_keys = [
+        (
+            _canon((c.get("data") or {}).get("real")),
+            c.get("split"),
+            _canon((c.get("protocol") or {}).get("test_fraction")),
+        )
+        for c in configs
+    ]
     paired = len(set(split_keys)) == 1
     if not paired:
-        notes.append("the runs' real tables or splits differ (e.g. featurizers that drop different real rows): trials are not paired, so no paired test is made")
+        notes.append(
+            "the runs' real tables or splits differ (e.g. featurizers that drop different real rows): trials are not paired, so no paired test is made"
+        )
 
     entries = []
     for d, lab, (cfg, rows) in zip(dirs, labels, loaded):
         at_m = rows[rows["m"] == m]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # bootstrap replicates that blow up are dropped
+        with np.errstate(
+            over="ignore", invalid="ignore", divide="ignore"
+        ):  # bootstrap replicates that blow up are dropped
             summary = summarize_rows(at_m, cfg, m=m, n_boot=n_boot)
         entries.append(RunEntry(run_dir=d, label=lab, config=cfg, rows=at_m, summary=summary))
 
@@ -195,26 +237,45 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, m: int | None = None, n_bo
         for n in sorted(set(e.rows["n"].tolist())):
             v = by.loc[n]
             rec: dict[str, Any] = {
-                "n": int(n), "run": e.label, "mean": float(v.mean()),
+                "n": int(n),
+                "run": e.label,
+                "mean": float(v.mean()),
                 "sem": float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan"),
-                "trials": int(len(v)), "diff": None, "p": None, "wins": None, "pairs": 0,
+                "trials": len(v),
+                "diff": None,
+                "p": None,
+                "wins": None,
+                "pairs": 0,
             }
             if e is not ref and paired and n in ref_by.index.get_level_values(0):
                 r = ref_by.loc[n]
                 common = sorted(set(v.index) & set(r.index))
                 if common:
                     a, b = v.loc[common].to_numpy(), r.loc[common].to_numpy()
-                    rec.update({"diff": float(np.mean(a - b)), "p": _paired_p(a, b), "wins": int((a < b).sum()), "pairs": len(common)})
+                    rec.update(
+                        {
+                            "diff": float(np.mean(a - b)),
+                            "p": _paired_p(a, b),
+                            "wins": int((a < b).sum()),
+                            "pairs": len(common),
+                        }
+                    )
             records.append(rec)
-    per_n = pd.DataFrame.from_records(records, columns=["n", "run", "mean", "sem", "trials", "diff", "p", "wins", "pairs"])
+    per_n = pd.DataFrame.from_records(
+        records, columns=["n", "run", "mean", "sem", "trials", "diff", "p", "wins", "pairs"]
+    )
     pairs = per_n.loc[per_n["pairs"] > 0, "pairs"]
     if paired and len(pairs):
         k = int(pairs.min())
         if k < 6:
-            notes.append(f"with {k} paired trials the smallest two-sided Wilcoxon p-value is {2 / 2**k:.3g}: run more trials to resolve a difference")
+            notes.append(
+                f"with {k} paired trials the smallest two-sided Wilcoxon p-value is {2 / 2**k:.3g}: run more trials to resolve a difference"
+            )
     if "sampler" in primary and paired:
         scratch = per_n[(per_n["n"] == 0) & (per_n["pairs"] > 0)]
         if len(scratch) and not np.allclose(scratch["diff"].astype(float), 0.0):
-            notes.append("the scratch baselines (n = 0) differ although only the sampler does: check that the runs used the same model settings")
+            notes.append(
+                "the scratch baselines (n = 0) differ although only the sampler does: check that the runs used the same model settings"
+            )
     task = str(configs[0].get("task"))
     return Comparison(task=task, m=int(m), factors=factors, entries=entries, per_n=per_n, paired=paired, notes=notes)

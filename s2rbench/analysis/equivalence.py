@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import laws
 from ..errors import S2RBenchError
 from ..laws import jsonable as _jsonable
-from ..laws.decisions import finite_rows, interval as _interval
-from ..laws.formula import surface_mae, surface_n_for
-from .lawcheck import R2_MIN, LawCheck, _check_law
-from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
 from ..laws.decisions import equivalence_rows
+from ..laws.decisions import interval as _interval
 from .extrapolates import surface_backtest, with_problem
+from .lawcheck import R2_MIN, LawCheck
+from .rundata import RunData, _require_surface, check_positive, extrapolation, load_run
 from .runlaws import SurfaceReport, _scratch_params, _surface_params, surface_report
+
 
 @dataclass(frozen=True, eq=False)
 class EquivalenceResult:
@@ -83,7 +82,6 @@ class EquivalenceResult:
         return _jsonable(d)
 
 
-
 def equivalence_curve(surface: laws.SurfaceFit, scratch: laws.PowerLawFit, n: np.ndarray, m: float) -> np.ndarray:
     """m'(n) at fixed m on the point estimates (inf where unreachable); used by the figures."""
     e_t = surface.predict(np.asarray(n, dtype=float), m)
@@ -118,24 +116,48 @@ def _equivalence(rep: SurfaceReport, data: RunData, n: float, m: float, ci: floa
     jn = np.flatnonzero(data.n == n)
     jm = np.flatnonzero(data.m == m)
     obs_t = float(s.mean_mae[jn[0], jm[0]]) if len(jn) and len(jm) else math.nan
-    obs_0 = float(np.nanmean(data.scratch[:, jm[0]])) if len(jm) and np.isfinite(data.scratch[:, jm[0]]).any() else math.nan
+    obs_0 = (
+        float(np.nanmean(data.scratch[:, jm[0]])) if len(jm) and np.isfinite(data.scratch[:, jm[0]]).any() else math.nan
+    )
     if math.isfinite(eq.m_equiv) and eq.m_equiv < m:
-        notes.append(f"m' < m: at (n={n:g}, m={m:g}) the pretrained model is worse than training from scratch (negative transfer)")
+        notes.append(
+            f"m' < m: at (n={n:g}, m={m:g}) the pretrained model is worse than training from scratch (negative transfer)"
+        )
     if not eq.reachable:
-        notes.append(f"unreachable: the transfer MAE {eq.transfer_mae:.4g} is at or below the scratch floor c = {sc.C:.4g}; no amount of real data alone matches it")
+        notes.append(
+            f"unreachable: the transfer MAE {eq.transfer_mae:.4g} is at or below the scratch floor c = {sc.C:.4g}; no amount of real data alone matches it"
+        )
     return EquivalenceResult(
-        run=data.describe(), n=n, m=m, transfer_mae=eq.transfer_mae, transfer_mae_ci=ci_t, scratch_mae=eq.scratch_mae,
-        scratch_mae_ci=ci_0, m_equiv=eq.m_equiv, m_equiv_ci=ci_eq, equiv_ratio=eq.equiv_ratio, equiv_ratio_ci=ci_r,
-        sims_worth_real=eq.m_equiv - m, sims_worth_real_ci=ci_w, reachable=eq.reachable, frac_unreachable=frac,
-        sims_per_experiment=eq.sims_per_experiment, sims_per_experiment_ci=ci_dn,
+        run=data.describe(),
+        n=n,
+        m=m,
+        transfer_mae=eq.transfer_mae,
+        transfer_mae_ci=ci_t,
+        scratch_mae=eq.scratch_mae,
+        scratch_mae_ci=ci_0,
+        m_equiv=eq.m_equiv,
+        m_equiv_ci=ci_eq,
+        equiv_ratio=eq.equiv_ratio,
+        equiv_ratio_ci=ci_r,
+        sims_worth_real=eq.m_equiv - m,
+        sims_worth_real_ci=ci_w,
+        reachable=eq.reachable,
+        frac_unreachable=frac,
+        sims_per_experiment=eq.sims_per_experiment,
+        sims_per_experiment_ci=ci_dn,
         sims_per_experiment_reachable=eq.sims_per_experiment_reachable,
         n_extrapolation=extrapolation(n, float(data.n.min()), float(data.n.max())),
         m_extrapolation=extrapolation(m, float(data.m.min()), float(data.m.max())),
         m_equiv_extrapolation=extrapolation(eq.m_equiv, float(data.m.min()), float(data.m.max())),
         n_plus_dn_extrapolation=extrapolation(n + eq.sims_per_experiment, float(data.n.min()), float(data.n.max())),
-        observed_transfer_mae=obs_t, observed_scratch_mae=obs_0, surface_check=rep.surface_check,
-        scratch_check=rep.scratch.check, surface_params=_surface_params(s), scratch_params=_scratch_params(sc),
-        ci=ci, notes=notes,
+        observed_transfer_mae=obs_t,
+        observed_scratch_mae=obs_0,
+        surface_check=rep.surface_check,
+        scratch_check=rep.scratch.check,
+        surface_params=_surface_params(s),
+        scratch_params=_scratch_params(sc),
+        ci=ci,
+        notes=notes,
     )
 
 
@@ -171,10 +193,21 @@ def equivalence(
     if sb is not None and not sb["passed"]:
         err = sb.get("mean_abs_rel_error")
         what = sb.get("error") or (f"mean |error| {100 * err:.1f}% on the held-out n" if err is not None else "")
-        rep = dataclasses.replace(rep, surface_check=with_problem(rep.surface_check, f"the surface law did not pass its backtest ({what})"))
-    res = _equivalence(rep, data, float(data.n.max()) if nv is None else nv, float(data.m_default) if mv is None else mv, ci)
+        rep = dataclasses.replace(
+            rep, surface_check=with_problem(rep.surface_check, f"the surface law did not pass its backtest ({what})")
+        )
+    res = _equivalence(
+        rep, data, float(data.n.max()) if nv is None else nv, float(data.m_default) if mv is None else mv, ci
+    )
     if sb is not None:
-        res = dataclasses.replace(res, backtest={"passed": sb["passed"], "mean_abs_rel_error": sb.get("mean_abs_rel_error"), "error": sb.get("error")})
+        res = dataclasses.replace(
+            res,
+            backtest={
+                "passed": sb["passed"],
+                "mean_abs_rel_error": sb.get("mean_abs_rel_error"),
+                "error": sb.get("error"),
+            },
+        )
     return res
 
 

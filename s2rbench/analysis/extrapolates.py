@@ -11,7 +11,6 @@ Results are cached on the `RunData`.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,10 @@ def chosen_family_fit(data: RunData, m: float, family: str, *, n_boot: int, seed
     Y = data.curve(m)
     has = ~np.all(np.isnan(Y), axis=0)
     with np.errstate(all="ignore"):
-        return data.cached(("family-fit", float(m), family, n_boot, seed), lambda: fit_family(family, data.n[has], Y[:, has], n_boot=n_boot, seed=seed))
+        return data.cached(
+            ("family-fit", float(m), family, n_boot, seed),
+            lambda: fit_family(family, data.n[has], Y[:, has], n_boot=n_boot, seed=seed),
+        )
 
 
 def surface_backtest(data: RunData, *, n_boot: int, ci: float = 0.90, seed: int = 0) -> dict[str, Any] | None:

@@ -55,7 +55,6 @@ RESID_MIN = 0.01
 _PERMUTATIONS = 4000
 
 
-
 #: An exponent below this is at its lower bound (1e-6) for every practical purpose: the curve is flat.
 EXPONENT_FLAT = 1e-5
 #: An exponent's interval may span at most this factor (hi / lo).
@@ -108,7 +107,9 @@ def _exponent(name: str, v: float, ci: tuple[float, float], out: list[str]) -> N
     if math.isfinite(v) and v <= EXPONENT_FLAT:
         out.append(f"{name} = {_g(v)} sits at its lower bound: the curve is flat")
     elif math.isfinite(v) and v >= hi_b:
-        out.append(f"{name} = {_g(v)} sits at its upper bound {laws.EXPONENT_MAX:g}: the curve is a step, not a power law")
+        out.append(
+            f"{name} = {_g(v)} sits at its upper bound {laws.EXPONENT_MAX:g}: the curve is a step, not a power law"
+        )
     lo, hi = ci
     if math.isfinite(lo) and math.isfinite(hi):
         if lo <= EXPONENT_FLAT or hi >= hi_b:
@@ -126,7 +127,9 @@ def _amplitude(name: str, v: float, ci: tuple[float, float], scale: float, out: 
     if math.isfinite(hi) and math.isfinite(lo):
         span = hi / lo if lo > 0 else math.inf
         if span > AMPLITUDE_SPAN:
-            out.append(f"{name}'s interval [{_g(lo)}, {_g(hi)}] spans {'orders of magnitude' if span > 1e3 else f'a factor {_g(span)}'} (> {AMPLITUDE_SPAN:g})")
+            out.append(
+                f"{name}'s interval [{_g(lo)}, {_g(hi)}] spans {'orders of magnitude' if span > 1e3 else f'a factor {_g(span)}'} (> {AMPLITUDE_SPAN:g})"
+            )
 
 
 def _flat(fit: Any, out: list[str], axis: str = "n") -> None:
@@ -173,7 +176,9 @@ def law_verdict(fit: Any, *, r2_min: float = R2_MIN, scratch: bool = False) -> L
                 _amplitude(name, v, ci, ymax, out)
             elif role == "floor":
                 if math.isfinite(v) and math.isfinite(ymax) and v >= 0.99 * ymax:
-                    out.append(f"{name} = {_g(v)} sits at the top of the data: everything is floor, nothing depends on n")
+                    out.append(
+                        f"{name} = {_g(v)} sits at the top of the data: everything is floor, nothing depends on n"
+                    )
             elif role == "size":
                 lo_b, hi_b = _f(spec.get("lo")), _f(spec.get("hi"))
                 if math.isfinite(v) and (v <= lo_b * 1.01 or v >= hi_b * 0.99):
@@ -281,7 +286,9 @@ def _check_law(
             problems.append(f"R² = {r2:.3f} is below {r2_min:g}")
         for name, v in exponents.items():
             if v >= 0.99 * laws.EXPONENT_MAX:
-                problems.append(f"{name} hit its upper bound {laws.EXPONENT_MAX:g}: the curve is a step, not a power law")
+                problems.append(
+                    f"{name} hit its upper bound {laws.EXPONENT_MAX:g}: the curve is a step, not a power law"
+                )
     scale = float(np.nanmax(np.abs(res[ok]))) if ok.any() else math.nan
     # Residuals below a relative 1e-6 (an exact law, solver precision) carry no sign information.
     sig = ok & (np.abs(res) > 1e-6)
@@ -331,11 +338,23 @@ def _check_law(
             patt = "; ".join(f"{k}: {v}" for k, v in sign_text.items())
             problems.append(
                 f"systematic residuals: the signs of log(mean/fit) come in long runs ({patt}; runs p = {runs_p:.3g}"
-                + (f", residuals {math.sqrt(lof):.1f}x the trial noise, lack-of-fit p = {lof_p:.2g}" if math.isfinite(lof_p) else "")
+                + (
+                    f", residuals {math.sqrt(lof):.1f}x the trial noise, lack-of-fit p = {lof_p:.2g}"
+                    if math.isfinite(lof_p)
+                    else ""
+                )
                 + ")"
             )
     return LawCheck(
-        law=law, adequate=not problems, problems=problems, r2=float(r2), r2_min=float(r2_min), runs=runs,
-        runs_p=runs_p, lof_chi2_per_dof=lof, lof_p=lof_p, max_abs_log_residual=scale, signs=sign_text,
+        law=law,
+        adequate=not problems,
+        problems=problems,
+        r2=float(r2),
+        r2_min=float(r2_min),
+        runs=runs,
+        runs_p=runs_p,
+        lof_chi2_per_dof=lof,
+        lof_p=lof_p,
+        max_abs_log_residual=scale,
+        signs=sign_text,
     )
-

@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import laws
 from ..errors import S2RBenchError
 from ..laws import jsonable as _jsonable
-from ..laws.decisions import finite_rows, interval as _interval
-from ..laws.formula import surface_mae, surface_n_for
-from .lawcheck import R2_MIN, LawCheck, _check_law
-from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
+from ..laws.decisions import finite_rows
+from ..laws.decisions import interval as _interval
 from ..laws.families import family_n_for
+from ..laws.formula import surface_mae, surface_n_for
 from .extrapolates import chosen_family_fit, curve_backtest, surface_backtest, with_problem
-from .lawcheck import law_verdict
+from .lawcheck import R2_MIN, LawCheck, law_verdict
+from .rundata import RunData, _check_m_in_grid, _require_surface, check_positive, extrapolation, load_run
 from .runlaws import CurveReport, _curve_params, _surface_params, curve_report, surface_report
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,8 +122,9 @@ class CostPlanResult:
         return _jsonable(d)
 
 
-
-def _n_plan_from_curve(data: RunData, cr: CurveReport, t: float, m: int, ci: float, *, n_boot: int, seed: int) -> dict[str, Any]:
+def _n_plan_from_curve(
+    data: RunData, cr: CurveReport, t: float, m: int, ci: float, *, n_boot: int, seed: int
+) -> dict[str, Any]:
     """The n for the target on the 1-D law at m: the power law when it passed its backtest, else the
     family the backtest chose (its n by bisection over rows), else the power law marked as failing."""
     fb = curve_backtest(data, m, n_boot=n_boot, seed=seed)
@@ -133,7 +132,10 @@ def _n_plan_from_curve(data: RunData, cr: CurveReport, t: float, m: int, ci: flo
     family = "power"
     if fb is not None:
         bt_info = {
-            "n_fit": fb.n_fit, "n_held": fb.n_held, "chosen": fb.chosen, "tol": fb.tol,
+            "n_fit": fb.n_fit,
+            "n_held": fb.n_held,
+            "chosen": fb.chosen,
+            "tol": fb.tol,
             "errors": {k: r.get("mean_abs_rel_error") for k, r in fb.results.items()},
             "passed": {k: bool(r.get("passed")) for k, r in fb.results.items()},
         }
@@ -146,14 +148,23 @@ def _n_plan_from_curve(data: RunData, cr: CurveReport, t: float, m: int, ci: flo
         if fb is not None and not fb.passed("power"):
             err = fb.results.get("power", {}).get("mean_abs_rel_error")
             check = with_problem(
-                check, "no law family passed its backtest (fit on the smaller n, predict the largest"
-                + (f"; the power law was off by {100 * err:.1f}%" if err is not None else "") + ")",
+                check,
+                "no law family passed its backtest (fit on the smaller n, predict the largest"
+                + (f"; the power law was off by {100 * err:.1f}%" if err is not None else "")
+                + ")",
             )
         return {
-            "law": "curve", "family": "power", "reachable": p.reachable, "n": p.n, "n_ci": p.n_ci,
-            "frac_unreachable": p.frac_unreachable, "best_mae": p.best_mae,
+            "law": "curve",
+            "family": "power",
+            "reachable": p.reachable,
+            "n": p.n,
+            "n_ci": p.n_ci,
+            "frac_unreachable": p.frac_unreachable,
+            "best_mae": p.best_mae,
             "best_mae_ci": _interval(boot[:, 1], ci) if len(boot) else (math.nan, math.nan),
-            "check": check, "law_params": _curve_params(cr.fit), "backtest": bt_info,
+            "check": check,
+            "law_params": _curve_params(cr.fit),
+            "backtest": bt_info,
         }
     ff = chosen_family_fit(data, m, family, n_boot=n_boot, seed=seed)
     n = float(family_n_for(family, ff.rows, t)[0])
@@ -164,13 +175,29 @@ def _n_plan_from_curve(data: RunData, cr: CurveReport, t: float, m: int, ci: flo
     else:
         n_ci, frac = (math.nan, math.nan), math.nan
     v = law_verdict(ff.to_dict())
-    check = cr.check if v.holds else with_problem(cr.check, f"the {family} law chosen by backtest is no law on every size: {v.reason}")
+    check = (
+        cr.check
+        if v.holds
+        else with_problem(cr.check, f"the {family} law chosen by backtest is no law on every size: {v.reason}")
+    )
     if v.holds and not cr.check.adequate:
         check = dataclasses.replace(cr.check, adequate=True, problems=[])
     return {
-        "law": "curve", "family": family, "reachable": math.isfinite(n), "n": n, "n_ci": n_ci, "frac_unreachable": frac,
-        "best_mae": 0.0, "best_mae_ci": (0.0, 0.0), "check": check,
-        "law_params": {"law": ff.formula, **{k: ff.values[k] for k in ff.names}, **{f"{k}_ci": ff.cis[k] for k in ff.names}, "r2": ff.r2},
+        "law": "curve",
+        "family": family,
+        "reachable": math.isfinite(n),
+        "n": n,
+        "n_ci": n_ci,
+        "frac_unreachable": frac,
+        "best_mae": 0.0,
+        "best_mae_ci": (0.0, 0.0),
+        "check": check,
+        "law_params": {
+            "law": ff.formula,
+            **{k: ff.values[k] for k in ff.names},
+            **{f"{k}_ci": ff.cis[k] for k in ff.names},
+            "r2": ff.r2,
+        },
         "backtest": bt_info,
     }
 
@@ -203,8 +230,14 @@ def _n_plan_from_surface(s: laws.SurfaceFit, check: LawCheck, t: float, m: int, 
     else:
         n_ci, frac, floor_ci = (math.nan, math.nan), math.nan, (math.nan, math.nan)
     return {
-        "law": "surface", "reachable": math.isfinite(n), "n": n, "n_ci": n_ci, "frac_unreachable": frac,
-        "best_mae": float(surface_mae(s.params, math.inf, float(m))[0]), "best_mae_ci": floor_ci, "check": check,
+        "law": "surface",
+        "reachable": math.isfinite(n),
+        "n": n,
+        "n_ci": n_ci,
+        "frac_unreachable": frac,
+        "best_mae": float(surface_mae(s.params, math.inf, float(m))[0]),
+        "best_mae_ci": floor_ci,
+        "check": check,
         "law_params": _surface_params(s),
     }
 
@@ -229,7 +262,9 @@ def _plan_n(data: RunData, t: float, m: int, *, law: str, n_boot: int, ci: float
                 raise
             notes.append(f"no surface fit: {exc}")
         else:
-            answers["surface"] = _n_plan_from_surface(rep.surface, _surface_check(data, rep, n_boot, ci, seed), t, m, ci)
+            answers["surface"] = _n_plan_from_surface(
+                rep.surface, _surface_check(data, rep, n_boot, ci, seed), t, m, ci
+            )
             answers["surface"]["backtest"] = _surface_bt_info(data, n_boot, ci, seed)
     elif law == "surface":
         _require_surface(data, "--law surface")
@@ -255,17 +290,42 @@ def _plan_n(data: RunData, t: float, m: int, *, law: str, n_boot: int, ci: float
     if observed <= t:
         notes.append(f"the largest measured n already reaches the target (observed MAE {observed:.4g})")
     return NPlan(
-        run=data.describe(), target_mae=t, m=m, law=use, reachable=bool(a["reachable"]), n=float(a["n"]),
-        n_ci=a["n_ci"], frac_unreachable=a["frac_unreachable"], best_mae=float(a["best_mae"]),
-        best_mae_ci=a["best_mae_ci"], n_extrapolation=extrapolation(a["n"], float(data.n.min()), float(data.n.max())),
-        observed_mae_at_n_max=observed, n_max_measured=float(data.n.max()), scratch_mae=scratch, check=a["check"],
-        law_params=a["law_params"], ci=ci, alternative=alt, notes=notes, family=a.get("family", "surface"),
+        run=data.describe(),
+        target_mae=t,
+        m=m,
+        law=use,
+        reachable=bool(a["reachable"]),
+        n=float(a["n"]),
+        n_ci=a["n_ci"],
+        frac_unreachable=a["frac_unreachable"],
+        best_mae=float(a["best_mae"]),
+        best_mae_ci=a["best_mae_ci"],
+        n_extrapolation=extrapolation(a["n"], float(data.n.min()), float(data.n.max())),
+        observed_mae_at_n_max=observed,
+        n_max_measured=float(data.n.max()),
+        scratch_mae=scratch,
+        check=a["check"],
+        law_params=a["law_params"],
+        ci=ci,
+        alternative=alt,
+        notes=notes,
+        family=a.get("family", "surface"),
         backtest=a.get("backtest"),
     )
 
 
-def _option(opt: laws.CostOption, nb: np.ndarray | None, mb: np.ndarray | None, Pb: np.ndarray, cs: float, ce: float,
-            n0: float, m0: float, data: RunData, ci: float) -> dict[str, Any]:
+def _option(
+    opt: laws.CostOption,
+    nb: np.ndarray | None,
+    mb: np.ndarray | None,
+    Pb: np.ndarray,
+    cs: float,
+    ce: float,
+    n0: float,
+    m0: float,
+    data: RunData,
+    ci: float,
+) -> dict[str, Any]:
     """A `laws.CostOption` as a dict, with replicate intervals when the replicate sizes ``nb``, ``mb`` are given."""
     d = opt.to_dict()
     d["n"], d["m"], d["cost"], d["extra_cost"] = opt.n, opt.m, opt.cost, opt.extra_cost
@@ -283,7 +343,19 @@ def _option(opt: laws.CostOption, nb: np.ndarray | None, mb: np.ndarray | None, 
     return d
 
 
-def _plan_cost(data: RunData, t: float, cs: float, ce: float, *, n_max: float, m_max: float, n_boot: int, ci: float, seed: int, r2_min: float) -> CostPlanResult:
+def _plan_cost(
+    data: RunData,
+    t: float,
+    cs: float,
+    ce: float,
+    *,
+    n_max: float,
+    m_max: float,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    r2_min: float,
+) -> CostPlanResult:
     _require_surface(data, "cost planning (--cost-sim/--cost-exp)")
     rep = surface_report(data, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
     surf, chk = rep.surface, _surface_check(data, rep, n_boot, ci, seed)
@@ -299,18 +371,39 @@ def _plan_cost(data: RunData, t: float, cs: float, ce: float, *, n_max: float, m
         label: _option(getattr(cp, label), rows[label][0], rows[label][1], Pb, cs, ce, n0, m0, data, ci)
         for label in ("cheapest", "from_current", "more_sims", "more_exps")
     }
-    cheapest, from_current, more_sims, more_exps = (opts[k] for k in ("cheapest", "from_current", "more_sims", "more_exps"))
+    cheapest, from_current, more_sims, more_exps = (
+        opts[k] for k in ("cheapest", "from_current", "more_sims", "more_exps")
+    )
     more_sims["m_ci"] = more_exps["n_ci"] = (math.nan, math.nan)  # held fixed, no uncertainty
     obs = float(surf.mean_mae[-1, -1])
     notes = []
     if not (math.isfinite(n_max) or math.isfinite(m_max)):
-        notes.append("no --n-max/--m-max: any target > 0 is reachable on the fitted surface by adding experiments; see the extrapolation factors")
+        notes.append(
+            "no --n-max/--m-max: any target > 0 is reachable on the fitted surface by adding experiments; see the extrapolation factors"
+        )
     if cp.current_mae <= t:
-        notes.append(f"the fitted MAE at the largest measured (n, m) = ({n0:g}, {m0:g}) already reaches the target ({cp.current_mae:.4g})")
+        notes.append(
+            f"the fitted MAE at the largest measured (n, m) = ({n0:g}, {m0:g}) already reaches the target ({cp.current_mae:.4g})"
+        )
     return CostPlanResult(
-        run=data.describe(), target_mae=t, cost_sim=cs, cost_exp=ce, n0=n0, m0=m0, current_mae_fit=cp.current_mae,
-        current_mae_observed=obs, n_max=n_max, m_max=m_max, cheapest=cheapest, from_current=from_current,
-        more_sims=more_sims, more_exps=more_exps, check=chk, law_params=_surface_params(surf), ci=ci, notes=notes,
+        run=data.describe(),
+        target_mae=t,
+        cost_sim=cs,
+        cost_exp=ce,
+        n0=n0,
+        m0=m0,
+        current_mae_fit=cp.current_mae,
+        current_mae_observed=obs,
+        n_max=n_max,
+        m_max=m_max,
+        cheapest=cheapest,
+        from_current=from_current,
+        more_sims=more_sims,
+        more_exps=more_exps,
+        check=chk,
+        law_params=_surface_params(surf),
+        ci=ci,
+        notes=notes,
     )
 
 
@@ -351,7 +444,9 @@ def plan(
         raise S2RBenchError(f"--law (law) must be 'auto', 'surface' or 'curve' (got {law!r})")
     if (cost_sim is None) != (cost_exp is None):
         missing = "--cost-exp (cost_exp)" if cost_exp is None else "--cost-sim (cost_sim)"
-        raise S2RBenchError(f"{missing} is missing: cost planning needs both the cost of a simulation and of an experiment")
+        raise S2RBenchError(
+            f"{missing} is missing: cost planning needs both the cost of a simulation and of an experiment"
+        )
     if cost_sim is not None:
         cs = check_positive(cost_sim, "--cost-sim (cost_sim)", what="pass the cost of one simulated sample")
         ce = check_positive(cost_exp, "--cost-exp (cost_exp)", what="pass the cost of one real sample (experiment)")
@@ -362,7 +457,9 @@ def plan(
         data = load_run(run_dir, allow_incomplete=allow_incomplete)
         return _plan_cost(data, t, cs, ce, n_max=n_max, m_max=m_max, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
     if _finite_limit(n_max) or _finite_limit(m_max):
-        raise S2RBenchError("--n-max/--m-max (n_max, m_max) limit cost planning only; add --cost-sim and --cost-exp, or drop them")
+        raise S2RBenchError(
+            "--n-max/--m-max (n_max, m_max) limit cost planning only; add --cost-sim and --cost-exp, or drop them"
+        )
     data = load_run(run_dir, allow_incomplete=allow_incomplete)
     mm = data.m_default if m is None else _check_m_in_grid(data, m)
     return _plan_n(data, t, mm, law=law, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)

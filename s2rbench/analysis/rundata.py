@@ -17,11 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import laws
 from ..errors import S2RBenchError
-from ..laws import jsonable as _jsonable
-from ..laws.decisions import interval as _interval
 from ..sweep.store import Store
+
 
 def check_positive(value: Any, name: str, *, allow_inf: bool = False, what: str = "") -> float:
     """A finite number > 0 (inf too with ``allow_inf``), else a one-line `S2RBenchError` naming ``name``."""
@@ -33,7 +31,6 @@ def check_positive(value: Any, name: str, *, allow_inf: bool = False, what: str 
         hint = f"; {what}" if what else ""
         raise S2RBenchError(f"{name} must be a finite number > 0 (got {value!r}){hint}")
     return v
-
 
 
 def extrapolation(value: float, lo: float, hi: float) -> dict[str, Any]:
@@ -102,10 +99,17 @@ class RunData:
     def describe(self) -> dict[str, Any]:
         c = self.config
         return {
-            "run_dir": str(self.run_dir), "task": c.get("task"), "model": c.get("model"),
-            "featurizer": c.get("featurizer"), "unit": self.unit, "n_grid": self.n, "m_grid": self.m,
-            "trials": int(len(self.trials)), "m_default": self.m_default,
-            "complete": self.missing == 0, "missing_cells": self.missing,
+            "run_dir": str(self.run_dir),
+            "task": c.get("task"),
+            "model": c.get("model"),
+            "featurizer": c.get("featurizer"),
+            "unit": self.unit,
+            "n_grid": self.n,
+            "m_grid": self.m,
+            "trials": len(self.trials),
+            "m_default": self.m_default,
+            "complete": self.missing == 0,
+            "missing_cells": self.missing,
         }
 
 
@@ -128,7 +132,9 @@ def load_run(run_dir: str | Path, *, allow_incomplete: bool = False) -> RunData:
     missing = 0
     if proto.get("sizes") and proto.get("trials"):
         m_grid = [int(v) for v in (proto.get("m_grid") or [proto.get("m")]) if v is not None]
-        want = {(int(n), int(m), int(t)) for n in [0, *proto["sizes"]] for m in m_grid for t in range(int(proto["trials"]))}
+        want = {
+            (int(n), int(m), int(t)) for n in [0, *proto["sizes"]] for m in m_grid for t in range(int(proto["trials"]))
+        }
         have = set(zip(rows["n"].astype(int), rows["m"].astype(int), rows["trial"].astype(int)))
         expected = len(want)
         missing = len(want - have)
@@ -159,8 +165,17 @@ def load_run(run_dir: str | Path, *, allow_incomplete: bool = False) -> RunData:
     if m_default not in set(ms.astype(int)):
         m_default = int(ms.max())
     return RunData(
-        run_dir=run_dir, config=config, rows=rows, n=ns, m=ms, trials=trials, transfer=cube, scratch=scr,
-        m_default=m_default, missing=missing, expected=expected,
+        run_dir=run_dir,
+        config=config,
+        rows=rows,
+        n=ns,
+        m=ms,
+        trials=trials,
+        transfer=cube,
+        scratch=scr,
+        m_default=m_default,
+        missing=missing,
+        expected=expected,
     )
 
 
@@ -192,5 +207,3 @@ def _sem(Y: np.ndarray) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)  # cells with < 2 trials: NaN, handled below
         sd = np.nanstd(Y, axis=0, ddof=1) if Y.shape[0] > 1 else np.full(Y.shape[1:], np.nan)
         return np.where(cnt > 1, sd / np.sqrt(np.maximum(cnt, 1)), np.nan)
-
-

@@ -7,20 +7,18 @@ figures) reads that one report instead of refitting.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import laws
 from ..errors import S2RBenchError
 from ..laws import jsonable as _jsonable
-from ..laws.decisions import finite_rows, interval as _interval
+from ..laws.decisions import interval as _interval
 from .lawcheck import R2_MIN, LawCheck, _check_law
-from .rundata import RunData, _check_m_in_grid, _require_surface, _sem, check_positive, extrapolation, load_run
+from .rundata import RunData, _require_surface, _sem, load_run
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,9 +38,12 @@ class CurveReport:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(
             {
-                "label": self.label, "m": self.m, "adequate": self.adequate,
+                "label": self.label,
+                "m": self.m,
+                "adequate": self.adequate,
                 "fit": self.fit.to_dict() if self.fit is not None else None,
-                "check": self.check.to_dict() if self.check is not None else None, "error": self.error,
+                "check": self.check.to_dict() if self.check is not None else None,
+                "error": self.error,
             }
         )
 
@@ -76,16 +77,28 @@ class SurfaceReport:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(
             {
-                "run": self.run, "ci": self.ci, "n_boot": self.n_boot,
+                "run": self.run,
+                "ci": self.ci,
+                "n_boot": self.n_boot,
                 "surface": {**self.surface.to_dict(), "adequate": self.adequate, "check": self.surface_check.to_dict()},
-                "per_m": [c.to_dict() for c in self.per_m], "alpha_vs_m": self.alpha_vs_m,
+                "per_m": [c.to_dict() for c in self.per_m],
+                "alpha_vs_m": self.alpha_vs_m,
                 "scratch": self.scratch.to_dict(),
             }
         )
 
 
 def _curve_report(
-    label: str, m: float | None, x: np.ndarray, Y: np.ndarray, *, scratch: bool, n_boot: int, ci: float, seed: int, r2_min: float
+    label: str,
+    m: float | None,
+    x: np.ndarray,
+    Y: np.ndarray,
+    *,
+    scratch: bool,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    r2_min: float,
 ) -> CurveReport:
     has = ~np.all(np.isnan(Y), axis=0)
     try:
@@ -95,8 +108,17 @@ def _curve_report(
         return CurveReport(label=label, m=m, fit=None, check=None, error=str(exc))
     mean = np.nanmean(Y[:, has], axis=0)
     chk = _check_law(
-        label, mean, f.predict(x[has]), _sem(Y[:, has]), f.r2, 3, r2_min, {"b" if scratch else "alpha": f.alpha},
-        axes=("n",), axis_name="m" if scratch else "n", fit=f,
+        label,
+        mean,
+        f.predict(x[has]),
+        _sem(Y[:, has]),
+        f.r2,
+        3,
+        r2_min,
+        {"b" if scratch else "alpha": f.alpha},
+        axes=("n",),
+        axis_name="m" if scratch else "n",
+        fit=f,
     )
     return CurveReport(label=label, m=m, fit=f, check=chk)
 
@@ -105,12 +127,22 @@ def _alpha_vs_m(per_m: list[CurveReport], surface: laws.SurfaceFit, ci: float) -
     ok = [c for c in per_m if c.fit is not None]
     rows = [
         {
-            "m": c.m, "alpha": c.fit.alpha, "alpha_ci": c.fit.alpha_ci, "adequate": c.adequate,
-            "surface_alpha_inside": bool(c.fit.alpha_ci[0] <= surface.alpha <= c.fit.alpha_ci[1]) if np.all(np.isfinite(c.fit.alpha_ci)) else None,
+            "m": c.m,
+            "alpha": c.fit.alpha,
+            "alpha_ci": c.fit.alpha_ci,
+            "adequate": c.adequate,
+            "surface_alpha_inside": bool(c.fit.alpha_ci[0] <= surface.alpha <= c.fit.alpha_ci[1])
+            if np.all(np.isfinite(c.fit.alpha_ci))
+            else None,
         }
         for c in ok
     ]
-    out: dict[str, Any] = {"per_m": rows, "surface_alpha": surface.alpha, "surface_alpha_ci": surface.alpha_ci, "paired": []}
+    out: dict[str, Any] = {
+        "per_m": rows,
+        "surface_alpha": surface.alpha,
+        "surface_alpha_ci": surface.alpha_ci,
+        "paired": [],
+    }
     good = [c for c in ok if c.adequate]
     if len(good) < 2:
         out["depends_on_m"] = None
@@ -127,7 +159,15 @@ def _alpha_vs_m(per_m: list[CurveReport], surface: laws.SurfaceFit, ci: float) -
         for c in good[:-1]:
             d = c.fit.boot[:, 0] - ref.fit.boot[:, 0]
             lo, hi = _interval(d[np.isfinite(d)], ci_pair)
-            paired.append({"m": c.m, "m_ref": ref.m, "diff": c.fit.alpha - ref.fit.alpha, "diff_ci": (lo, hi), "excludes_zero": bool(lo > 0 or hi < 0)})
+            paired.append(
+                {
+                    "m": c.m,
+                    "m_ref": ref.m,
+                    "diff": c.fit.alpha - ref.fit.alpha,
+                    "diff_ci": (lo, hi),
+                    "excludes_zero": bool(lo > 0 or hi < 0),
+                }
+            )
     out["paired"] = paired
     disjoint = []
     for i, a in enumerate(good):
@@ -136,11 +176,14 @@ def _alpha_vs_m(per_m: list[CurveReport], surface: laws.SurfaceFit, ci: float) -
             if np.all(np.isfinite([l1, h1, l2, h2])) and (h1 < l2 or h2 < l1):
                 disjoint.append((a.m, b.m))
     out["disjoint_intervals"] = disjoint
-    pct = int(round(100 * ci))
+    pct = round(100 * ci)
     if paired:
         hits = [p for p in paired if p["excludes_zero"]]
         if hits:
-            txt = "; ".join(f"α(m={p['m']:g}) − α(m={p['m_ref']:g}) = {p['diff']:+.3g} [{p['diff_ci'][0]:+.3g}, {p['diff_ci'][1]:+.3g}]" for p in hits)
+            txt = "; ".join(
+                f"α(m={p['m']:g}) − α(m={p['m_ref']:g}) = {p['diff']:+.3g} [{p['diff_ci'][0]:+.3g}, {p['diff_ci'][1]:+.3g}]"
+                for p in hits
+            )
             out["depends_on_m"] = True
             out["verdict"] = (
                 f"alpha depends on m: {txt} (paired bootstrap interval, {pct}% family-wise, excludes 0); "
@@ -154,7 +197,11 @@ def _alpha_vs_m(per_m: list[CurveReport], surface: laws.SurfaceFit, ci: float) -
             )
     elif disjoint:
         out["depends_on_m"] = True
-        out["verdict"] = "alpha depends on m: the per-m intervals of " + ", ".join(f"m={a:g} and m={b:g}" for a, b in disjoint) + " do not overlap"
+        out["verdict"] = (
+            "alpha depends on m: the per-m intervals of "
+            + ", ".join(f"m={a:g} and m={b:g}" for a, b in disjoint)
+            + " do not overlap"
+        )
     elif all(np.all(np.isfinite(c.fit.alpha_ci)) for c in good):
         out["depends_on_m"] = False
         out["verdict"] = f"no evidence that alpha depends on m: the per-m {pct}% intervals overlap"
@@ -169,23 +216,54 @@ def _fit_surface_data(data: RunData, *, n_boot: int, ci: float, seed: int, r2_mi
     surf = laws.fit_surface(data.n, data.m, data.transfer, n_boot=n_boot, ci=ci, seed=seed)
     pred = surf.predict(data.n[:, None], data.m[None, :])
     schk = _check_law(
-        "E(n, m) = δ·(γ + n^−α)·m^−β", surf.mean_mae, pred, _sem(data.transfer), surf.r2, 4, r2_min,
-        {"alpha": surf.alpha, "beta": surf.beta}, axes=("n", "m"), labels=(data.n, data.m), fit=surf,
+        "E(n, m) = δ·(γ + n^−α)·m^−β",
+        surf.mean_mae,
+        pred,
+        _sem(data.transfer),
+        surf.r2,
+        4,
+        r2_min,
+        {"alpha": surf.alpha, "beta": surf.beta},
+        axes=("n", "m"),
+        labels=(data.n, data.m),
+        fit=surf,
     )
     per_m = [
-        _curve_report(f"E(n) at m={m:g}", float(m), data.n, data.curve(m), scratch=False, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
+        _curve_report(
+            f"E(n) at m={m:g}",
+            float(m),
+            data.n,
+            data.curve(m),
+            scratch=False,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            r2_min=r2_min,
+        )
         for m in data.m
     ]
-    scratch = _curve_report("E0(m) (scratch)", None, data.m, data.scratch, scratch=True, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min)
-    return SurfaceReport(
-        run=data.describe(), surface=surf, surface_check=schk, per_m=per_m, scratch=scratch,
-        alpha_vs_m=_alpha_vs_m(per_m, surf, ci), n_boot=n_boot, ci=ci,
+    scratch = _curve_report(
+        "E0(m) (scratch)", None, data.m, data.scratch, scratch=True, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min
     )
-
+    return SurfaceReport(
+        run=data.describe(),
+        surface=surf,
+        surface_check=schk,
+        per_m=per_m,
+        scratch=scratch,
+        alpha_vs_m=_alpha_vs_m(per_m, surf, ci),
+        n_boot=n_boot,
+        ci=ci,
+    )
 
 
 def fit_surface_run(
-    run_dir: str | Path, *, n_boot: int = 1000, ci: float = 0.90, seed: int = 0, r2_min: float = R2_MIN,
+    run_dir: str | Path,
+    *,
+    n_boot: int = 1000,
+    ci: float = 0.90,
+    seed: int = 0,
+    r2_min: float = R2_MIN,
     allow_incomplete: bool = False,
 ) -> SurfaceReport:
     """Fit the two-variable law, the per-m curves and the scratch curve of a surface run directory.
@@ -201,35 +279,64 @@ def fit_surface_run(
 # Vectorised law arithmetic over bootstrap replicates
 # --------------------------------------------------------------------------------------------------
 
+
 def _surface_params(s: laws.SurfaceFit) -> dict[str, Any]:
     return {
-        "law": "delta*(gamma + n^-alpha)*m^-beta", "alpha": s.alpha, "alpha_ci": s.alpha_ci, "beta": s.beta,
-        "beta_ci": s.beta_ci, "gamma": s.gamma, "gamma_ci": s.gamma_ci, "delta": s.delta, "delta_ci": s.delta_ci,
-        "r2": s.r2, "r2_ci": s.r2_ci,
+        "law": "delta*(gamma + n^-alpha)*m^-beta",
+        "alpha": s.alpha,
+        "alpha_ci": s.alpha_ci,
+        "beta": s.beta,
+        "beta_ci": s.beta_ci,
+        "gamma": s.gamma,
+        "gamma_ci": s.gamma_ci,
+        "delta": s.delta,
+        "delta_ci": s.delta_ci,
+        "r2": s.r2,
+        "r2_ci": s.r2_ci,
     }
 
 
 def _curve_params(f: laws.PowerLawFit) -> dict[str, Any]:
     return {
-        "law": "D*n^-alpha + C", "alpha": f.alpha, "alpha_ci": f.alpha_ci, "C": f.C, "C_ci": f.C_ci, "D": f.D,
-        "D_ci": f.D_ci, "r2": f.r2, "better": f.better,
+        "law": "D*n^-alpha + C",
+        "alpha": f.alpha,
+        "alpha_ci": f.alpha_ci,
+        "C": f.C,
+        "C_ci": f.C_ci,
+        "D": f.D,
+        "D_ci": f.D_ci,
+        "r2": f.r2,
+        "better": f.better,
     }
 
 
 def _scratch_params(f: laws.PowerLawFit) -> dict[str, Any]:
     return {
-        "law": "a*m^-b + c", "a": f.D, "a_ci": f.D_ci, "b": f.alpha, "b_ci": f.alpha_ci, "c": f.C, "c_ci": f.C_ci,
-        "r2": f.r2, "better": f.better,
+        "law": "a*m^-b + c",
+        "a": f.D,
+        "a_ci": f.D_ci,
+        "b": f.alpha,
+        "b_ci": f.alpha_ci,
+        "c": f.C,
+        "c_ci": f.C_ci,
+        "r2": f.r2,
+        "better": f.better,
     }
 
 
-
-def surface_report(data: RunData, *, n_boot: int, ci: float = 0.90, seed: int = 0, r2_min: float = R2_MIN) -> SurfaceReport:
+def surface_report(
+    data: RunData, *, n_boot: int, ci: float = 0.90, seed: int = 0, r2_min: float = R2_MIN
+) -> SurfaceReport:
     """`SurfaceReport` of ``data``, fitted once per (n_boot, ci, seed, r2_min) and cached on the run data."""
-    return data.cached(("surface", n_boot, ci, seed, r2_min), lambda: _fit_surface_data(data, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min))
+    return data.cached(
+        ("surface", n_boot, ci, seed, r2_min),
+        lambda: _fit_surface_data(data, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min),
+    )
 
 
-def curve_report(data: RunData, m: float, *, n_boot: int, ci: float = 0.90, seed: int = 0, r2_min: float = R2_MIN) -> CurveReport:
+def curve_report(
+    data: RunData, m: float, *, n_boot: int, ci: float = 0.90, seed: int = 0, r2_min: float = R2_MIN
+) -> CurveReport:
     """The 1-D law at one measured m, cached like `surface_report` (a surface report's own per-m fits are reused)."""
     key = ("surface", n_boot, ci, seed, r2_min)
     if key in data._cache:
@@ -238,5 +345,15 @@ def curve_report(data: RunData, m: float, *, n_boot: int, ci: float = 0.90, seed
                 return c
     return data.cached(
         ("curve", float(m), n_boot, ci, seed, r2_min),
-        lambda: _curve_report(f"E(n) at m={m:g}", float(m), data.n, data.curve(m), scratch=False, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min),
+        lambda: _curve_report(
+            f"E(n) at m={m:g}",
+            float(m),
+            data.n,
+            data.curve(m),
+            scratch=False,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            r2_min=r2_min,
+        ),
     )

@@ -19,18 +19,19 @@ import hashlib
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import data as data_mod
-from ..errors import S2RBenchError
 from ..contracts.featurizer import PART_SEP, InvalidInputsWarning, featurize_with
-from ..plugins import get_sampler
 from ..contracts.sampler import Sampler, SuggestContext, checked_suggestion
+from ..errors import S2RBenchError
+from ..plugins import get_sampler
 from ..tasks import TaskCard, get_task
 
 
@@ -114,7 +115,11 @@ def suggest(
         raise S2RBenchError(
             f"--pool {pool} lacks the condition column(s) {missing} that task {card.name!r} simulates at; add them to the table"
         )
-    cond_vals = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in conds]) if conds else np.zeros((len(frame), 0))
+    cond_vals = (
+        np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in conds])
+        if conds
+        else np.zeros((len(frame), 0))
+    )
 
     prep = prepare(card, data_dir=data_dir)
     feat = prep.featurizer
@@ -134,7 +139,11 @@ def suggest(
     dropped: dict[str, list[int]] = {}
     if invalid:
         dropped["invalid"] = invalid
-        warnings.warn(f"--pool {pool}: {len(invalid)} of {len(inputs)} input(s) could not be read by featurizer {feat.name!r} and were dropped ({_listing(invalid, shown)})", InvalidInputsWarning, stacklevel=2)
+        warnings.warn(
+            f"--pool {pool}: {len(invalid)} of {len(inputs)} input(s) could not be read by featurizer {feat.name!r} and were dropped ({_listing(invalid, shown)})",
+            InvalidInputsWarning,
+            stacklevel=2,
+        )
     pos_in_ok = {r: j for j, r in enumerate(ok_rows)}
     valid = [i for i in range(len(inputs)) if i not in set(invalid)]
     canon = [fm.canonical[pos_in_ok[i]] for i in valid]
@@ -162,17 +171,29 @@ def suggest(
             keep.append(j)
     if already:
         dropped["already simulated"] = already
-        warnings.warn(f"--pool {pool}: {len(already)} candidate(s) are already in the simulated table and were dropped ({_listing(already, shown)})", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"--pool {pool}: {len(already)} candidate(s) are already in the simulated table and were dropped ({_listing(already, shown)})",
+            UserWarning,
+            stacklevel=2,
+        )
     if repeated:
         dropped["repeated"] = repeated
-        warnings.warn(f"--pool {pool}: {len(repeated)} candidate(s) repeat an earlier row and were dropped ({_listing(repeated, shown)})", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"--pool {pool}: {len(repeated)} candidate(s) repeat an earlier row and were dropped ({_listing(repeated, shown)})",
+            UserWarning,
+            stacklevel=2,
+        )
     rows = [valid[j] for j in keep]
     canon = [canon[j] for j in keep]
     X = X[keep]
     if not rows:
-        raise S2RBenchError(f"--pool {pool} holds no new candidate: every valid input is already in task {card.name!r}'s simulated table")
+        raise S2RBenchError(
+            f"--pool {pool} holds no new candidate: every valid input is already in task {card.name!r}'s simulated table"
+        )
     if k > len(rows):
-        what = f"{len(rows)} usable candidates" + (f" ({len(inputs) - len(rows)} of {len(inputs)} rows dropped)" if len(rows) < len(inputs) else "")
+        what = f"{len(rows)} usable candidates" + (
+            f" ({len(inputs) - len(rows)} of {len(inputs)} rows dropped)" if len(rows) < len(inputs) else ""
+        )
         raise S2RBenchError(f"--k {k} is larger than the {what} in --pool {pool}; pass --k {len(rows)} or fewer")
 
     if X.shape[1] != prep.X_sim.shape[1]:  # e.g. vectors of another length than the task's inputs
@@ -184,10 +205,15 @@ def suggest(
     h.update(prep.sim_key.encode())
     h.update("\x1f".join(canon).encode())
     ctx = SuggestContext(
-        X_existing=prep.X_sim.astype(np.float64), existing_inputs=tuple(prep.sim_inputs),
-        X_candidates=X, candidate_inputs=tuple(canon),
-        X_real=prep.X_real.astype(np.float64), real_inputs=tuple(prep.real_inputs),
-        key=h.hexdigest(), seed=int(seed if seed is not None else card.protocol.seed), input_kind=card.input_kind,
+        X_existing=prep.X_sim.astype(np.float64),
+        existing_inputs=tuple(prep.sim_inputs),
+        X_candidates=X,
+        candidate_inputs=tuple(canon),
+        X_real=prep.X_real.astype(np.float64),
+        real_inputs=tuple(prep.real_inputs),
+        key=h.hexdigest(),
+        seed=int(seed if seed is not None else card.protocol.seed),
+        input_kind=card.input_kind,
     )
     s = checked_suggestion(sampler_obj, ctx, k)
     records = []
@@ -204,6 +230,10 @@ def suggest(
         rec["reason"] = _reason_text(reason) or sampler_obj.description
         records.append(rec)
     return SuggestResult(
-        table=pd.DataFrame.from_records(records), sampler=sampler_obj.name, task=card.name,
-        pool_rows=len(inputs), usable=len(rows), dropped=dropped,
+        table=pd.DataFrame.from_records(records),
+        sampler=sampler_obj.name,
+        task=card.name,
+        pool_rows=len(inputs),
+        usable=len(rows),
+        dropped=dropped,
     )

@@ -7,15 +7,14 @@ redone (with another bootstrap size or seed) from what the store holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import S2RBenchError
-from .lawcheck import law_verdict
 from ..sweep.store import Store
+from .lawcheck import law_verdict
 
 
 @dataclass
@@ -61,7 +60,9 @@ class Summary:
         if bt.chosen == "power" and self.fit is not None:
             return _from_power(self.fit)
         with np.errstate(all="ignore"):
-            return fit_family(bt.chosen, self.curve["n"].to_numpy(dtype=float), self.matrix, n_boot=self.n_boot, seed=self.seed)
+            return fit_family(
+                bt.chosen, self.curve["n"].to_numpy(dtype=float), self.matrix, n_boot=self.n_boot, seed=self.seed
+            )
 
     def families_dict(self) -> dict[str, Any] | None:
         """Per family its backtest error and whether it passed; the chosen family with its parameters."""
@@ -71,7 +72,8 @@ class Summary:
         ff = self.family_fit
         v = law_verdict(ff.to_dict()) if ff is not None else None
         return {
-            **bt.to_dict(), "chosen_fit": ff.to_dict() if ff is not None else None,
+            **bt.to_dict(),
+            "chosen_fit": ff.to_dict() if ff is not None else None,
             "chosen_law": None if v is None else {"holds": v.holds, "reason": v.reason},
         }
 
@@ -104,7 +106,9 @@ class Summary:
             "gain_over_scratch": self.gain,
             "fit": self.fit.to_dict() if self.fit is not None else None,
             "fit_error": self.fit_error,
-            "law": {"holds": law_verdict(self.fit).holds, "reason": law_verdict(self.fit).reason} if self.fit is not None else None,
+            "law": {"holds": law_verdict(self.fit).holds, "reason": law_verdict(self.fit).reason}
+            if self.fit is not None
+            else None,
             "families": self.families_dict(),
             "target_space": target_space(self.config),
             "notes": self.notes,
@@ -117,7 +121,9 @@ def trial_matrix(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return piv.columns.to_numpy(dtype=float), piv.to_numpy(dtype=float)
 
 
-def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None = None, n_boot: int = 1000, seed: int = 0) -> Summary:
+def summarize_rows(
+    rows: pd.DataFrame, config: dict[str, Any], *, m: int | None = None, n_boot: int = 1000, seed: int = 0
+) -> Summary:
     from ..laws import fit_power_law
 
     if rows.empty:
@@ -134,7 +140,10 @@ def summarize_rows(rows: pd.DataFrame, config: dict[str, Any], *, m: int | None 
     )
     curve["sem"] = curve["std"] / np.sqrt(curve["trials"].clip(lower=1))
     summary = Summary(
-        config=config, n_boot=n_boot, seed=seed, rows=rows,
+        config=config,
+        n_boot=n_boot,
+        seed=seed,
+        rows=rows,
         curve=curve,
         scratch_mae=float(scratch.mean()) if len(scratch) else None,
         scratch_std=float(scratch.std()) if len(scratch) > 1 else None,
@@ -157,7 +166,10 @@ def summarize(run_dir: Any, *, m: int | None = None, n_boot: int = 1000, seed: i
     from .rundata import RunData
 
     if isinstance(run_dir, RunData):
-        return run_dir.cached(("summary", m, n_boot, seed), lambda: summarize_rows(run_dir.rows, run_dir.config, m=m, n_boot=n_boot, seed=seed))
+        return run_dir.cached(
+            ("summary", m, n_boot, seed),
+            lambda: summarize_rows(run_dir.rows, run_dir.config, m=m, n_boot=n_boot, seed=seed),
+        )
     with Store(run_dir, create=False) as store:
         config = store.get_meta("config") or {}
         rows = store.results()
@@ -165,7 +177,7 @@ def summarize(run_dir: Any, *, m: int | None = None, n_boot: int = 1000, seed: i
 
 
 def target_space(config: dict[str, Any]) -> str | None:
-    """"log10(target)" / "log(target)" when the card declares a target transform (the law is then
+    """ "log10(target)" / "log(target)" when the card declares a target transform (the law is then
     fitted on the transformed MAE), else None. The card key is `[target] transform` (none|log10|log)."""
     t = str(((config.get("target") or {}).get("transform")) or "none").lower()
     return None if t in ("none", "") else f"{t}({(config.get('target') or {}).get('name') or 'target'})"

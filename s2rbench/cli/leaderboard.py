@@ -95,7 +95,9 @@ def check_cmd(root) -> None:
 @leaderboard_group.command("reproduce")
 @click.argument("entries", nargs=-1)
 @click.option("--root", type=click.Path(file_okay=False), default=None, help=_ROOT_HELP)
-@click.option("--record", is_flag=True, help="Write ROOT/reproductions/<task>/<id>.json for each entry that reproduces.")
+@click.option(
+    "--record", is_flag=True, help="Write ROOT/reproductions/<task>/<id>.json for each entry that reproduces."
+)
 def reproduce_cmd(entries, root, record) -> None:
     """Re-run the smallest and largest n of one trial block of each ENTRY and compare the predictions.
 
@@ -120,8 +122,10 @@ def reproduce_cmd(entries, root, record) -> None:
             extra = ""
             if record:
                 extra = f"; recorded in {write_record(root, sub, rep)}"
-            click.echo(f"{where}: reproduced ({rep.describe()}; worst mean |Δprediction| {rep.worst_pred_rel:.2%} of the MAE, "
-                       f"worst |ΔMAE| {rep.worst_mae_rel:.2%}; {rep.seconds:.0f} s){extra}")
+            click.echo(
+                f"{where}: reproduced ({rep.describe()}; worst mean |Δprediction| {rep.worst_pred_rel:.2%} of the MAE, "
+                f"worst |ΔMAE| {rep.worst_mae_rel:.2%}; {rep.seconds:.0f} s){extra}"
+            )
         else:
             problems += [f"{where}: not reproduced: {p}" for p in rep.problems]
     if problems:

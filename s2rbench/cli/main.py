@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 import warnings
-from pathlib import Path
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import click
 from tabulate import tabulate
@@ -44,10 +43,15 @@ class _Group(click.Group):
         except S2RBenchError as exc:
             click.echo(f"Error: {exc}", err=True)
         except KeyboardInterrupt:
-            click.echo("Error: interrupted; every finished unit is stored, and the same command resumes from there", err=True)
+            click.echo(
+                "Error: interrupted; every finished unit is stored, and the same command resumes from there", err=True
+            )
             ctx.exit(130)
         except MemoryError:
-            click.echo("Error: this machine ran out of memory; use fewer --trials or smaller --sizes, or a larger machine", err=True)
+            click.echo(
+                "Error: this machine ran out of memory; use fewer --trials or smaller --sizes, or a larger machine",
+                err=True,
+            )
         except OSError as exc:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             click.echo(f"Error: {_os_reason(exc)}{where}; free space or fix the permissions and run again", err=True)
@@ -99,7 +103,9 @@ def parse_params(pairs: Iterable[str]) -> dict[str, Any]:
         if not k:
             raise S2RBenchError(f"--param {p!r} has no name; write name=value")
         if len(v) > MAX_PARAM_CHARS:
-            raise S2RBenchError(f"--param {k}= is {len(v):,} characters long; a hyperparameter value is at most {MAX_PARAM_CHARS:,}")
+            raise S2RBenchError(
+                f"--param {k}= is {len(v):,} characters long; a hyperparameter value is at most {MAX_PARAM_CHARS:,}"
+            )
         try:
             out[k] = json.loads(v)
         except json.JSONDecodeError:
@@ -147,7 +153,9 @@ def plugins(as_json: bool) -> None:
         return
     shown = [
         {
-            "name": r["name"], "distribution": f"{r['distribution']} {r['version']}", "module": r["module"],
+            "name": r["name"],
+            "distribution": f"{r['distribution']} {r['version']}",
+            "module": r["module"],
             "hooks": ", ".join(h.removeprefix("register_") for h in r["hooks"]) or "(none)",
             "provides": "; ".join(f"{k}: {', '.join(v)}" for k, v in r["provides"].items()),
         }
@@ -164,43 +172,130 @@ def plugins(as_json: bool) -> None:
 @click.option("--featurizer", default=None, help="Default: the task card's.")
 @click.option("--quick", is_flag=True, help="The card's quick grid and few trials (minutes).")
 @click.option("--sizes", default=None, help="Comma-separated n grid, overriding the card's.")
-@click.option("--trials", type=click.IntRange(1, MAX_TRIALS), default=None, help="Trials per cell (default: the card's).")
+@click.option(
+    "--trials", type=click.IntRange(1, MAX_TRIALS), default=None, help="Trials per cell (default: the card's)."
+)
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=None)
-@click.option("--m", "m", type=click.IntRange(1, MAX_ROWS), default=None, help="Real training rows used for fine-tuning (default: the card's).")
+@click.option(
+    "--m",
+    "m",
+    type=click.IntRange(1, MAX_ROWS),
+    default=None,
+    help="Real training rows used for fine-tuning (default: the card's).",
+)
 @click.option("--surface", is_flag=True, help="Sweep the card's (n, m) grid: every n at every m of its m_grid.")
 @click.option("--m-grid", default=None, help="Comma-separated m grid for --surface, overriding the card's.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run directory (resumed if it exists, with the same settings).")
-@click.option("--extend", is_flag=True, help="Grow an existing run directory by the given sizes, trials or m values (recorded in its history).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Run directory (resumed if it exists, with the same settings).",
+)
+@click.option(
+    "--extend",
+    is_flag=True,
+    help="Grow an existing run directory by the given sizes, trials or m values (recorded in its history).",
+)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
 @click.option("--exclude-overlap", is_flag=True, help="Drop simulated rows whose input also occurs in the real table.")
-@click.option("--sampler", default="random", show_default=True, help="Which simulated rows pretrain first (see `s2rbench list samplers`).")
-@click.option("--split", type=click.Choice(["random", "group"]), default=None, help="Real train/test split (default: the card's).")
+@click.option(
+    "--sampler",
+    default="random",
+    show_default=True,
+    help="Which simulated rows pretrain first (see `s2rbench list samplers`).",
+)
+@click.option(
+    "--split", type=click.Choice(["random", "group"]), default=None, help="Real train/test split (default: the card's)."
+)
 @click.option("--param", "params", multiple=True, help="Model hyperparameter override, name=value (repeatable).")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True, help="Where units of work run.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where units of work run.",
+)
 @click.option("--address", default=None, help="Ray cluster address to join (default: start a local one).")
-@click.option("--workers", type=click.IntRange(1, 100_000), default=None, help="Ray: concurrent units (default: the cluster's CPUs).")
-@click.option("--gpus-per-unit", type=click.FloatRange(0.0, 64.0), default=0.0, show_default=True, help="Ray: GPUs reserved per unit.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Ray: concurrent units (default: the cluster's CPUs).",
+)
+@click.option(
+    "--gpus-per-unit",
+    type=click.FloatRange(0.0, 64.0),
+    default=0.0,
+    show_default=True,
+    help="Ray: GPUs reserved per unit.",
+)
 @click.option("--boot", type=BOOT, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--no-progress", is_flag=True)
-@click.option("--no-cache", is_flag=True, help="Featurize again instead of reusing cached features (e.g. after changing a featurizer's code).")
-def run(task, model, featurizer, quick, sizes, trials, seed, m, surface, m_grid, device, out, extend, data_dir, exclude_overlap, sampler, split, params, executor, address, workers, gpus_per_unit, boot, no_progress, no_cache) -> None:
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Featurize again instead of reusing cached features (e.g. after changing a featurizer's code).",
+)
+def run(
+    task,
+    model,
+    featurizer,
+    quick,
+    sizes,
+    trials,
+    seed,
+    m,
+    surface,
+    m_grid,
+    device,
+    out,
+    extend,
+    data_dir,
+    exclude_overlap,
+    sampler,
+    split,
+    params,
+    executor,
+    address,
+    workers,
+    gpus_per_unit,
+    boot,
+    no_progress,
+    no_cache,
+) -> None:
     """Run (or resume) the standardized sweep of TASK and print the fitted law."""
     from ..analysis import summarize
-    from ..report import summary_row
-    from ..report import write_report
+    from ..report import summary_row, write_report
     from ..sweep import run as run_sweep
-
     from ..sweep.executors import make_executor
 
     sizes_list, m_list, model_params = _int_list(sizes), _int_list(m_grid, "--m-grid"), parse_params(params)
     ex = make_executor(executor, address=address, workers=workers, gpus_per_unit=gpus_per_unit)
     try:
         res = run_sweep(
-            task, model, featurizer, quick=quick, sizes=sizes_list, trials=trials, seed=seed, m=m, surface=surface,
-            m_grid=m_list, device=device, out=out, data_dir=data_dir, exclude_overlap=exclude_overlap,
-            sampler=sampler, split=split, model_params=model_params, progress=not no_progress, fit=False, executor=ex,
-            extend=extend, use_cache=not no_cache,
+            task,
+            model,
+            featurizer,
+            quick=quick,
+            sizes=sizes_list,
+            trials=trials,
+            seed=seed,
+            m=m,
+            surface=surface,
+            m_grid=m_list,
+            device=device,
+            out=out,
+            data_dir=data_dir,
+            exclude_overlap=exclude_overlap,
+            sampler=sampler,
+            split=split,
+            model_params=model_params,
+            progress=not no_progress,
+            fit=False,
+            executor=ex,
+            extend=extend,
+            use_cache=not no_cache,
         )
     finally:
         if hasattr(ex, "close"):
@@ -228,8 +323,8 @@ def fit(run_dir, m, boot, as_json) -> None:
 
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
-        from ..laws import jsonable
         from ..analysis.overlap_view import run_overlap
+        from ..laws import jsonable
 
         pool = run_overlap(run_dir, m=s.m, n_boot=boot)  # where the gain comes from: in pool / out of pool
         click.echo(json.dumps(jsonable({**s.to_dict(), "overlap": pool}), indent=2, allow_nan=False))

@@ -10,7 +10,13 @@ from tabulate import tabulate
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
-@click.option("--m", "m", type=int, default=None, help="Real training rows to compare at (default: the runs' own m, which must agree).")
+@click.option(
+    "--m",
+    "m",
+    type=int,
+    default=None,
+    help="Real training rows to compare at (default: the runs' own m, which must agree).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the curves together to this PNG.")
 @click.option("--boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the intervals.")
 @click.option("--json", "as_json", is_flag=True)
@@ -34,7 +40,7 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
     click.echo("")
     click.echo(tabulate(cmp.fit_table(), headers="keys", tablefmt="simple", disable_numparse=True))
     click.echo("")
-    click.echo(f"mean MAE ± s.e.m. per n" + (f"; Δ and p vs {cmp.reference!r}: {cmp.test}" if cmp.paired else ""))
+    click.echo("mean MAE ± s.e.m. per n" + (f"; Δ and p vs {cmp.reference!r}: {cmp.test}" if cmp.paired else ""))
     click.echo(tabulate(cmp.mae_table(), headers="keys", tablefmt="simple"))
     for note in cmp.notes:
         click.echo(f"Note: {note}")
@@ -44,10 +50,19 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
 
 @click.command()
 @click.argument("task")
-@click.option("--pool", required=True, type=click.Path(dir_okay=False), help="CSV (or Parquet) of candidate inputs not yet simulated.")
+@click.option(
+    "--pool",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV (or Parquet) of candidate inputs not yet simulated.",
+)
 @click.option("--k", "k", required=True, type=int, help="How many candidates to rank.")
-@click.option("--sampler", default="diverse", show_default=True, help="Which sampler ranks them (see `s2rbench list samplers`).")
-@click.option("--column", multiple=True, help="Input column(s) of the pool (default: the task card's [sim] input columns).")
+@click.option(
+    "--sampler", default="diverse", show_default=True, help="Which sampler ranks them (see `s2rbench list samplers`)."
+)
+@click.option(
+    "--column", multiple=True, help="Input column(s) of the pool (default: the task card's [sim] input columns)."
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the ranked candidates to this CSV.")
 @click.option("--seed", type=int, default=None, help="Seed for ties and random choices (default: the card's).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
@@ -58,7 +73,9 @@ def suggest(task, pool, k, sampler, column, out, seed, data_dir) -> None:
     res = run_suggest(task, pool, k, sampler, column=list(column) or None, seed=seed, data_dir=data_dir)
     if out:
         path = res.to_csv(out)
-        click.echo(f"wrote {len(res.table)} of {res.usable} usable candidates ({res.pool_rows} pool rows), ranked by {res.sampler!r}, to {path}")
+        click.echo(
+            f"wrote {len(res.table)} of {res.usable} usable candidates ({res.pool_rows} pool rows), ranked by {res.sampler!r}, to {path}"
+        )
         return
     shown = res.table.drop(columns=[c for c in ("sampler", "canonical") if c in res.table.columns])
     click.echo(tabulate(shown.to_dict(orient="list"), headers="keys", tablefmt="simple", floatfmt=".4g"))

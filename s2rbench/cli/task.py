@@ -22,8 +22,16 @@ def register(cli: click.Group) -> None:
 
     @task.command("init")
     @click.argument("name")
-    @click.option("--sim", "sim", type=click.Path(dir_okay=False), default=None, help="The simulated table (CSV or Parquet).")
-    @click.option("--real", "real", type=click.Path(dir_okay=False), default=None, help="The real (measured) table (CSV or Parquet).")
+    @click.option(
+        "--sim", "sim", type=click.Path(dir_okay=False), default=None, help="The simulated table (CSV or Parquet)."
+    )
+    @click.option(
+        "--real",
+        "real",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="The real (measured) table (CSV or Parquet).",
+    )
     @click.option("--out", type=click.Path(), default=None, help="Where to write the card (default: ./NAME.toml).")
     @click.option("--force", is_flag=True, help="Overwrite an existing card.")
     def init(name: str, sim: str | None, real: str | None, out: str | None, force: bool) -> None:
@@ -45,7 +53,9 @@ def register(cli: click.Group) -> None:
                 cond = f", conditions {s['conditions']}" if s["conditions"] else ""
                 click.echo(f"  [{side}] input {s['input']} ({s['why']}), target {s['target']!r}{cond}")
                 if s["alternatives"]:
-                    click.echo(f"         other numeric columns: {', '.join(s['alternatives'][:8])}{' ...' if len(s['alternatives']) > 8 else ''}")
+                    click.echo(
+                        f"         other numeric columns: {', '.join(s['alternatives'][:8])}{' ...' if len(s['alternatives']) > 8 else ''}"
+                    )
         for note in res.notes:
             click.echo(f"  note: {note}")
         click.echo(f"next: s2rbench task check {res.path}")
@@ -54,7 +64,9 @@ def register(cli: click.Group) -> None:
     @click.argument("card")
     @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Local mirror of the data files.")
     @click.option("--featurizer", default=None, help="Check with this featurizer instead of the card's.")
-    @click.option("--top", type=int, default=10, show_default=True, help="How many rows with the largest |sim - real| to show.")
+    @click.option(
+        "--top", type=int, default=10, show_default=True, help="How many rows with the largest |sim - real| to show."
+    )
     @click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
     def check(card: str, data_dir: str | None, featurizer: str | None, top: int, as_json: bool) -> None:
         """Validate CARD (a .toml path or a task name) and both tables; print the data report.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -89,7 +89,9 @@ class ParamSpec:
         if self.choices is not None:
             what = "one of " + ", ".join(map(str, self.choices))
         else:
-            what = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(self.type, self.type.__name__)
+            what = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(
+                self.type, self.type.__name__
+            )
             lo, hi = self.low, self.high
             if lo is not None and hi is not None:
                 what += f" in {'(' if self.low_open else '['}{lo:g}, {hi:g}{')' if self.high_open else ']'}"
@@ -98,7 +100,11 @@ class ParamSpec:
             elif hi is not None:
                 what += f" {'<' if self.high_open else '<='} {hi:g}"
         if self.sequence:
-            what = (f"{what}, or a list of them" if self.scalar else f"a list of {self.min_len}..{self.max_len} values, each {what}")
+            what = (
+                f"{what}, or a list of them"
+                if self.scalar
+                else f"a list of {self.min_len}..{self.max_len} values, each {what}"
+            )
         return what
 
     def problem(self, value: Any) -> str | None:

@@ -49,7 +49,7 @@ class RealSplit:
 
 
 def test_size(n_rows: int, test_fraction: float) -> int:
-    return max(1, min(n_rows - 1, int(round(test_fraction * n_rows))))
+    return max(1, min(n_rows - 1, round(test_fraction * n_rows)))
 
 
 def real_split(
@@ -83,5 +83,5 @@ def real_split(
 
 def log_grid(lo: int, hi: int, per_decade: int = 4) -> list[int]:
     """A log-spaced integer grid from lo to hi inclusive (used to suggest card n grids)."""
-    k = max(2, int(math.ceil(math.log10(hi / lo) * per_decade)) + 1)
-    return sorted({int(round(v)) for v in np.geomspace(lo, hi, k)})
+    k = max(2, math.ceil(math.log10(hi / lo) * per_decade) + 1)
+    return sorted({round(v) for v in np.geomspace(lo, hi, k)})

@@ -44,7 +44,18 @@ from analysis code, notebooks and the CLI alike; it never reads a run directory.
 from __future__ import annotations
 
 from .backtest import Backtest, backtest, holdout_count, prediction_interval
-from .common import _aic, _boot_counts, _check_boot_args, _check_space, _mae_array, _means, _percentile_ci, _r2, _r2_rows, _sizes
+from .common import (
+    _aic,
+    _boot_counts,
+    _check_boot_args,
+    _check_space,
+    _mae_array,
+    _means,
+    _percentile_ci,
+    _r2,
+    _r2_rows,
+    _sizes,
+)
 from .curve import PowerLawFit, PurePowerLawFit, _curve_offset, _curve_pure, _fit_curve, fit_power_law, fit_scratch
 from .decisions import (
     CostOption,
@@ -64,27 +75,37 @@ from .decisions import (
 from .families import FAMILIES, FamilyBacktest, FamilyFit, backtest_families, family_n_for, fit_family
 from .formula import curve_mae, curve_n_for, sims_per_experiment, surface_m_for, surface_mae, surface_n_for
 from .jsonable import _jsonable, jsonable
-from .solve import EXPONENT_MAX, EXPONENT_MIN as _EXPONENT_MIN, GAMMA_NORM_MAX as _GAMMA_NORM_MAX, _fit_multistart, _lm_batch
+from .solve import (
+    EXPONENT_MAX,
+    _fit_multistart,
+    _lm_batch,
+)
+from .solve import (
+    EXPONENT_MIN as _EXPONENT_MIN,
+)
+from .solve import (
+    GAMMA_NORM_MAX as _GAMMA_NORM_MAX,
+)
 from .surface import SurfaceFit, _surface, fit_surface
 
 __all__ = [
-    "PurePowerLawFit",
-    "PowerLawFit",
-    "Plan",
-    "SurfaceFit",
+    "Backtest",
     "CostOption",
     "CostPlan",
     "Equivalence",
-    "Backtest",
+    "FamilyBacktest",
+    "FamilyFit",
+    "Plan",
+    "PowerLawFit",
+    "PurePowerLawFit",
+    "SurfaceFit",
+    "backtest",
+    "backtest_families",
+    "equivalent_real",
+    "fit_family",
     "fit_power_law",
     "fit_scratch",
-    "plan_n",
     "fit_surface",
     "plan_cost",
-    "equivalent_real",
-    "backtest",
-    "FamilyFit",
-    "FamilyBacktest",
-    "fit_family",
-    "backtest_families",
+    "plan_n",
 ]

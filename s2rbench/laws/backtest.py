@@ -24,10 +24,12 @@ from .curve import PowerLawFit, _fit_curve
 from .formula import curve_mae
 from .jsonable import jsonable as _jsonable
 
-__all__ = ["Backtest", "backtest", "prediction_interval", "holdout_count", "default_fit_count"]
+__all__ = ["Backtest", "backtest", "default_fit_count", "holdout_count", "prediction_interval"]
 
 
-def prediction_interval(obs: np.ndarray, pred: np.ndarray, obs_boot: np.ndarray, pred_boot: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+def prediction_interval(
+    obs: np.ndarray, pred: np.ndarray, obs_boot: np.ndarray, pred_boot: np.ndarray, ci: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap prediction interval (lo, hi) for each held-out observed mean; NaN where no replicate is finite."""
     dd = (obs_boot - pred_boot) - (obs - pred)[None, :]
     dd = np.where(np.isfinite(dd), dd, np.nan)
@@ -43,7 +45,7 @@ def prediction_interval(obs: np.ndarray, pred: np.ndarray, obs_boot: np.ndarray,
 def default_fit_count(K: int) -> int:
     """Sizes a backtest fits on by default: half the grid when that leaves the law its 3 points
     (K >= 6), else the 3 smallest (a quick grid of 4 sizes predicts its largest)."""
-    return int(round(0.5 * K)) if K >= 6 else 3
+    return round(0.5 * K) if K >= 6 else 3
 
 
 def holdout_count(K: int, holdout: Any = None, split: Any = None) -> int:
@@ -54,7 +56,7 @@ def holdout_count(K: int, holdout: Any = None, split: Any = None) -> int:
             sp = float(split)
         except (TypeError, ValueError):
             sp = math.nan
-        return int(round(sp * K)) if 0.0 < sp < 1.0 else -1
+        return round(sp * K) if 0.0 < sp < 1.0 else -1
     if holdout is None:
         return default_fit_count(K)
     if isinstance(holdout, bool) or not isinstance(holdout, (int, np.integer)) or holdout < 1:
@@ -94,8 +96,11 @@ class Backtest:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(
             {
-                "split": self.split, "fit": self.fit.to_dict(), "mean_abs_rel_error": self.mean_abs_rel_error,
-                "max_abs_rel_error": self.max_abs_rel_error, "coverage": self.coverage,
+                "split": self.split,
+                "fit": self.fit.to_dict(),
+                "mean_abs_rel_error": self.mean_abs_rel_error,
+                "max_abs_rel_error": self.max_abs_rel_error,
+                "coverage": self.coverage,
                 "table": {c: [None if v is pd.NA else v for v in self.table[c].tolist()] for c in self.table.columns},
             }
         )
@@ -137,7 +142,7 @@ def backtest(
     except (TypeError, ValueError):
         sp = math.nan
     K = len(xs)
-    k = int(round(sp * K)) if 0.0 < sp < 1.0 else -1
+    k = round(sp * K) if 0.0 < sp < 1.0 else -1
     if k < 3 or k > K - 1:
         raise S2RBenchError(
             f"{fname}: split={split!r} of {K} sizes leaves {max(k, 0)} to fit and {K - max(k, 0)} to predict; "
@@ -145,8 +150,16 @@ def backtest(
         )
     counts = _boot_counts(Y.shape[0], n_boot, seed)
     fit = _fit_curve(
-        xs[:k], Y[:, :k], n_boot=n_boot, ci=ci, seed=seed, with_offset=with_offset, space=space,
-        fname=fname, xname="n", counts=counts,
+        xs[:k],
+        Y[:, :k],
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        with_offset=with_offset,
+        space=space,
+        fname=fname,
+        xname="n",
+        counts=counts,
     )
     xt, Yt = xs[k:], Y[:, k:]
     obs = np.nanmean(Yt, axis=0)
@@ -161,9 +174,14 @@ def backtest(
         covered = pd.array([pd.NA] * len(xt), dtype="boolean")
     table = pd.DataFrame(
         {
-            "n": xt, "observed": obs, "predicted": pred, "pi_lo": lo, "pi_hi": hi,
-            "rel_error": (pred - obs) / obs, "covered": covered, "extrapolation": xt / xs[k - 1],
+            "n": xt,
+            "observed": obs,
+            "predicted": pred,
+            "pi_lo": lo,
+            "pi_hi": hi,
+            "rel_error": (pred - obs) / obs,
+            "covered": covered,
+            "extrapolation": xt / xs[k - 1],
         }
     )
     return Backtest(fit=fit, table=table, split=sp)
-

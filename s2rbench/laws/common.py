@@ -16,12 +16,15 @@ import numpy as np
 
 from ..errors import S2RBenchError
 
+
 def _sizes(values: Any, name: str, fname: str) -> np.ndarray:
     """A 1-D float array of distinct positive finite sizes (order kept; callers sort)."""
     try:
         a = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise S2RBenchError(f"{fname}: {name} must be a 1-D array of numbers; pass the sizes as a list or array") from None
+        raise S2RBenchError(
+            f"{fname}: {name} must be a 1-D array of numbers; pass the sizes as a list or array"
+        ) from None
     if a.ndim != 1:
         raise S2RBenchError(f"{fname}: {name} must be 1-D (got shape {a.shape}); pass one size per column of mae")
     if not np.all(np.isfinite(a)):
@@ -31,7 +34,9 @@ def _sizes(values: Any, name: str, fname: str) -> np.ndarray:
             f"{fname}: {name} must be > 0 (got min {a.min():g}); drop size 0 (the scratch baseline belongs in fit_scratch)"
         )
     if len(np.unique(a)) != len(a):
-        raise S2RBenchError(f"{fname}: {name} has repeated sizes; pass each distinct size once with its trials as rows of mae")
+        raise S2RBenchError(
+            f"{fname}: {name} has repeated sizes; pass each distinct size once with its trials as rows of mae"
+        )
     return a
 
 
@@ -139,7 +144,6 @@ def _aic(rss: float, n_points: int, k: int, small_sample: bool) -> float:
     if small_sample:
         aic += 2.0 * k * (k + 1) / (n_points - k - 1)
     return aic
-
 
 
 def paired_drop(first: np.ndarray, last: np.ndarray) -> tuple[float, float, int]:

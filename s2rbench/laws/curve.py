@@ -25,12 +25,26 @@ from typing import Any
 import numpy as np
 
 from ..errors import S2RBenchError
-from .common import paired_drop, _aic, _boot_counts, _check_boot_args, _check_space, _mae_array, _means, _percentile_ci, _r2, _sizes
-from .formula import CURVE_TEXT, curve_mae
+from .common import (
+    _aic,
+    _boot_counts,
+    _check_boot_args,
+    _check_space,
+    _mae_array,
+    _means,
+    _percentile_ci,
+    _r2,
+    _sizes,
+    paired_drop,
+)
+from .formula import curve_mae
 from .jsonable import jsonable as _jsonable
-from .solve import EXPONENT_MAX, EXPONENT_MIN as _EXPONENT_MIN, fit_multistart as _fit_multistart, lm_batch as _lm_batch
+from .solve import EXPONENT_MAX
+from .solve import EXPONENT_MIN as _EXPONENT_MIN
+from .solve import fit_multistart as _fit_multistart
+from .solve import lm_batch as _lm_batch
 
-__all__ = ["PurePowerLawFit", "PowerLawFit", "fit_power_law", "fit_scratch", "EXPONENT_MAX"]
+__all__ = ["EXPONENT_MAX", "PowerLawFit", "PurePowerLawFit", "fit_power_law", "fit_scratch"]
 
 
 def _curve_offset(theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +68,6 @@ def _curve_pure(theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return ap, J
 
 
-
 @dataclass(frozen=True, eq=False)
 class PurePowerLawFit:
     """The pure power law ``E(n) = D * n**(-alpha)`` (no floor), fitted to the same means.
@@ -76,7 +89,14 @@ class PurePowerLawFit:
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(
-            {"alpha": self.alpha, "D": self.D, "alpha_ci": self.alpha_ci, "D_ci": self.D_ci, "r2": self.r2, "aic": self.aic}
+            {
+                "alpha": self.alpha,
+                "D": self.D,
+                "alpha_ci": self.alpha_ci,
+                "D_ci": self.D_ci,
+                "r2": self.r2,
+                "aic": self.aic,
+            }
         )
 
 
@@ -130,13 +150,26 @@ class PowerLawFit:
         """JSON-ready dict (lists, floats; NaN/inf become None). ``include_boot`` adds the replicates."""
         d: dict[str, Any] = {
             "law": "D*n^-alpha + C" if self.with_offset else "D*n^-alpha",
-            "alpha": self.alpha, "C": self.C, "D": self.D,
-            "alpha_ci": self.alpha_ci, "C_ci": self.C_ci, "D_ci": self.D_ci,
-            "r2": self.r2, "aic": self.aic, "criterion": self.criterion, "better": self.better,
+            "alpha": self.alpha,
+            "C": self.C,
+            "D": self.D,
+            "alpha_ci": self.alpha_ci,
+            "C_ci": self.C_ci,
+            "D_ci": self.D_ci,
+            "r2": self.r2,
+            "aic": self.aic,
+            "criterion": self.criterion,
+            "better": self.better,
             "pure": self.pure.to_dict(),
-            "n": self.n, "mean_mae": self.mean_mae, "n_trials": self.n_trials,
-            "n_boot": int(self.boot.shape[0]), "ci": self.ci, "space": self.space,
-            "drop": self.drop, "drop_se": self.drop_se, "drop_trials": self.drop_trials,
+            "n": self.n,
+            "mean_mae": self.mean_mae,
+            "n_trials": self.n_trials,
+            "n_boot": int(self.boot.shape[0]),
+            "ci": self.ci,
+            "space": self.space,
+            "drop": self.drop,
+            "drop_se": self.drop_se,
+            "drop_trials": self.drop_trials,
         }
         if include_boot:
             d["boot"] = self.boot
@@ -206,7 +239,7 @@ def _fit_curve(
     space: str,
     fname: str,
     xname: str,
-    counts: np.ndarray | None | str = "draw",
+    counts: np.ndarray | str | None = "draw",
 ) -> PowerLawFit:
     """Shared body of `fit_power_law` and `fit_scratch` (``xname`` names the size axis in errors).
 
@@ -248,9 +281,12 @@ def _fit_curve(
     small = K - 4 - 1 > 0  # AICc needs N > k + 1 for the larger model (3 parameters + noise variance)
     aic_p = _aic(rss_p, K, 3, small)
     pure = PurePowerLawFit(
-        alpha=alpha_p, D=D_p,
-        alpha_ci=_percentile_ci(boot_p[:, 0], ci), D_ci=_percentile_ci(boot_p[:, 1], ci),
-        r2=_r2(y, pred_p), aic=aic_p,
+        alpha=alpha_p,
+        D=D_p,
+        alpha_ci=_percentile_ci(boot_p[:, 0], ci),
+        D_ci=_percentile_ci(boot_p[:, 1], ci),
+        r2=_r2(y, pred_p),
+        aic=aic_p,
     )
     # With exactly 3 sizes the offset law interpolates them (zero residual), so no criterion can
     # weigh it against the pure law: keep the simpler law and say so.
@@ -272,11 +308,27 @@ def _fit_curve(
     pred = curve_mae([alpha, C, D], xs[None, :])[0]
     drop, drop_se, drop_k = paired_drop(Y[:, 0], Y[:, -1])
     return PowerLawFit(
-        alpha=alpha, C=C, D=D,
-        alpha_ci=_percentile_ci(boot[:, 0], ci), C_ci=_percentile_ci(boot[:, 1], ci), D_ci=_percentile_ci(boot[:, 2], ci),
-        r2=_r2(y, pred), n=xs, mean_mae=y, n_trials=T, pure=pure, better=better, boot=boot,
-        aic=aic, criterion=criterion, space=space, ci=ci, with_offset=bool(with_offset),
-        drop=drop, drop_se=drop_se, drop_trials=drop_k,
+        alpha=alpha,
+        C=C,
+        D=D,
+        alpha_ci=_percentile_ci(boot[:, 0], ci),
+        C_ci=_percentile_ci(boot[:, 1], ci),
+        D_ci=_percentile_ci(boot[:, 2], ci),
+        r2=_r2(y, pred),
+        n=xs,
+        mean_mae=y,
+        n_trials=T,
+        pure=pure,
+        better=better,
+        boot=boot,
+        aic=aic,
+        criterion=criterion,
+        space=space,
+        ci=ci,
+        with_offset=bool(with_offset),
+        drop=drop,
+        drop_se=drop_se,
+        drop_trials=drop_k,
     )
 
 
@@ -307,8 +359,15 @@ def fit_power_law(
     mismatch, negative/inf MAEs or all-NaN input.
     """
     return _fit_curve(
-        n, mae, n_boot=n_boot, ci=ci, seed=seed, with_offset=with_offset, space=space,
-        fname="fit_power_law", xname="n",
+        n,
+        mae,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        with_offset=with_offset,
+        space=space,
+        fname="fit_power_law",
+        xname="n",
     )
 
 
@@ -330,7 +389,13 @@ def fit_scratch(
     pretrained model is worth in real samples.
     """
     return _fit_curve(
-        m, mae, n_boot=n_boot, ci=ci, seed=seed, with_offset=with_offset, space=space,
-        fname="fit_scratch", xname="m",
+        m,
+        mae,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        with_offset=with_offset,
+        space=space,
+        fname="fit_scratch",
+        xname="m",
     )
-

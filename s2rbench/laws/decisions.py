@@ -29,8 +29,18 @@ from .jsonable import jsonable as _jsonable
 from .surface import SurfaceFit
 
 __all__ = [
-    "Plan", "CostOption", "CostPlan", "Equivalence", "plan_n", "plan_cost", "equivalent_real",
-    "interval", "n_for_target", "argmin_cost", "cost_options", "equivalence_rows",
+    "CostOption",
+    "CostPlan",
+    "Equivalence",
+    "Plan",
+    "argmin_cost",
+    "cost_options",
+    "equivalence_rows",
+    "equivalent_real",
+    "interval",
+    "n_for_target",
+    "plan_cost",
+    "plan_n",
 ]
 
 
@@ -108,10 +118,17 @@ class Plan:
         """JSON-ready dict; inf becomes None, so ``reachable`` and ``n_ci_upper_unbounded`` say which."""
         return _jsonable(
             {
-                "target_mae": self.target_mae, "reachable": self.reachable, "n": self.n, "n_ci": self.n_ci,
-                "n_ci_upper_unbounded": bool(self.n_ci[1] == math.inf), "frac_unreachable": self.frac_unreachable,
-                "best_mae": self.best_mae, "extrapolation": self.extrapolation, "extrapolates": self.extrapolates,
-                "n_max_measured": self.n_max_measured, "ci": self.ci,
+                "target_mae": self.target_mae,
+                "reachable": self.reachable,
+                "n": self.n,
+                "n_ci": self.n_ci,
+                "n_ci_upper_unbounded": bool(self.n_ci[1] == math.inf),
+                "frac_unreachable": self.frac_unreachable,
+                "best_mae": self.best_mae,
+                "extrapolation": self.extrapolation,
+                "extrapolates": self.extrapolates,
+                "n_max_measured": self.n_max_measured,
+                "ci": self.ci,
             }
         )
 
@@ -136,8 +153,15 @@ def plan_n(fit: PowerLawFit, target_mae: float) -> Plan:
         frac, n_ci = math.nan, (math.nan, math.nan)
     n_max = float(fit.n.max())
     return Plan(
-        target_mae=t, reachable=bool(math.isfinite(n)), n=n, n_ci=n_ci, frac_unreachable=frac,
-        best_mae=float(fit.C), extrapolation=n / n_max, n_max_measured=n_max, ci=fit.ci,
+        target_mae=t,
+        reachable=bool(math.isfinite(n)),
+        n=n,
+        n_ci=n_ci,
+        frac_unreachable=frac,
+        best_mae=float(fit.C),
+        extrapolation=n / n_max,
+        n_max_measured=n_max,
+        ci=fit.ci,
     )
 
 
@@ -146,7 +170,9 @@ def plan_n(fit: PowerLawFit, target_mae: float) -> Plan:
 # --------------------------------------------------------------------------------------------------
 
 
-def argmin_cost(P: Any, t: float, cs: float, ce: float, m_lo: Any, m_hi: Any, passes: int = 6, nodes: int = 257) -> tuple[np.ndarray, np.ndarray]:
+def argmin_cost(
+    P: Any, t: float, cs: float, ce: float, m_lo: Any, m_hi: Any, passes: int = 6, nodes: int = 257
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row: minimise ``cs·n(m) + ce·m`` over m in [m_lo, m_hi] (n(m) the minimal n); returns (n, m).
 
     The caller guarantees n(m_hi) is finite. An optimum on the upper limit is reported as the limit
@@ -294,11 +320,19 @@ class CostPlan:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(
             {
-                "target_mae": self.target_mae, "cost_sim": self.cost_sim, "cost_exp": self.cost_exp,
-                "n0": self.n0, "m0": self.m0, "current_mae": self.current_mae, "n_max": self.n_max,
-                "m_max": self.m_max, "reachable": self.reachable,
-                "cheapest": self.cheapest.to_dict(), "from_current": self.from_current.to_dict(),
-                "more_sims": self.more_sims.to_dict(), "more_exps": self.more_exps.to_dict(),
+                "target_mae": self.target_mae,
+                "cost_sim": self.cost_sim,
+                "cost_exp": self.cost_exp,
+                "n0": self.n0,
+                "m0": self.m0,
+                "current_mae": self.current_mae,
+                "n_max": self.n_max,
+                "m_max": self.m_max,
+                "reachable": self.reachable,
+                "cheapest": self.cheapest.to_dict(),
+                "from_current": self.from_current.to_dict(),
+                "more_sims": self.more_sims.to_dict(),
+                "more_exps": self.more_exps.to_dict(),
             }
         )
 
@@ -347,7 +381,9 @@ def plan_cost(
     n0 = float(surface.n.max()) if n0 is None else _check_positive(n0, "n0", fname)
     m0 = float(surface.m.max()) if m0 is None else _check_positive(m0, "m0", fname)
     if n0 > n_max or m0 > m_max:
-        raise S2RBenchError(f"{fname}: the current (n0, m0) = ({n0:g}, {m0:g}) exceeds (n_max, m_max); raise the limits")
+        raise S2RBenchError(
+            f"{fname}: the current (n0, m0) = ({n0:g}, {m0:g}) exceeds (n_max, m_max); raise the limits"
+        )
     nmeas, mmeas = float(surface.n.max()), float(surface.m.max())
     opts = cost_options(surface.params, t, cs, ce, n0=n0, m0=m0, n_max=n_max, m_max=m_max, m_measured=mmeas)
 
@@ -357,14 +393,30 @@ def plan_cost(
         cost = cs * n + ce * m if reach else math.inf
         extra = cs * max(n - n0, 0.0) + ce * max(m - m0, 0.0) if reach else math.inf
         return CostOption(
-            label=label, reachable=reach, n=n, m=m, cost=cost, extra_cost=extra, best_mae=best,
-            extrapolation_n=n / nmeas, extrapolation_m=m / mmeas,
+            label=label,
+            reachable=reach,
+            n=n,
+            m=m,
+            cost=cost,
+            extra_cost=extra,
+            best_mae=best,
+            extrapolation_n=n / nmeas,
+            extrapolation_m=m / mmeas,
         )
 
     return CostPlan(
-        target_mae=t, cost_sim=cs, cost_exp=ce, n0=n0, m0=m0, current_mae=float(surface_mae(surface.params, n0, m0)[0]),
-        n_max=n_max, m_max=m_max, cheapest=option("cheapest"), from_current=option("from_current"),
-        more_sims=option("more_sims"), more_exps=option("more_exps"),
+        target_mae=t,
+        cost_sim=cs,
+        cost_exp=ce,
+        n0=n0,
+        m0=m0,
+        current_mae=float(surface_mae(surface.params, n0, m0)[0]),
+        n_max=n_max,
+        m_max=m_max,
+        cheapest=option("cheapest"),
+        from_current=option("from_current"),
+        more_sims=option("more_sims"),
+        more_exps=option("more_exps"),
     )
 
 
@@ -433,6 +485,13 @@ def equivalent_real(surface: SurfaceFit, scratch: PowerLawFit, n: float, m: floa
     r = {k: float(v[0]) for k, v in equivalence_rows(surface.params, scratch.params, n, m).items()}
     m_eq, dn = r["m_equiv"], r["sims_per_experiment"]
     return Equivalence(
-        n=n, m=m, transfer_mae=r["transfer_mae"], scratch_mae=r["scratch_mae"], m_equiv=m_eq, equiv_ratio=m_eq / m,
-        reachable=math.isfinite(m_eq), sims_per_experiment=dn, sims_per_experiment_reachable=math.isfinite(dn),
+        n=n,
+        m=m,
+        transfer_mae=r["transfer_mae"],
+        scratch_mae=r["scratch_mae"],
+        m_equiv=m_eq,
+        equiv_ratio=m_eq / m,
+        reachable=math.isfinite(m_eq),
+        sims_per_experiment=dn,
+        sims_per_experiment_reachable=math.isfinite(dn),
     )

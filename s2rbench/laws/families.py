@@ -45,7 +45,7 @@ from .formula import curve_mae
 from .jsonable import jsonable
 from .solve import EXPONENT_MAX, EXPONENT_MIN, Model, fit_multistart, lm_batch
 
-__all__ = ["FAMILIES", "BACKTEST_TOL", "FamilyFit", "FamilyBacktest", "fit_family", "backtest_families", "family_n_for"]
+__all__ = ["BACKTEST_TOL", "FAMILIES", "FamilyBacktest", "FamilyFit", "backtest_families", "family_n_for", "fit_family"]
 
 #: A held-out mean more than this relative distance from the prediction fails the backtest.
 BACKTEST_TOL = 0.10
@@ -166,12 +166,28 @@ def _br_predict(P: np.ndarray, n: np.ndarray) -> np.ndarray:
 FAMILIES: dict[str, _Spec | None] = {
     "power": None,  # D·n^−α + C, fitted by s2rbench.laws.curve
     "small-data": _Spec(
-        "small-data", "E0·(1 + n/n0)^−α", "Hestness et al. 2017", ("E0", "n0", "alpha"), ("amplitude", "size", "exponent"),
-        _small_data, _sd_starts, _sd_bounds, _sd_user, _sd_predict,
+        "small-data",
+        "E0·(1 + n/n0)^−α",
+        "Hestness et al. 2017",
+        ("E0", "n0", "alpha"),
+        ("amplitude", "size", "exponent"),
+        _small_data,
+        _sd_starts,
+        _sd_bounds,
+        _sd_user,
+        _sd_predict,
     ),
     "broken": _Spec(
-        "broken", "a·n^−α1·(1 + n/nb)^(α1 − α2)", "Caballero et al. 2022", ("a", "alpha1", "alpha2", "nb"),
-        ("amplitude", "exponent0", "exponent", "size"), _broken, _br_starts, _br_bounds, _br_user, _br_predict,
+        "broken",
+        "a·n^−α1·(1 + n/nb)^(α1 − α2)",
+        "Caballero et al. 2022",
+        ("a", "alpha1", "alpha2", "nb"),
+        ("amplitude", "exponent0", "exponent", "size"),
+        _broken,
+        _br_starts,
+        _br_bounds,
+        _br_user,
+        _br_predict,
     ),
 }
 _N_PARAMS = {"power": 3, "small-data": 3, "broken": 4}
@@ -223,9 +239,18 @@ class FamilyFit:
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
             {
-                "family": self.family, "formula": self.formula, "params": self.params, "r2": self.r2, "n": self.n,
-                "mean_mae": self.mean_mae, "n_trials": self.n_trials, "ci": self.ci, "n_boot": int(self.boot.shape[0]),
-                "drop": self.drop, "drop_se": self.drop_se, "drop_trials": self.drop_trials,
+                "family": self.family,
+                "formula": self.formula,
+                "params": self.params,
+                "r2": self.r2,
+                "n": self.n,
+                "mean_mae": self.mean_mae,
+                "n_trials": self.n_trials,
+                "ci": self.ci,
+                "n_boot": int(self.boot.shape[0]),
+                "drop": self.drop,
+                "drop_se": self.drop_se,
+                "drop_trials": self.drop_trials,
             }
         )
 
@@ -251,16 +276,35 @@ def _from_power(f: PowerLawFit) -> FamilyFit:
     vals = {"alpha": f.alpha, "C": f.C, "D": f.D}
     cis = {"alpha": f.alpha_ci, "C": f.C_ci, "D": f.D_ci}
     return FamilyFit(
-        family="power", formula="D·n^−α + C", names=names, roles=("exponent", "floor", "amplitude"), values=vals, cis=cis,
+        family="power",
+        formula="D·n^−α + C",
+        names=names,
+        roles=("exponent", "floor", "amplitude"),
+        values=vals,
+        cis=cis,
         bounds={"alpha": (EXPONENT_MIN, EXPONENT_MAX), "C": (0.0, float(np.max(f.mean_mae))), "D": (0.0, math.inf)},
-        boot=f.boot, r2=f.r2, n=f.n, mean_mae=f.mean_mae, n_trials=f.n_trials, ci=f.ci, drop=f.drop, drop_se=f.drop_se,
-        drop_trials=f.drop_trials, power=f,
+        boot=f.boot,
+        r2=f.r2,
+        n=f.n,
+        mean_mae=f.mean_mae,
+        n_trials=f.n_trials,
+        ci=f.ci,
+        drop=f.drop,
+        drop_se=f.drop_se,
+        drop_trials=f.drop_trials,
+        power=f,
     )
 
 
 def fit_family(
-    family: str, n: Any, mae: Any, *, n_boot: int = 1000, ci: float = 0.90, seed: int | None = 0,
-    counts: np.ndarray | None | str = "draw",
+    family: str,
+    n: Any,
+    mae: Any,
+    *,
+    n_boot: int = 1000,
+    ci: float = 0.90,
+    seed: int | None = 0,
+    counts: np.ndarray | str | None = "draw",
 ) -> FamilyFit:
     """Fit one law family (``"power"``, ``"small-data"``, ``"broken"``) to per-trial MAEs ``(trials, len(n))``.
 
@@ -273,7 +317,18 @@ def fit_family(
     n_boot, ci = _check_boot_args(n_boot, ci, fname)
     if family == "power":
         return _from_power(
-            _fit_curve(n, mae, n_boot=n_boot, ci=ci, seed=seed, with_offset=True, space="log", fname=fname, xname="n", counts=counts)
+            _fit_curve(
+                n,
+                mae,
+                n_boot=n_boot,
+                ci=ci,
+                seed=seed,
+                with_offset=True,
+                space="log",
+                fname=fname,
+                xname="n",
+                counts=counts,
+            )
         )
     spec = FAMILIES[family]
     assert spec is not None
@@ -304,8 +359,14 @@ def fit_family(
         TY = np.where(valid, np.log(np.where(valid, Yb, 1.0)), 0.0)
         B = Yb.shape[0]
         tb, _ = lm_batch(
-            spec.model, X, TY, valid.astype(float), np.broadcast_to(theta, (B, P)),
-            np.broadcast_to(lo, (B, P)), np.broadcast_to(hi, (B, P)), "log",
+            spec.model,
+            X,
+            TY,
+            valid.astype(float),
+            np.broadcast_to(theta, (B, P)),
+            np.broadcast_to(lo, (B, P)),
+            np.broadcast_to(hi, (B, P)),
+            "log",
         )
         boot = spec.to_user(tb, lg)
         boot[np.any(~np.isfinite(tb), axis=1)] = np.nan
@@ -320,10 +381,22 @@ def fit_family(
     pred = spec.predict(user[None, :], xs)[0]
     drop, drop_se, drop_k = paired_drop(Y[:, 0], Y[:, -1])
     return FamilyFit(
-        family=family, formula=spec.formula, names=spec.params, roles=spec.roles,
+        family=family,
+        formula=spec.formula,
+        names=spec.params,
+        roles=spec.roles,
         values={k: float(v) for k, v in zip(spec.params, user)},
-        cis={k: _percentile_ci(boot[:, i], ci) for i, k in enumerate(spec.params)}, bounds=bounds, boot=boot,
-        r2=_r2(y, pred), n=xs, mean_mae=y, n_trials=T, ci=ci, drop=drop, drop_se=drop_se, drop_trials=drop_k,
+        cis={k: _percentile_ci(boot[:, i], ci) for i, k in enumerate(spec.params)},
+        bounds=bounds,
+        boot=boot,
+        r2=_r2(y, pred),
+        n=xs,
+        mean_mae=y,
+        n_trials=T,
+        ci=ci,
+        drop=drop,
+        drop_se=drop_se,
+        drop_trials=drop_k,
     )
 
 
@@ -351,16 +424,30 @@ class FamilyBacktest:
 
     def to_dict(self) -> dict[str, Any]:
         out = {
-            "n_fit": self.n_fit, "n_held": self.n_held, "chosen": self.chosen, "ci": self.ci, "tol": self.tol,
-            "families": {k: {kk: (vv.to_dict() if hasattr(vv, "to_dict") else vv) for kk, vv in v.items()} for k, v in self.results.items()},
+            "n_fit": self.n_fit,
+            "n_held": self.n_held,
+            "chosen": self.chosen,
+            "ci": self.ci,
+            "tol": self.tol,
+            "families": {
+                k: {kk: (vv.to_dict() if hasattr(vv, "to_dict") else vv) for kk, vv in v.items()}
+                for k, v in self.results.items()
+            },
             "notes": self.notes,
         }
         return jsonable(out)
 
 
 def backtest_families(
-    n: Any, mae: Any, *, holdout: int | None = EXTRAPOLATION_HOLDOUT, families: tuple[str, ...] = tuple(FAMILIES), n_boot: int = 1000,
-    ci: float = 0.90, seed: int | None = 0, tol: float = BACKTEST_TOL,
+    n: Any,
+    mae: Any,
+    *,
+    holdout: int | None = EXTRAPOLATION_HOLDOUT,
+    families: tuple[str, ...] = tuple(FAMILIES),
+    n_boot: int = 1000,
+    ci: float = 0.90,
+    seed: int | None = 0,
+    tol: float = BACKTEST_TOL,
 ) -> FamilyBacktest:
     """Fit every family on the smaller sizes, predict the ``holdout`` largest (default as `holdout_count`)."""
     fname = "backtest_families"
@@ -374,7 +461,9 @@ def backtest_families(
     K = len(xs)
     k = holdout_count(K, holdout=holdout)
     if k < 3 or k > K - 1:
-        raise S2RBenchError(f"{fname}: {K} sizes leave {max(k, 0)} to fit and {K - max(k, 0)} to predict; need >= 3 and >= 1")
+        raise S2RBenchError(
+            f"{fname}: {K} sizes leave {max(k, 0)} to fit and {K - max(k, 0)} to predict; need >= 3 and >= 1"
+        )
     counts = _boot_counts(Y.shape[0], n_boot, seed)
     xt, Yt = xs[k:], Y[:, k:]
     obs = np.nanmean(Yt, axis=0)
@@ -402,20 +491,39 @@ def backtest_families(
         rel = (pred - obs) / obs
         cov = float(np.mean(covered)) if all(c is not None for c in covered) else math.nan
         table = [
-            {"n": float(a), "observed": float(o), "predicted": float(p), "pi_lo": float(l), "pi_hi": float(h),
-             "rel_error": float(r), "covered": c}
+            {
+                "n": float(a),
+                "observed": float(o),
+                "predicted": float(p),
+                "pi_lo": float(l),
+                "pi_hi": float(h),
+                "rel_error": float(r),
+                "covered": c,
+            }
             for a, o, p, l, h, r, c in zip(xt, obs, pred, lo, hi, rel, covered)
         ]
         results[fam] = {
-            "fit": f, "mean_abs_rel_error": float(np.mean(np.abs(rel))), "max_abs_rel_error": float(np.max(np.abs(rel))),
-            "coverage": cov, "passed": passes(table, tol), "table": table,
+            "fit": f,
+            "mean_abs_rel_error": float(np.mean(np.abs(rel))),
+            "max_abs_rel_error": float(np.max(np.abs(rel))),
+            "coverage": cov,
+            "passed": passes(table, tol),
+            "table": table,
         }
     passing = [f for f, r in results.items() if r.get("passed")]
     chosen = min(passing, key=lambda f: results[f]["mean_abs_rel_error"]) if passing else None
-    notes = [] if chosen else ["no family extrapolates: none predicted the held-out sizes within its interval and "
-                               f"{100 * tol:.0f}%"]
+    notes = (
+        []
+        if chosen
+        else [f"no family extrapolates: none predicted the held-out sizes within its interval and {100 * tol:.0f}%"]
+    )
     return FamilyBacktest(
-        n_fit=[float(v) for v in xs[:k]], n_held=[float(v) for v in xt], results=results, chosen=chosen, ci=ci, tol=tol,
+        n_fit=[float(v) for v in xs[:k]],
+        n_held=[float(v) for v in xt],
+        results=results,
+        chosen=chosen,
+        ci=ci,
+        tol=tol,
         notes=notes,
     )
 

@@ -26,17 +26,17 @@ import numpy as np
 
 __all__ = [
     "CURVE_COLUMNS",
-    "SURFACE_COLUMNS",
-    "rows",
-    "curve_mae",
-    "curve_n_for",
-    "surface_mae",
-    "surface_n_for",
-    "surface_m_for",
-    "sims_per_experiment",
     "CURVE_TEXT",
     "SCRATCH_TEXT",
+    "SURFACE_COLUMNS",
     "SURFACE_TEXT",
+    "curve_mae",
+    "curve_n_for",
+    "rows",
+    "sims_per_experiment",
+    "surface_m_for",
+    "surface_mae",
+    "surface_n_for",
 ]
 
 CURVE_COLUMNS = ("alpha", "C", "D")

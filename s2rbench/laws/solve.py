@@ -33,6 +33,7 @@ GAMMA_NORM_MAX = 1e8
 # A model maps parameters theta (B, P) and a design X (N, d) to values f (B, N) and df/dtheta (B, N, P).
 Model = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
+
 def _residuals(
     model: Model, theta: np.ndarray, X: np.ndarray, ty: np.ndarray, w: np.ndarray, space: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -101,8 +102,16 @@ def fit_multistart(
             # cost comparison below discards any such run, so its floating-point warnings are noise.
             with np.errstate(all="ignore"):
                 res = least_squares(
-                    fun, np.clip(x0, lo, hi), jac=jac, bounds=(lo, hi), method="trf", x_scale="jac",
-                    ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=2000,
+                    fun,
+                    np.clip(x0, lo, hi),
+                    jac=jac,
+                    bounds=(lo, hi),
+                    method="trf",
+                    x_scale="jac",
+                    ftol=1e-12,
+                    xtol=1e-12,
+                    gtol=1e-12,
+                    max_nfev=2000,
                 )
         except (ValueError, np.linalg.LinAlgError):  # pragma: no cover - defensive
             continue
@@ -176,6 +185,7 @@ def lm_batch(
     theta[bad] = np.nan
     cost[bad] = np.inf
     return theta, cost
+
 
 _fit_multistart = fit_multistart
 _lm_batch = lm_batch

@@ -17,11 +17,24 @@ from typing import Any
 import numpy as np
 
 from ..errors import S2RBenchError
-from .common import paired_drop, _boot_counts, _check_boot_args, _mae_array, _means, _percentile_ci, _r2, _r2_rows, _sizes
+from .common import (
+    _boot_counts,
+    _check_boot_args,
+    _mae_array,
+    _means,
+    _percentile_ci,
+    _r2,
+    _r2_rows,
+    _sizes,
+    paired_drop,
+)
 from .formula import surface_mae
 from .jsonable import jsonable as _jsonable
-from .solve import EXPONENT_MAX, EXPONENT_MIN as _EXPONENT_MIN, GAMMA_NORM_MAX as _GAMMA_NORM_MAX
-from .solve import fit_multistart as _fit_multistart, lm_batch as _lm_batch
+from .solve import EXPONENT_MAX
+from .solve import EXPONENT_MIN as _EXPONENT_MIN
+from .solve import GAMMA_NORM_MAX as _GAMMA_NORM_MAX
+from .solve import fit_multistart as _fit_multistart
+from .solve import lm_batch as _lm_batch
 
 __all__ = ["SurfaceFit", "fit_surface"]
 
@@ -85,11 +98,25 @@ class SurfaceFit:
         """JSON-ready dict (lists, floats; NaN/inf become None)."""
         d: dict[str, Any] = {
             "law": "delta*(gamma + n^-alpha)*m^-beta",
-            "alpha": self.alpha, "beta": self.beta, "gamma": self.gamma, "delta": self.delta,
-            "alpha_ci": self.alpha_ci, "beta_ci": self.beta_ci, "gamma_ci": self.gamma_ci, "delta_ci": self.delta_ci,
-            "r2": self.r2, "r2_ci": self.r2_ci, "n": self.n, "m": self.m, "mean_mae": self.mean_mae,
-            "n_trials": self.n_trials, "n_boot": int(self.boot.shape[0]), "ci": self.ci,
-            "drop": self.drop, "drop_se": self.drop_se, "drop_trials": self.drop_trials,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "delta": self.delta,
+            "alpha_ci": self.alpha_ci,
+            "beta_ci": self.beta_ci,
+            "gamma_ci": self.gamma_ci,
+            "delta_ci": self.delta_ci,
+            "r2": self.r2,
+            "r2_ci": self.r2_ci,
+            "n": self.n,
+            "m": self.m,
+            "mean_mae": self.mean_mae,
+            "n_trials": self.n_trials,
+            "n_boot": int(self.boot.shape[0]),
+            "ci": self.ci,
+            "drop": self.drop,
+            "drop_se": self.drop_se,
+            "drop_trials": self.drop_trials,
         }
         if include_boot:
             d["boot"] = self.boot
@@ -176,8 +203,14 @@ def fit_surface(
         TY = np.where(valid, np.log(np.where(valid, Yb, 1.0)), 0.0)
         B = Yb.shape[0]
         tb, _ = _lm_batch(
-            _surface, Xall, TY, valid.astype(float), np.broadcast_to(theta, (B, 4)),
-            np.broadcast_to(lo, (B, 4)), np.broadcast_to(hi, (B, 4)), "log",
+            _surface,
+            Xall,
+            TY,
+            valid.astype(float),
+            np.broadcast_to(theta, (B, 4)),
+            np.broadcast_to(lo, (B, 4)),
+            np.broadcast_to(hi, (B, 4)),
+            "log",
         )
         boot = to_user(tb)
         fb, _ = _surface(tb, Xall)
@@ -186,10 +219,23 @@ def fit_surface(
     else:
         boot, r2b = np.empty((0, 4)), np.empty(0)
     return SurfaceFit(
-        alpha=alpha, beta=beta, gamma=gamma, delta=delta,
-        alpha_ci=_percentile_ci(boot[:, 0], ci), beta_ci=_percentile_ci(boot[:, 1], ci),
-        gamma_ci=_percentile_ci(boot[:, 2], ci), delta_ci=_percentile_ci(boot[:, 3], ci),
-        r2=r2, r2_ci=_percentile_ci(r2b, ci), n=ns, m=ms, mean_mae=ybar, n_trials=T, boot=boot, ci=ci,
-        drop=drop, drop_se=drop_se, drop_trials=drop_k,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        delta=delta,
+        alpha_ci=_percentile_ci(boot[:, 0], ci),
+        beta_ci=_percentile_ci(boot[:, 1], ci),
+        gamma_ci=_percentile_ci(boot[:, 2], ci),
+        delta_ci=_percentile_ci(boot[:, 3], ci),
+        r2=r2,
+        r2_ci=_percentile_ci(r2b, ci),
+        n=ns,
+        m=ms,
+        mean_mae=ybar,
+        n_trials=T,
+        boot=boot,
+        ci=ci,
+        drop=drop,
+        drop_se=drop_se,
+        drop_trials=drop_k,
     )
-

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 # The sweep package first: importing the plugin registry before s2rbench.contracts.sampler is a
 # circular import on main (the sampler plugins fail to load); see the board report.
-from .. import sweep as _sweep  # noqa: F401
-from . import submission  # noqa: F401  (s2rbench.leaderboard.submission)
-from .page import *  # noqa: F401,F403
-from .page import (  # noqa: F401  (private helpers the CLI and tests use)
-    _cell, _first_difference, _law_cells, _orphan_plots, _plot, _row,
+from .. import sweep as _sweep
+from . import submission
+from .page import *  # noqa: F403
+from .page import (
+    _cell,
+    _first_difference,
+    _law_cells,
+    _orphan_plots,
+    _plot,
+    _row,
 )

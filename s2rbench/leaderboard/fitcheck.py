@@ -90,7 +90,12 @@ def _compare(out: list[str], fname: str, stated: Any, real: Any, tol: float, why
 REGENERATE = "the stated numbers must be the ones recomputed from results — regenerate the file with `s2rbench submit`"
 
 #: (field, kind) of the summary section; all linear in the trial MAEs.
-SUMMARY_FIELDS = (("mae_at_largest_n", "mae"), ("mae_at_largest_n_ci", "mae"), ("scratch_mae", "mae"), ("gain_over_scratch", "unitless"))
+SUMMARY_FIELDS = (
+    ("mae_at_largest_n", "mae"),
+    ("mae_at_largest_n_ci", "mae"),
+    ("scratch_mae", "mae"),
+    ("gain_over_scratch", "unitless"),
+)
 
 
 def compare_summary(stated: dict[str, Any], actual: dict[str, Any], scale: float) -> list[str]:

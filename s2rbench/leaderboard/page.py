@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from tabulate import tabulate
 
-from . import submission as S
 from ..errors import S2RBenchError
+from . import submission as S
 
 README = "README.md"
 SUBMISSIONS = "submissions"
@@ -117,7 +117,9 @@ class BuildResult:
 def resolve_root(root: str | Path | None) -> Path:
     root = Path(root) if root is not None else DEFAULT_ROOT
     if not root.is_dir():
-        raise S2RBenchError(f"leaderboard directory {root} does not exist; run from the repository root or pass --root DIR")
+        raise S2RBenchError(
+            f"leaderboard directory {root} does not exist; run from the repository root or pass --root DIR"
+        )
     return root
 
 
@@ -137,7 +139,9 @@ def scan(root: Path) -> tuple[list[Path], list[str]]:
             continue
         rel = p.relative_to(root)
         if p.suffix != ".json" or len(p.relative_to(base).parts) != 2:
-            problems.append(f"{root / rel}: unexpected file; submissions live at {SUBMISSIONS}/<task>/<id>.json — move or delete it")
+            problems.append(
+                f"{root / rel}: unexpected file; submissions live at {SUBMISSIONS}/<task>/<id>.json — move or delete it"
+            )
             continue
         files.append(rel)
     return files, problems
@@ -168,7 +172,10 @@ def _record(root: Path, sub: dict[str, Any]) -> tuple[dict[str, Any] | None, str
 
     rec, problem = read_record(root, sub)
     if rec is not None and not rec.get("reproduced"):
-        return None, f"{root / 'reproductions' / sub['task']['name'] / (sub['id'] + '.json')}: records a failed reproduction; delete it"
+        return (
+            None,
+            f"{root / 'reproductions' / sub['task']['name'] / (sub['id'] + '.json')}: records a failed reproduction; delete it",
+        )
     return rec, problem
 
 
@@ -239,7 +246,9 @@ def _row(label: str, e: Entry) -> dict[str, str]:
     if s.get("author"):
         name += f" · {_cell(s['author'])}"
     url = s.get("url")
-    links = f"[plot]({link_target(e.plot_rel.as_posix())})" + (f" · [code]({url})" if url and url_problem(url) is None else "")
+    links = f"[plot]({link_target(e.plot_rel.as_posix())})" + (
+        f" · [code]({url})" if url and url_problem(url) is None else ""
+    )
     gain = st.get("gain_over_scratch")
     return {
         "rank": label,
@@ -306,8 +315,10 @@ def render(entries: list[Entry]) -> str:
         cards = sorted({(e.sub["task"]["version"], e.sub["task"]["hash"][:12]) for e in es})
         tgt = es[0].sub.get("target") or {}
         card_txt = ", ".join(f"v{v} (sha256 {h}…)" for v, h in cards)
-        parts.append(f"\n## {_cell(task)}\n\nTask card {card_txt} · target {_cell(tgt.get('name', ''))} ({_cell(tgt.get('unit', ''))}) · "
-                     f"{len(es)} entr{'y' if len(es) == 1 else 'ies'}\n\n")
+        parts.append(
+            f"\n## {_cell(task)}\n\nTask card {card_txt} · target {_cell(tgt.get('name', ''))} ({_cell(tgt.get('unit', ''))}) · "
+            f"{len(es)} entr{'y' if len(es) == 1 else 'ies'}\n\n"
+        )
         rows = [_row(label, e) for label, e in rank(es)]
         parts.append(tabulate(rows, headers="keys", tablefmt="github", disable_numparse=True) + "\n")
     return "".join(parts)
@@ -388,8 +399,10 @@ def near_duplicates(root: Path, entries: list[Entry]) -> list[str]:
             scale = max(float(np.max(mat)), float(np.max(omat)), 1e-300)
             diff = float(np.max(np.abs(mat - omat)))
             if diff <= DUPLICATE_RTOL * scale and e.sub["id"] != other.sub["id"]:
-                out.append(f"{root / e.rel}: near-duplicate of {root / other.rel} (every trial MAE agrees within {diff / scale:.1e} "
-                           f"of the largest MAE, limit {DUPLICATE_RTOL:g}); one measurement is one entry — delete one of them")
+                out.append(
+                    f"{root / e.rel}: near-duplicate of {root / other.rel} (every trial MAE agrees within {diff / scale:.1e} "
+                    f"of the largest MAE, limit {DUPLICATE_RTOL:g}); one measurement is one entry — delete one of them"
+                )
                 break
         else:
             keyed.setdefault(key, []).append((e, mat))
@@ -401,11 +414,16 @@ def _orphan_records(root: Path, entries: list[Entry]) -> list[str]:
     if not base.is_dir():
         return []
     keep = {Path("reproductions") / e.task / f"{e.id}.json" for e in entries}
-    return [f"{p}: reproduction record of no submission; delete it" for p in sorted(base.rglob("*"))
-            if p.is_file() and p.relative_to(root) not in keep]
+    return [
+        f"{p}: reproduction record of no submission; delete it"
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and p.relative_to(root) not in keep
+    ]
 
 
-def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | None = None, data_dir: Any = None) -> list[str]:
+def find_problems(
+    root: str | Path | None = None, *, cards: dict[str, Any] | None = None, data_dir: Any = None
+) -> list[str]:
     """Every problem of a leaderboard directory, one line each, naming the file and the field.
 
     Each submission: size and depth within bounds; parses; validates against the schema; has
@@ -441,7 +459,9 @@ def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | Non
             entries.append(Entry(rel=rel, sub=data, reproduction=rec))
             digest = S.content_hash(data)
             if digest in seen:
-                problems.append(f"{where}: the same measurement as {root / seen[digest]} (content hash {digest[:10]}); delete one of them")
+                problems.append(
+                    f"{where}: the same measurement as {root / seen[digest]} (content hash {digest[:10]}); delete one of them"
+                )
             else:
                 seen[digest] = rel
     problems += near_duplicates(root, entries)
@@ -459,9 +479,13 @@ def find_problems(root: str | Path | None = None, *, cards: dict[str, Any] | Non
             )
     for e in entries:
         if not (root / e.plot_rel).is_file():
-            problems.append(f"{root / e.plot_rel}: missing plot of {root / e.rel}; run `s2rbench leaderboard build --root {root}`")
+            problems.append(
+                f"{root / e.plot_rel}: missing plot of {root / e.rel}; run `s2rbench leaderboard build --root {root}`"
+            )
     for rel in _orphan_plots(root, entries):
-        problems.append(f"{root / rel}: plot of no submission; run `s2rbench leaderboard build --root {root}` to remove it")
+        problems.append(
+            f"{root / rel}: plot of no submission; run `s2rbench leaderboard build --root {root}` to remove it"
+        )
     return problems
 
 

@@ -35,14 +35,26 @@ def plot_entry(sub: dict[str, Any], path: Path) -> Path:
         ax.plot(n, row, color="C0", alpha=0.25, lw=0.8)
     if len(mat) > 1:
         sem = mat.std(axis=0, ddof=1) / np.sqrt(len(mat))
-        ax.errorbar(n, mean, yerr=1.645 * sem, fmt="o", color="C0", capsize=3, label=f"transfer (mean ± 90% CI, {len(mat)} trials)")
+        ax.errorbar(
+            n,
+            mean,
+            yerr=1.645 * sem,
+            fmt="o",
+            color="C0",
+            capsize=3,
+            label=f"transfer (mean ± 90% CI, {len(mat)} trials)",
+        )
     else:
         ax.plot(n, mean, "o", color="C0", label="transfer (1 trial)")
     verdict = law_verdict(f)
     if verdict.holds:
         grid = np.geomspace(n.min(), n.max(), 200)
-        ax.plot(grid, f["D"] * grid ** (-f["alpha"]) + f["C"], color="C1",
-                label=f"law: {f['D']:.3g}·n^(−{f['alpha']:.3g}) + {f['C']:.3g}  (R² {f['r2']:.2f})")
+        ax.plot(
+            grid,
+            f["D"] * grid ** (-f["alpha"]) + f["C"],
+            color="C1",
+            label=f"law: {f['D']:.3g}·n^(−{f['alpha']:.3g}) + {f['C']:.3g}  (R² {f['r2']:.2f})",
+        )
     else:
         ax.text(0.02, 0.03, f"no law: {verdict.reason}", transform=ax.transAxes, fontsize=7, color="0.3")
     scratch = float(np.mean(res["scratch_mae"]))
@@ -55,8 +67,13 @@ def plot_entry(sub: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("n (simulated pretraining samples)")
     ax.set_ylabel(_plain(f"MAE on real test data ({unit})"))
     p = sub["protocol"]
-    ax.set_title(_plain(f"{sub['task']['name']} · {sub['model']['name']} · {sub['featurizer']['name']} · "
-                        f"{'quick' if p['quick'] else 'full'} · m={p['m']}"), fontsize=9)
+    ax.set_title(
+        _plain(
+            f"{sub['task']['name']} · {sub['model']['name']} · {sub['featurizer']['name']} · "
+            f"{'quick' if p['quick'] else 'full'} · m={p['m']}"
+        ),
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()

@@ -88,11 +88,15 @@ def _versions(sub: dict[str, Any]) -> tuple[Any, Any, list[str]]:
     except S2RBenchError as exc:
         return None, None, [f"model: {exc}"]
     if str(model.version) != str(sub["model"]["version"]):
-        out.append(f"model.version: declared {sub['model']['version']} but the installed {model.name} is v{model.version}; "
-                   "install the version the entry was made with")
+        out.append(
+            f"model.version: declared {sub['model']['version']} but the installed {model.name} is v{model.version}; "
+            "install the version the entry was made with"
+        )
     feat = get_featurizer(sub["featurizer"]["name"])
     if str(feat.version) != str(sub["featurizer"]["version"]):
-        out.append(f"featurizer.version: declared {sub['featurizer']['version']} but the installed {feat.name} is v{feat.version}")
+        out.append(
+            f"featurizer.version: declared {sub['featurizer']['version']} but the installed {feat.name} is v{feat.version}"
+        )
     s = sub.get("sampler") or {"name": "random", "version": None}
     sampler = get_sampler(s["name"])
     if s.get("version") not in (None, str(sampler.version)):
@@ -111,22 +115,44 @@ def reproduce(sub: dict[str, Any], card: Any, data_dir: Any = None) -> Reproduct
     from .submission import content_hash
 
     t0 = time.perf_counter()
-    rep = Reproduction(entry=sub["id"], content_hash=content_hash(sub), packages=package_versions(),
-                       date=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    rep = Reproduction(
+        entry=sub["id"],
+        content_hash=content_hash(sub),
+        packages=package_versions(),
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     pred = sub["results"].get("predictions")
     if pred is None:
-        rep.problems.append("results.predictions: the entry carries no predictions (made before they were kept); nothing to compare")
+        rep.problems.append(
+            "results.predictions: the entry carries no predictions (made before they were kept); nothing to compare"
+        )
         return rep
     model, sampler, problems = _versions(sub)
     if problems:
         rep.problems += problems
         return rep
     p = sub["protocol"]
-    prep = prepare(card, sub["featurizer"]["name"], data_dir=data_dir, exclude_overlap=bool(p.get("exclude_overlap")), split=p["split"])
+    prep = prepare(
+        card,
+        sub["featurizer"]["name"],
+        data_dir=data_dir,
+        exclude_overlap=bool(p.get("exclude_overlap")),
+        split=p["split"],
+    )
     sizes = sub["results"]["sizes"]
     index = {t: i for i, t in enumerate(sub["results"]["trials"])}
     for n, trials in sample(sub, card):
-        unit = WorkUnit(card.name, model.name, sub["featurizer"]["name"], n, int(p["m"]), trials, int(p["seed"]), sampler.name, max(sizes))
+        unit = WorkUnit(
+            card.name,
+            model.name,
+            sub["featurizer"]["name"],
+            n,
+            int(p["m"]),
+            trials,
+            int(p["seed"]),
+            sampler.name,
+            max(sizes),
+        )
         rows = run_unit(unit, prep, model, "cpu", sampler)
         rep.units.append({"n": n, "m": int(p["m"]), "trials": list(trials)})
         j = sizes.index(n)
@@ -136,7 +162,9 @@ def reproduce(sub: dict[str, Any], card: Any, data_dir: Any = None) -> Reproduct
             theirs = P.decode(pred["sizes"][i][j])
             mae = float(sub["results"]["mae"][i][j])
             if mine.shape != theirs.shape:
-                rep.problems.append(f"n={n}, trial {row['trial']}: {mine.size} test predictions re-run, {theirs.size} in the entry")
+                rep.problems.append(
+                    f"n={n}, trial {row['trial']}: {mine.size} test predictions re-run, {theirs.size} in the entry"
+                )
                 continue
             d_pred = float(np.mean(np.abs(mine - theirs))) / max(mae, 1e-300)
             d_mae = abs(row["mae"] - mae) / max(mae, 1e-300)
@@ -177,7 +205,12 @@ def read_record(root: Path, sub: dict[str, Any]) -> tuple[dict[str, Any] | None,
     from .submission import content_hash
 
     if not isinstance(rec, dict) or rec.get("content_hash") != content_hash(sub) or rec.get("entry") != sub["id"]:
-        return None, f"{path}: the reproduction record is not of this entry's content; rerun `s2rbench leaderboard reproduce --record`"
-    if not isinstance(rec.get("units"), list) or not all(isinstance(u, dict) and isinstance(u.get("n"), int) and isinstance(u.get("trials"), list) for u in rec["units"]):
+        return (
+            None,
+            f"{path}: the reproduction record is not of this entry's content; rerun `s2rbench leaderboard reproduce --record`",
+        )
+    if not isinstance(rec.get("units"), list) or not all(
+        isinstance(u, dict) and isinstance(u.get("n"), int) and isinstance(u.get("trials"), list) for u in rec["units"]
+    ):
         return None, f"{path}: malformed reproduction record; rerun `s2rbench leaderboard reproduce --record`"
     return rec, None

@@ -72,8 +72,17 @@ def real_side(card: Any, featurizer: str, split: str, data_dir: Any = None) -> R
     groups = None
     if split == "group":
         canon = [c for c, k in zip(fm.canonical, keep) if k]
-        groups = kept["group"].to_numpy(dtype=str) if "group" in kept else np.array([c.split("|")[0] for c in canon], dtype=str)
-    side = RealSide(y=kept["target"].to_numpy(dtype=np.float32), key=proto.fingerprint(kept), groups=groups, key_f32=fingerprint_f32(kept))
+        groups = (
+            kept["group"].to_numpy(dtype=str)
+            if "group" in kept
+            else np.array([c.split("|")[0] for c in canon], dtype=str)
+        )
+    side = RealSide(
+        y=kept["target"].to_numpy(dtype=np.float32),
+        key=proto.fingerprint(kept),
+        groups=groups,
+        key_f32=fingerprint_f32(kept),
+    )
     _REAL[key] = side
     return side
 
@@ -113,25 +122,33 @@ def rescore(sub: dict[str, Any], card: Any, data_dir: Any = None) -> list[str]:
     except S2RBenchError as exc:
         return [f"results.predictions: the task's real data cannot be loaded to rescore them ({exc})"]
     except Exception as exc:  # a featurizer or loader plugin that is not installed or fails
-        return [f"results.predictions: the task's real data cannot be prepared to rescore them "
-                f"({exc.__class__.__name__}: {exc}); install the plugins the submission names"]
+        return [
+            f"results.predictions: the task's real data cannot be prepared to rescore them "
+            f"({exc.__class__.__name__}: {exc}); install the plugins the submission names"
+        ]
     key = sub["data"]["real"]
     # Only a table a loader computes may differ in its last bits; a table read from files may not.
     computed = getattr(card, "loader", "tables") != "tables"
     if side.key != key and not (computed and side.key_f32 == sub["data"].get("real_f32")):
-        return [f"data.real: the run's real-data fingerprint {key[:12]}… is not the task's "
-                f"{side.key[:12]}… (featurized with {sub['featurizer']['name']}), not even at float32 precision; "
-                "rerun the sweep on the task's current data"]
+        return [
+            f"data.real: the run's real-data fingerprint {key[:12]}… is not the task's "
+            f"{side.key[:12]}… (featurized with {sub['featurizer']['name']}), not even at float32 precision; "
+            "rerun the sweep on the task's current data"
+        ]
     # The same data (bit for bit, or at the float32 precision the model saw): the run's key fixes the split.
     out: list[str] = []
     bad: list[str] = []
     if len(pred["scratch"]) != len(res["trials"]) or len(pred["sizes"]) != len(res["trials"]):
-        return [f"results.predictions: {len(pred['sizes'])} trials of predictions for {len(res['trials'])} trials; regenerate with `s2rbench submit`"]
+        return [
+            f"results.predictions: {len(pred['sizes'])} trials of predictions for {len(res['trials'])} trials; regenerate with `s2rbench submit`"
+        ]
     for i, t in enumerate(res["trials"]):
         split = proto.real_split(len(side.y), key, int(p["seed"]), int(t), float(p["test_fraction"]), side.groups)
         want_seed = proto.trial_seed(key, int(p["seed"]), int(t))
         if int(res["seeds"][i]) != want_seed:
-            out.append(f"results.seeds[{i}]: {res['seeds'][i]} is not the seed the protocol gives trial {t} ({want_seed})")
+            out.append(
+                f"results.seeds[{i}]: {res['seeds'][i]} is not the seed the protocol gives trial {t} ({want_seed})"
+            )
         y = side.y[split.test].astype(np.float64)
         cells = [("scratch_mae", f"[{i}]", pred["scratch"][i], res["scratch_mae"][i])]
         if len(pred["sizes"][i]) != len(res["sizes"]):
@@ -145,17 +162,28 @@ def rescore(sub: dict[str, Any], card: Any, data_dir: Any = None) -> list[str]:
                 bad.append(f"results.predictions ({field}{where}): unreadable ({exc})")
                 continue
             if v.size != y.size:
-                bad.append(f"results.predictions ({field}{where}): {v.size} predictions for the {y.size} test rows of trial {t}")
+                bad.append(
+                    f"results.predictions ({field}{where}): {v.size} predictions for the {y.size} test rows of trial {t}"
+                )
                 continue
             mae = float(np.mean(np.abs(v - y)))
             tol = RESCORE_RTOL * float(np.mean(np.abs(v))) + 1e-12
             if abs(mae - float(stated)) > tol:
-                bad.append(f"results.{field}{where}: stated {stated:.6g} but its predictions score {mae:.6g} on trial {t}'s test rows "
-                           f"(allowed difference {tol:.2g})")
+                bad.append(
+                    f"results.{field}{where}: stated {stated:.6g} but its predictions score {mae:.6g} on trial {t}'s test rows "
+                    f"(allowed difference {tol:.2g})"
+                )
     if bad:
         more = f" (and {len(bad) - MAX_LISTED} more cells)" if len(bad) > MAX_LISTED else ""
-        out += [b + ("; the results must be the predictions' scores — regenerate the file with `s2rbench submit`" if k == 0 else "")
-                for k, b in enumerate(bad[:MAX_LISTED])]
+        out += [
+            b
+            + (
+                "; the results must be the predictions' scores — regenerate the file with `s2rbench submit`"
+                if k == 0
+                else ""
+            )
+            for k, b in enumerate(bad[:MAX_LISTED])
+        ]
         if more:
             out[-1] += more
     return out

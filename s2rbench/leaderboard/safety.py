@@ -55,8 +55,10 @@ def read_bounded(path: Path, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DE
     """
     size = path.stat().st_size
     if size > max_bytes:
-        raise InputTooLarge(f"is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit of a submission; "
-                            "regenerate it with `s2rbench submit` (nothing else belongs in it)")
+        raise InputTooLarge(
+            f"is {size / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB limit of a submission; "
+            "regenerate it with `s2rbench submit` (nothing else belongs in it)"
+        )
     with open(path, "rb") as fh:
         raw = fh.read(max_bytes + 1)
     text = raw.decode("utf-8")
@@ -66,8 +68,10 @@ def read_bounded(path: Path, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DE
         if depth > deepest:
             deepest = depth
             if deepest > max_depth:
-                raise InputTooLarge(f"nests arrays/objects deeper than {max_depth} levels; a submission needs 5 — "
-                                    "regenerate it with `s2rbench submit`")
+                raise InputTooLarge(
+                    f"nests arrays/objects deeper than {max_depth} levels; a submission needs 5 — "
+                    "regenerate it with `s2rbench submit`"
+                )
     return json.loads(text, parse_constant=_reject_constant)
 
 

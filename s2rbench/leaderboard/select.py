@@ -10,7 +10,9 @@ from typing import Any
 from . import submission as S
 
 
-def select_entries(root: Path, names: tuple[str, ...] | list[str]) -> tuple[list[tuple[Path, dict[str, Any], Any]], list[str]]:
+def select_entries(
+    root: Path, names: tuple[str, ...] | list[str]
+) -> tuple[list[tuple[Path, dict[str, Any], Any]], list[str]]:
     """([(file, submission, card)], problems). ``names``: files or ids; empty: every entry under root."""
     from ..plugins import get_registry
     from .page import scan
@@ -42,7 +44,9 @@ def select_entries(root: Path, names: tuple[str, ...] | list[str]) -> tuple[list
             problems += [f"{path}: {p}" for p in found]
         if card is None:
             if not found:
-                problems.append(f"{path}: task.name: {sub['task']['name']!r} is not a registered task and carries no card")
+                problems.append(
+                    f"{path}: task.name: {sub['task']['name']!r} is not a registered task and carries no card"
+                )
             continue
         chosen.append((path, sub, card))
     return chosen, problems
@@ -65,8 +69,15 @@ def plugin_requirements(sub: dict[str, Any]) -> tuple[list[str], list[str]]:
         dist, version = info.get("distribution"), info.get("version")
         if not dist or dist == "s2rbench":
             continue
-        if not isinstance(dist, str) or not _DIST.match(dist) or not isinstance(version, str) or not _VERSION.match(version):
-            problems.append(f"{section}.plugin: {json.dumps(dist)} {json.dumps(version)} is not a distribution name and exact version")
+        if (
+            not isinstance(dist, str)
+            or not _DIST.match(dist)
+            or not isinstance(version, str)
+            or not _VERSION.match(version)
+        ):
+            problems.append(
+                f"{section}.plugin: {json.dumps(dist)} {json.dumps(version)} is not a distribution name and exact version"
+            )
             continue
         line = f"{dist}=={version}"
         if line not in reqs:

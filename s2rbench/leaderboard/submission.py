@@ -25,17 +25,18 @@ import hashlib
 import json
 import re
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..laws import _jsonable as _num  # plain JSON scalars: numpy unwrapped, NaN/inf -> None
 from ..errors import S2RBenchError
+from ..laws import _jsonable as _num  # plain JSON scalars: numpy unwrapped, NaN/inf -> None
 
 FORMAT = 1
 #: Bootstrap resamples and seed of every stated interval; fixed so that a check reproduces them exactly.
@@ -58,8 +59,6 @@ def slugify(text: str, max_len: int = 40) -> str:
     """Lower-case ASCII letters and digits joined by single dashes."""
     slug = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
     return slug[:max_len].strip("-")
-
-
 
 
 def _plain(x: Any) -> Any:
@@ -121,7 +120,9 @@ def schema() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def mean_interval(values: Any, *, n_boot: int = FIT_BOOT, seed: int = FIT_SEED, ci: float = CI) -> tuple[float | None, float | None]:
+def mean_interval(
+    values: Any, *, n_boot: int = FIT_BOOT, seed: int = FIT_SEED, ci: float = CI
+) -> tuple[float | None, float | None]:
     """Bootstrap-over-trials percentile interval of a mean; (None, None) with fewer than 2 values."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -173,19 +174,30 @@ def recompute(sub: dict[str, Any]):
     """The `s2rbench.analysis.Summary` of a submission's raw rows (fixed bootstrap, so reproducible)."""
     from ..analysis import summarize_rows
 
-    return summarize_rows(rows_frame(sub), summary_config(sub), m=int(sub["results"]["m"]), n_boot=FIT_BOOT, seed=FIT_SEED)
+    return summarize_rows(
+        rows_frame(sub), summary_config(sub), m=int(sub["results"]["m"]), n_boot=FIT_BOOT, seed=FIT_SEED
+    )
 
 
 def stated_numbers(summary: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``fit`` and ``summary`` sections for a recomputed `Summary`."""
     f = summary.fit
     if f is None:
-        raise S2RBenchError(f"no scaling law could be fitted ({summary.fit_error}); a leaderboard entry needs one — run the standard sweep")
+        raise S2RBenchError(
+            f"no scaling law could be fitted ({summary.fit_error}); a leaderboard entry needs one — run the standard sweep"
+        )
     fit = {
         "law": LAW,
-        "alpha": _num(f.alpha), "C": _num(f.C), "D": _num(f.D),
-        "alpha_ci": _interval(f.alpha_ci), "C_ci": _interval(f.C_ci), "D_ci": _interval(f.D_ci),
-        "r2": _num(f.r2), "n_boot": FIT_BOOT, "seed": FIT_SEED, "ci": CI,
+        "alpha": _num(f.alpha),
+        "C": _num(f.C),
+        "D": _num(f.D),
+        "alpha_ci": _interval(f.alpha_ci),
+        "C_ci": _interval(f.C_ci),
+        "D_ci": _interval(f.D_ci),
+        "r2": _num(f.r2),
+        "n_boot": FIT_BOOT,
+        "seed": FIT_SEED,
+        "ci": CI,
     }
     last = summary.matrix[:, -1] if summary.matrix is not None else []
     stats = {
@@ -268,26 +280,45 @@ def build_submission(
         "description": description,
         "date": date or datetime.now(timezone.utc).date().isoformat(),
         "run_date": config.get("updated"),
-        "task": {"name": task, "version": str(config.get("card_version")), "hash": config.get("card_hash"), **_task_provenance(task, config)},
+        "task": {
+            "name": task,
+            "version": str(config.get("card_version")),
+            "hash": config.get("card_hash"),
+            **_task_provenance(task, config),
+        },
         "sampler": {
-            "name": config.get("sampler") or "random", "version": str(config.get("sampler_version") or "1"),
+            "name": config.get("sampler") or "random",
+            "version": str(config.get("sampler_version") or "1"),
             "plugin": config.get("sampler_plugin"),
         },
         "model": {
-            "name": config.get("model"), "version": str(config.get("model_version")),
-            "hyperparameters": config.get("hyperparameters") or {}, "plugin": config.get("model_plugin"),
+            "name": config.get("model"),
+            "version": str(config.get("model_version")),
+            "hyperparameters": config.get("hyperparameters") or {},
+            "plugin": config.get("model_plugin"),
         },
         "featurizer": {
-            "name": config.get("featurizer"), "version": str(config.get("featurizer_version")),
-            "config": config.get("featurizer_config"), "plugin": config.get("featurizer_plugin"),
+            "name": config.get("featurizer"),
+            "version": str(config.get("featurizer_version")),
+            "config": config.get("featurizer_config"),
+            "plugin": config.get("featurizer_plugin"),
         },
         "protocol": {
-            "quick": bool(proto.get("quick")), "split": proto.get("split") or config.get("split"),
-            "test_fraction": proto.get("test_fraction"), "sizes": sizes, "trials": len(trials), "m": m,
-            "m_all": proto.get("m_all"), "seed": config.get("seed"), "exclude_overlap": bool(config.get("exclude_overlap")),
+            "quick": bool(proto.get("quick")),
+            "split": proto.get("split") or config.get("split"),
+            "test_fraction": proto.get("test_fraction"),
+            "sizes": sizes,
+            "trials": len(trials),
+            "m": m,
+            "m_all": proto.get("m_all"),
+            "seed": config.get("seed"),
+            "exclude_overlap": bool(config.get("exclude_overlap")),
         },
         "data": data,
-        "target": {"name": str((config.get("target") or {}).get("name", "")), "unit": str((config.get("target") or {}).get("unit", ""))},
+        "target": {
+            "name": str((config.get("target") or {}).get("name", "")),
+            "unit": str((config.get("target") or {}).get("unit", "")),
+        },
         "device": {"type": str(config.get("device")), "name": config.get("device_name")},
         "packages": {str(k): str(v) for k, v in (config.get("packages") or {}).items()},
         "results": results,
@@ -304,12 +335,17 @@ def build_submission(
             cards = get_registry().tasks
         card = cards.get(task)
         if card is None:
-            problems = [f"task {task!r} is not a registered task (registered: {', '.join(sorted(cards)) or 'none'}); "
-                        "only runs of a card in tasks/ can be submitted"]
+            problems = [
+                f"task {task!r} is not a registered task (registered: {', '.join(sorted(cards)) or 'none'}); "
+                "only runs of a card in tasks/ can be submitted"
+            ]
         else:
             problems = card_problems(sub, card)
     if problems:
-        raise S2RBenchError(f"the run does not make a valid submission: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        raise S2RBenchError(
+            f"the run does not make a valid submission: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        )
     return sub
 
 
@@ -346,9 +382,15 @@ def _real_f32(task: str, config: dict[str, Any], cards: dict[str, Any] | None) -
         card = load_card(config["card_path"])
     if card is None or card.hash != config.get("card_hash"):
         return None  # reported below as an unregistered or changed card
-    side = real_side(card, config.get("featurizer") or card.featurizer, (config.get("protocol") or {}).get("split") or config.get("split") or card.protocol.split)
+    side = real_side(
+        card,
+        config.get("featurizer") or card.featurizer,
+        (config.get("protocol") or {}).get("split") or config.get("split") or card.protocol.split,
+    )
     if side.key != (config.get("data") or {}).get("real"):
-        raise S2RBenchError("the task's real data are not the ones the run used (their fingerprint differs); rerun the sweep on the current data")
+        raise S2RBenchError(
+            "the task's real data are not the ones the run used (their fingerprint differs); rerun the sweep on the current data"
+        )
     return side.key_f32
 
 
@@ -452,15 +494,21 @@ def identity_problems(sub: dict[str, Any], path: Path | None) -> list[str]:
     want = make_id(sub["name"], sub["task"]["name"], digest)
     if sub["id"] != want:
         if not sub["id"].endswith(digest[:10]):
-            out.append(f"id: {sub['id']!r} does not end in the content hash {digest[:10]} of the task, model, featurizer, protocol, data and results; "
-                       "the measured data were edited after `s2rbench submit` — regenerate the file from the run directory")
+            out.append(
+                f"id: {sub['id']!r} does not end in the content hash {digest[:10]} of the task, model, featurizer, protocol, data and results; "
+                "the measured data were edited after `s2rbench submit` — regenerate the file from the run directory"
+            )
         else:
-            out.append(f"id: {sub['id']!r} should be {want!r} (slug of name, task, content hash); regenerate the file with `s2rbench submit`")
+            out.append(
+                f"id: {sub['id']!r} should be {want!r} (slug of name, task, content hash); regenerate the file with `s2rbench submit`"
+            )
     if path is not None:
         if path.stem != sub["id"]:
             out.append(f"id: the file is named {path.name} but its id is {sub['id']!r}; rename it to {sub['id']}.json")
         if path.parent.name != sub["task"]["name"]:
-            out.append(f"task.name: {sub['task']['name']!r} but the file lies in submissions/{path.parent.name}/; move it to submissions/{sub['task']['name']}/")
+            out.append(
+                f"task.name: {sub['task']['name']!r} but the file lies in submissions/{path.parent.name}/; move it to submissions/{sub['task']['name']}/"
+            )
     return out
 
 
@@ -482,7 +530,9 @@ def card_problems(sub: dict[str, Any], card: Any) -> list[str]:
     if sim_rows:
         grid = [s for s in grid if s <= sim_rows]
     if p["sizes"] != grid:
-        out.append(f"protocol.sizes: {p['sizes']} is not the card's {which} grid {grid}; rerun `s2rbench run {t['name']}{' --quick' if quick else ''}` without --sizes")
+        out.append(
+            f"protocol.sizes: {p['sizes']} is not the card's {which} grid {grid}; rerun `s2rbench run {t['name']}{' --quick' if quick else ''}` without --sizes"
+        )
     trials = cp.quick_trials if quick else cp.trials
     if p["trials"] != trials:
         out.append(f"protocol.trials: {p['trials']} is not the card's {which} {trials}; rerun without --trials")
@@ -569,8 +619,10 @@ def validate(
             return out
     if card is None:
         known = ", ".join(sorted(cards)) or "none"
-        out.append(f"task.name: {name!r} is not a registered task (registered: {known}) and the submission carries no card; "
-                   "install the plugin that registers it, or submit with a current s2rbench (it includes a plugin task's card)")
+        out.append(
+            f"task.name: {name!r} is not a registered task (registered: {known}) and the submission carries no card; "
+            "install the plugin that registers it, or submit with a current s2rbench (it includes a plugin task's card)"
+        )
         return out
     found = card_problems(sub, card)
     out += found
@@ -581,8 +633,10 @@ def validate(
 
         out += rescore(sub, card, data_dir)
     elif not is_legacy(sub):
-        out.append("results.predictions: missing; an entry carries each trial's test predictions so that the check can rescore them — "
-                   "rerun the sweep with a current s2rbench and submit again")
+        out.append(
+            "results.predictions: missing; an entry carries each trial's test predictions so that the check can rescore them — "
+            "rerun the sweep with a current s2rbench and submit again"
+        )
     if recompute_fit:
         out += fit_problems(sub)
     return out
@@ -610,6 +664,8 @@ def travelling_card(sub: dict[str, Any]) -> tuple[Any, list[str]]:
         except S2RBenchError as exc:
             return None, [f"task.card: the card the submission carries does not load ({exc})"]
     if card.hash != sub["task"]["hash"] or card.name != sub["task"]["name"]:
-        return None, [f"task.card: the carried card is {card.name!r} with sha256 {card.hash[:12]}…, not task {sub['task']['name']!r} "
-                      f"with sha256 {sub['task']['hash'][:12]}…; submit again from the run directory"]
+        return None, [
+            f"task.card: the carried card is {card.name!r} with sha256 {card.hash[:12]}…, not task {sub['task']['name']!r} "
+            f"with sha256 {sub['task']['hash'][:12]}…; submit again from the run directory"
+        ]
     return card, []

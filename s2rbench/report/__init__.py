@@ -6,4 +6,4 @@ from __future__ import annotations
 from .format import jsonable, num, vci
 from .run import fmt_ci, markdown, plot, summary_row, write_report
 
-__all__ = ["write_report", "plot", "markdown", "summary_row", "fmt_ci", "num", "vci", "jsonable"]
+__all__ = ["fmt_ci", "jsonable", "markdown", "num", "plot", "summary_row", "vci", "write_report"]

@@ -52,7 +52,9 @@ def mae_axis(ax: Any, axis: str = "y") -> None:
     fmt = FuncFormatter(lambda x, _: f"{x:.3g}")
     a.set_major_formatter(fmt)
     if decades < 1.0:  # within a decade: evenly spaced round values, 4-7 of them
-        ticks = [t for t in MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi) if lo <= t <= hi and t > 0]
+        ticks = [
+            t for t in MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi) if lo <= t <= hi and t > 0
+        ]
         a.set_major_locator(FixedLocator(ticks))
         a.set_minor_locator(NullLocator())
         a.set_minor_formatter(NullFormatter())

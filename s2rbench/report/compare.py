@@ -12,7 +12,9 @@ import numpy as np
 from ..analysis.compare import Comparison
 from ..analysis.lawcheck import law_verdict
 from .axes import mae_axis, size_ticks, title
-from .format import num, r2 as fmt_r2, vci as fmt_ci
+from .format import num
+from .format import r2 as fmt_r2
+from .format import vci as fmt_ci
 
 
 def fit_table(self: Comparison) -> list[dict[str, Any]]:
@@ -21,16 +23,18 @@ def fit_table(self: Comparison) -> list[dict[str, Any]]:
     for e in self.entries:
         f = e.summary.fit
         law = f is not None and law_verdict(f).holds
-        rows.append({
-            "run": e.label,
-            "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if law else ("no law" if f else "—"),
-            "C [90% CI]": fmt_ci(f.C, f.C_ci) if law else "—",
-            "D [90% CI]": fmt_ci(f.D, f.D_ci) if law else "—",
-            "R2": fmt_r2(f.r2) if f else "—",
-            f"scratch MAE ({unit})": num(e.summary.scratch_mae, 4),
-            "trials": int(e.rows["trial"].nunique()),
-            "run dir": str(e.run_dir),
-        })
+        rows.append(
+            {
+                "run": e.label,
+                "alpha [90% CI]": fmt_ci(f.alpha, f.alpha_ci) if law else ("no law" if f else "—"),
+                "C [90% CI]": fmt_ci(f.C, f.C_ci) if law else "—",
+                "D [90% CI]": fmt_ci(f.D, f.D_ci) if law else "—",
+                "R2": fmt_r2(f.r2) if f else "—",
+                f"scratch MAE ({unit})": num(e.summary.scratch_mae, 4),
+                "trials": int(e.rows["trial"].nunique()),
+                "run dir": str(e.run_dir),
+            }
+        )
     return rows
 
 
@@ -74,7 +78,16 @@ def plot(cmp: Comparison, path: str | os.PathLike) -> Path:
         holds = f is not None and law_verdict(f).holds
         law = f" — α={num(f.alpha, 2)}, C={num(f.C)}" if holds else (" — no law" if f is not None else "")
         dodge = 10 ** (0.012 * (i - (len(cmp.entries) - 1) / 2))  # side by side, so the error bars stay readable
-        ax.errorbar(c["n"] * dodge, c["mean"], yerr=1.645 * c["sem"].fillna(0), fmt="o", ms=4, capsize=3, color=color, label=f"{e.label}{law}")
+        ax.errorbar(
+            c["n"] * dodge,
+            c["mean"],
+            yerr=1.645 * c["sem"].fillna(0),
+            fmt="o",
+            ms=4,
+            capsize=3,
+            color=color,
+            label=f"{e.label}{law}",
+        )
         if holds and grid is not None:  # no fitted curve through a run without a law
             ax.plot(grid, f.predict(grid), color=color, lw=1.2)
         sig = c[(c["pairs"] > 0) & (c["p"].astype(float) < 0.05)] if cmp.paired else c.iloc[0:0]
@@ -91,7 +104,12 @@ def plot(cmp: Comparison, path: str | os.PathLike) -> Path:
     ax.set_ylabel(f"MAE on real test data ({unit})")
     factor = ", ".join(cmp.factors) if cmp.factors else "nothing"
     title(ax, f"{cmp.task} · m={cmp.m} · runs differ in: {factor}", fontsize=10)
-    ax.legend(fontsize=7, title=f"error bars: 90% CI of the mean; dashed: scratch" + (f"; ★: p<0.05 vs {cmp.reference}" if cmp.paired else ""), title_fontsize=7)
+    ax.legend(
+        fontsize=7,
+        title="error bars: 90% CI of the mean; dashed: scratch"
+        + (f"; ★: p<0.05 vs {cmp.reference}" if cmp.paired else ""),
+        title_fontsize=7,
+    )
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..laws.jsonable import _jsonable, jsonable
 
-__all__ = ["num", "ci", "vci", "pct", "r2", "jsonable", "_jsonable", "format_number"]
+__all__ = ["_jsonable", "ci", "format_number", "jsonable", "num", "pct", "r2", "vci"]
 
 
 def num(v: Any, digits: int = 3) -> str:
@@ -47,14 +47,14 @@ def _missing(c: Any) -> bool:
 
 
 def ci(interval: Any, digits: int = 3) -> str:
-    """"[lo, hi]", or '' when the interval is missing (one trial, no bootstrap)."""
+    """ "[lo, hi]", or '' when the interval is missing (one trial, no bootstrap)."""
     if interval is None or any(_missing(c) for c in interval):
         return ""
     return f"[{num(interval[0], digits)}, {num(interval[1], digits)}]"
 
 
 def vci(v: Any, interval: Any = None, digits: int = 3) -> str:
-    """"value [lo, hi]"; just the value when there is no interval; '—' for a missing value."""
+    """ "value [lo, hi]"; just the value when there is no interval; '—' for a missing value."""
     s = num(v, digits)
     if s == "—":
         return s

@@ -19,7 +19,9 @@ from ..analysis.summary import Summary, summarize, target_space
 from ..laws.decisions import finite_rows
 from ..laws.formula import curve_mae
 from .axes import mae_axis, size_ticks, title
-from .format import num, pct as pct_fmt, r2 as fmt_r2, vci
+from .format import num, vci
+from .format import pct as pct_fmt
+from .format import r2 as fmt_r2
 
 
 def fmt_ci(value: float, ci: tuple[float, float] | None, digits: int = 3) -> str:
@@ -64,16 +66,24 @@ def fit_text(s: Summary) -> list[str]:
     bt = s.families
     if bt is not None:
         errs = ", ".join(
-            f"{k} {'—' if 'error' in r else pct_fmt(r['mean_abs_rel_error'])}{' ✓' if r.get('passed') else ''}" for k, r in bt.results.items()
+            f"{k} {'—' if 'error' in r else pct_fmt(r['mean_abs_rel_error'])}{' ✓' if r.get('passed') else ''}"
+            for k, r in bt.results.items()
         )
-        out.append(f"backtest (fit n ≤ {num(bt.n_fit[-1])}, predict n = {', '.join(num(v) for v in bt.n_held)}): {errs}")
+        out.append(
+            f"backtest (fit n ≤ {num(bt.n_fit[-1])}, predict n = {', '.join(num(v) for v in bt.n_held)}): {errs}"
+        )
         ff = s.family_fit
         if ff is None:
             out.append("  no family extrapolates on this run")
         elif law_verdict(ff.to_dict()).holds:
-            out.append(f"  chosen: {ff.family} {ff.formula}: " + ", ".join(f"{k} = {vci(ff.values[k], ff.cis[k])}" for k in ff.names))
+            out.append(
+                f"  chosen: {ff.family} {ff.formula}: "
+                + ", ".join(f"{k} = {vci(ff.values[k], ff.cis[k])}" for k in ff.names)
+            )
         else:
-            out.append(f"  chosen by backtest: {ff.family}, but on every size it is no law: {law_verdict(ff.to_dict()).reason}")
+            out.append(
+                f"  chosen by backtest: {ff.family}, but on every size it is no law: {law_verdict(ff.to_dict()).reason}"
+            )
     pools = pool_split(s.rows, m=s.m) if s.rows is not None else None
     if pools is not None:
         out.append("in-pool / out-of-pool test rows:")
@@ -97,27 +107,46 @@ def family_lines(summary: Summary) -> list[str]:
     bt = summary.families
     if bt is None:
         return []
-    pct = int(round(100 * bt.ci))
+    pct = round(100 * bt.ci)
     rows = []
     for fam, r in bt.results.items():
         if "error" in r:
-            rows.append({"family": fam, "mean abs error": "not fitted: " + r["error"], "max": "", f"{pct}% intervals cover": "", "passed": ""})
+            rows.append(
+                {
+                    "family": fam,
+                    "mean abs error": "not fitted: " + r["error"],
+                    "max": "",
+                    f"{pct}% intervals cover": "",
+                    "passed": "",
+                }
+            )
             continue
         cov = r["coverage"]
-        rows.append({
-            "family": fam, "mean abs error": pct_fmt(r["mean_abs_rel_error"]), "max": pct_fmt(r["max_abs_rel_error"]),
-            f"{pct}% intervals cover": "—" if cov != cov else f"{100 * cov:.0f}%", "passed": "yes" if r["passed"] else "no",
-        })
+        rows.append(
+            {
+                "family": fam,
+                "mean abs error": pct_fmt(r["mean_abs_rel_error"]),
+                "max": pct_fmt(r["max_abs_rel_error"]),
+                f"{pct}% intervals cover": "—" if cov != cov else f"{100 * cov:.0f}%",
+                "passed": "yes" if r["passed"] else "no",
+            }
+        )
     out = [
-        "## Which law extrapolates (backtest)", "",
+        "## Which law extrapolates (backtest)",
+        "",
         f"Each family fitted on n = {[int(v) for v in bt.n_fit]} predicts n = {[int(v) for v in bt.n_held]}; it passes when every "
         f"held-out mean lies within {100 * bt.tol:.0f}% of the prediction ({pct}% bootstrap prediction intervals shown for the noise; families: D·n^−α + C; "
-        "small-data E0·(1 + n/n0)^−α, Hestness et al. 2017; broken a·n^−α1·(1 + n/nb)^(α1 − α2), Caballero et al. 2022).", "",
-        tabulate(rows, headers="keys", tablefmt="github"), "",
+        "small-data E0·(1 + n/n0)^−α, Hestness et al. 2017; broken a·n^−α1·(1 + n/nb)^(α1 − α2), Caballero et al. 2022).",
+        "",
+        tabulate(rows, headers="keys", tablefmt="github"),
+        "",
     ]
     ff = summary.family_fit
     if ff is None:
-        out += ["**No family extrapolates on this run**: plans built on any of these laws would not be trustworthy.", ""]
+        out += [
+            "**No family extrapolates on this run**: plans built on any of these laws would not be trustworthy.",
+            "",
+        ]
     else:
         v = law_verdict(ff.to_dict())
         if v.holds:
@@ -139,7 +168,15 @@ def plot(summary: Summary, path: str | Path) -> Path:
     unit = (cfg.get("target") or {}).get("unit", "")
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     c = summary.curve
-    ax.errorbar(c["n"], c["mean"], yerr=c["sem"] * 1.645, fmt="o", color="C0", capsize=3, label=f"transfer (mean ± 90% CI, {int(c['trials'].max())} trials)")
+    ax.errorbar(
+        c["n"],
+        c["mean"],
+        yerr=c["sem"] * 1.645,
+        fmt="o",
+        color="C0",
+        capsize=3,
+        label=f"transfer (mean ± 90% CI, {int(c['trials'].max())} trials)",
+    )
     if summary.matrix is not None:
         for row in summary.matrix:
             ax.plot(c["n"], row, color="C0", alpha=0.08, lw=0.8)
@@ -147,18 +184,27 @@ def plot(summary: Summary, path: str | Path) -> Path:
     verdict = law_verdict(f) if f is not None else None
     grid = np.geomspace(c["n"].min(), c["n"].max(), 200) if len(c) else None
     if f is not None and verdict.holds and grid is not None:
-        ax.plot(grid, f.predict(grid), color="C1", label=f"fit: {num(f.D)}·n^(−{num(f.alpha)}) + {num(f.C)}  (R² {fmt_r2(f.r2)})")
+        ax.plot(
+            grid,
+            f.predict(grid),
+            color="C1",
+            label=f"fit: {num(f.D)}·n^(−{num(f.alpha)}) + {num(f.C)}  (R² {fmt_r2(f.r2)})",
+        )
         boot = finite_rows(getattr(f, "boot", np.empty((0, 3))), 3)
         if len(boot):
             lo, hi = np.nanpercentile(curve_mae(boot, grid[None, :]), [5, 95], axis=0)
             ax.fill_between(grid, lo, hi, color="C1", alpha=0.2, label="90% bootstrap band")
-        if f.C > 0.01 * float(c["mean"].min()):  # a C at its lower bound (≈0) would only stretch the log axis
+        if 0.01 * float(c["mean"].min()) < f.C:  # a C at its lower bound (≈0) would only stretch the log axis
             ax.axhline(f.C, color="C1", ls=":", lw=1, label=f"transfer gap C = {num(f.C)}")
     ff = summary.family_fit if (summary.families is not None and grid is not None) else None
     if ff is not None and ff.family != "power" and law_verdict(ff.to_dict()).holds:
-        ax.plot(grid, ff.predict(grid), color="C2", ls="--", label=f"{ff.family} law (passed its backtest): {ff.formula}")
+        ax.plot(
+            grid, ff.predict(grid), color="C2", ls="--", label=f"{ff.family} law (passed its backtest): {ff.formula}"
+        )
     if summary.scratch_mae is not None:
-        ax.axhline(summary.scratch_mae, color="C3", ls="--", label=f"scratch (real data only): {num(summary.scratch_mae)}")
+        ax.axhline(
+            summary.scratch_mae, color="C3", ls="--", label=f"scratch (real data only): {num(summary.scratch_mae)}"
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     size_ticks(ax, c["n"])
@@ -195,23 +241,34 @@ def markdown(summary: Summary, plot_name: str | None = None) -> str:
     verdict = law_verdict(f) if f is not None else None
     if f is not None and verdict is not None and verdict.holds:
         pure = f.pure
-        better = "the offset law (with the floor C) earns its extra parameter" if f.better == "offset" else \
-            "the floor C does not earn its parameter (AIC): the pure power law describes the curve as well"
+        better = (
+            "the offset law (with the floor C) earns its extra parameter"
+            if f.better == "offset"
+            else "the floor C does not earn its parameter (AIC): the pure power law describes the curve as well"
+        )
         lines += [
             f"E(n) = D·n^(−α) + C fitted to the mean MAE over trials (90% intervals: bootstrap over trials). "
             f"The pure power law (C = 0) gives α = {num(pure.alpha)}, R² = {fmt_r2(pure.r2)}; {better}.",
             "",
         ]
     elif f is not None and verdict is not None:
-        lines += [f"**No law:** {verdict.reason}. No exponent is reported (`s2rbench fit RUN --json` has the raw fit).", ""]
+        lines += [
+            f"**No law:** {verdict.reason}. No exponent is reported (`s2rbench fit RUN --json` has the raw fit).",
+            "",
+        ]
     elif summary.fit_error:
         lines += [f"No law fitted: {summary.fit_error}.", ""]
     lines += family_lines(summary)
     pools = pool_split(summary.rows, m=summary.m) if summary.rows is not None else None
     if pools is not None:
-        lines += ["## In-pool and out-of-pool test rows", "",
-                  "Test rows whose canonical input is / is not in the trial's pretraining set.", "",
-                  tabulate(pools, headers="keys", tablefmt="github"), ""]
+        lines += [
+            "## In-pool and out-of-pool test rows",
+            "",
+            "Test rows whose canonical input is / is not in the trial's pretraining set.",
+            "",
+            tabulate(pools, headers="keys", tablefmt="github"),
+            "",
+        ]
     if plot_name:
         lines += [f"![MAE versus n]({plot_name})", ""]
     lines += ["## MAE per pretraining size", ""]
@@ -225,7 +282,11 @@ def markdown(summary: Summary, plot_name: str | None = None) -> str:
         f"- task card: {cfg.get('task')} v{cfg.get('card_version')} (sha256 {str(cfg.get('card_hash'))[:16]}…)",
         f"- data: {info.get('sim_rows')} simulated and {info.get('real_rows')} real rows; invalid inputs dropped: {info.get('invalid_inputs')}; "
         f"real inputs also in the simulated table: {info.get('real_inputs_in_sim')}"
-        + (f"; {info.get('sim_rows_excluded_for_overlap')} simulated rows excluded for overlap" if cfg.get("exclude_overlap") else ""),
+        + (
+            f"; {info.get('sim_rows_excluded_for_overlap')} simulated rows excluded for overlap"
+            if cfg.get("exclude_overlap")
+            else ""
+        ),
         f"- model: {cfg.get('model')} v{cfg.get('model_version')}, hyperparameters {cfg.get('hyperparameters')}",
         f"- featurizer: {cfg.get('featurizer')} v{cfg.get('featurizer_version')}",
         f"- seed {cfg.get('seed')}; device {cfg.get('device')} ({cfg.get('device_name')})",

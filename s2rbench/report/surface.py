@@ -29,7 +29,10 @@ from ..errors import S2RBenchError
 from ..laws.decisions import finite_rows
 from ..laws.formula import curve_mae
 from .axes import mae_axis, size_ticks, title
-from .format import num as format_number, pct, r2 as fmt_r2, vci as _vci
+from .format import num as format_number
+from .format import pct
+from .format import r2 as fmt_r2
+from .format import vci as _vci
 
 FIGURES = {
     "heatmap": "surface_heatmap.png",
@@ -37,6 +40,7 @@ FIGURES = {
     "scratch": "surface_scratch.png",
     "equivalence": "surface_equivalence.png",
 }
+
 
 def _fits(run_dir: Path, n_boot: int, data: RunData | None = None) -> tuple[Any, Any, Any, Any]:
     """(RunData, SurfaceReport or error str, EquivalenceResult or error str, BacktestResult or error str).
@@ -46,6 +50,7 @@ def _fits(run_dir: Path, n_boot: int, data: RunData | None = None) -> tuple[Any,
     """
     if data is None:
         data = load_run(run_dir, allow_incomplete=True)
+
     def make() -> tuple[Any, Any, Any, Any]:
         with np.errstate(all="ignore"):  # replicates that blow up are dropped by the fits; their warnings are noise
             return _compute_fits(data, n_boot)
@@ -142,8 +147,16 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
         for j, m in enumerate(data.m):
             v = s.mean_mae[i, j]
             if np.isfinite(v):
-                ax.text(n, m, format_number(v), ha="center", va="center", fontsize=6, color="black",
-                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.6, "lw": 0})
+                ax.text(
+                    n,
+                    m,
+                    format_number(v),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="black",
+                    bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.6, "lw": 0},
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     _grid_ticks(ax, data.n, data.m)
@@ -159,7 +172,16 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
     any_curve = False
     for j, m in enumerate(data.m):
         c = colors[j]
-        ax.errorbar(data.n, s.mean_mae[:, j], yerr=1.645 * np.nan_to_num(sem[:, j]), fmt="o", color=c, capsize=2, ms=4, label=f"m = {m:g}")
+        ax.errorbar(
+            data.n,
+            s.mean_mae[:, j],
+            yerr=1.645 * np.nan_to_num(sem[:, j]),
+            fmt="o",
+            color=c,
+            capsize=2,
+            ms=4,
+            label=f"m = {m:g}",
+        )
         if law:
             ax.plot(grid, s.predict(grid, m), color=c, lw=1.5)
         cr = rep.per_m[j]
@@ -189,12 +211,25 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     smean = np.nanmean(data.scratch, axis=0)
     ssem = _sem(data.scratch)
-    ax.errorbar(data.m, smean, yerr=1.645 * np.nan_to_num(ssem), fmt="s", color="C3", capsize=3, label="scratch (real data only)")
+    ax.errorbar(
+        data.m,
+        smean,
+        yerr=1.645 * np.nan_to_num(ssem),
+        fmt="s",
+        color="C3",
+        capsize=3,
+        label="scratch (real data only)",
+    )
     gm = np.geomspace(data.m.min(), data.m.max(), 200)
     sc = rep.scratch.fit
     sc_law = sc is not None and rep.scratch.adequate
     if sc_law:
-        ax.plot(gm, sc.predict(gm), color="C3", label=f"E0(m) = {format_number(sc.D)}·m^−{format_number(sc.alpha)} + {format_number(sc.C)}")
+        ax.plot(
+            gm,
+            sc.predict(gm),
+            color="C3",
+            label=f"E0(m) = {format_number(sc.D)}·m^−{format_number(sc.alpha)} + {format_number(sc.C)}",
+        )
         b = finite_rows(sc.boot, 3)
         if len(b):
             lo, hi = np.nanpercentile(curve_mae(b, gm[None, :]), [5, 95], axis=0)
@@ -208,7 +243,14 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
     mae_axis(ax)
     ax.set_xlabel("m (real training samples)")
     ax.set_ylabel(f"MAE on real test data ({unit})")
-    sc_note = "" if sc_law else ("; no scratch law (not drawn): " + (rep.scratch.check.problems[0] if rep.scratch.check else str(rep.scratch.error)))
+    sc_note = (
+        ""
+        if sc_law
+        else (
+            "; no scratch law (not drawn): "
+            + (rep.scratch.check.problems[0] if rep.scratch.check else str(rep.scratch.error))
+        )
+    )
     title(ax, f"{head}\nscratch learning curve E0(m){sc_note}", width=70)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", alpha=0.3)
@@ -227,8 +269,15 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
         if math.isfinite(eq.m_equiv):
             lo, hi = eq.m_equiv_ci
             yerr = [[eq.m_equiv - lo], [hi - eq.m_equiv]] if math.isfinite(lo) and math.isfinite(hi) else None
-            ax.errorbar([eq.n], [eq.m_equiv], yerr=yerr, fmt="o", color="k", capsize=3,
-                        label=f"m' at (n={format_number(eq.n)}, m={format_number(eq.m)})" + (", 90% CI" if yerr else ""))
+            ax.errorbar(
+                [eq.n],
+                [eq.m_equiv],
+                yerr=yerr,
+                fmt="o",
+                color="k",
+                capsize=3,
+                label=f"m' at (n={format_number(eq.n)}, m={format_number(eq.m)})" + (", 90% CI" if yerr else ""),
+            )
         ax.axvspan(data.n.max(), gn[-1], color="gray", alpha=0.12, label="n beyond the measured range")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -245,7 +294,15 @@ def surface_figures(run_dir: str | Path, *, n_boot: int = 1000, data: RunData | 
             bad = [c for c in (eq.surface_check, eq.scratch_check) if not c.adequate]
             why = "; ".join(f"{c.law}: {c.problems[0]}" for c in bad)
         ax.set_axis_off()
-        ax.text(0.5, 0.5, "\n".join(textwrap.wrap("No exchange rate: " + why, 60)), transform=ax.transAxes, ha="center", va="center", fontsize=9)
+        ax.text(
+            0.5,
+            0.5,
+            "\n".join(textwrap.wrap("No exchange rate: " + why, 60)),
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
         title(ax, f"{head}\nwhat pretraining is worth (not available, as in `s2rbench equivalence`)", width=70)
     save(fig, "equivalence")
     return out
@@ -271,22 +328,30 @@ def gain_by_m(data: Any, *, n_boot: int = 1000, seed: int = 0) -> list[dict[str,
         idx = rng.integers(0, t.size, size=(n_boot, t.size))
         boot = 1.0 - t[idx].mean(1) / s0[idx].mean(1)
         lo, hi = np.quantile(boot, [0.05, 0.95])
-        rows.append({
-            "m": format_number(m), "scratch MAE": format_number(s0.mean(), 4),
-            f"MAE at n={format_number(data.n[-1])}": format_number(t.mean(), 4),
-            "gain [90% CI]": f"{pct(gain, 1, True)} [{pct(lo, 1, True)}, {pct(hi, 1, True)}]",
-            "wins": f"{int((t < s0).sum())}/{t.size}",
-        })
+        rows.append(
+            {
+                "m": format_number(m),
+                "scratch MAE": format_number(s0.mean(), 4),
+                f"MAE at n={format_number(data.n[-1])}": format_number(t.mean(), 4),
+                "gain [90% CI]": f"{pct(gain, 1, True)} [{pct(lo, 1, True)}, {pct(hi, 1, True)}]",
+                "wins": f"{int((t < s0).sum())}/{t.size}",
+            }
+        )
     return rows
 
 
-def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[Path] | None = None, data: RunData | None = None) -> str:
+def surface_markdown(
+    run_dir: str | Path, *, n_boot: int = 1000, figures: list[Path] | None = None, data: RunData | None = None
+) -> str:
     """A markdown section on the (n, m) surface of RUN_DIR; links the figures of `surface_figures` that exist."""
     run_dir = Path(run_dir)
     data, rep, eq, bt = _fits(run_dir, n_boot, data)
     L: list[str] = ["## The (n, m) surface", ""]
     if data.missing:
-        L += [f"**Incomplete run:** {data.missing} of {data.expected} (n, m, trial) cells are missing; `s2rbench run` resumes it. The fits below use what is stored.", ""]
+        L += [
+            f"**Incomplete run:** {data.missing} of {data.expected} (n, m, trial) cells are missing; `s2rbench run` resumes it. The fits below use what is stored.",
+            "",
+        ]
     if len(data.m) and len(data.n):
         L += [
             "### Transfer gain over scratch at each m",
@@ -298,9 +363,9 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
             "",
         ]
     if isinstance(rep, str):
-        return "\n".join(L + [f"No surface fit: {rep}", ""])
+        return "\n".join([*L, f"No surface fit: {rep}", ""])
     s = rep.surface
-    pct = int(round(100 * rep.ci))
+    pct = round(100 * rep.ci)
     L += [
         f"n grid {[int(v) for v in data.n]}, m grid {[int(v) for v in data.m]}, {len(data.trials)} trials. "
         f"Intervals: {pct}% bootstrap over trials ({rep.n_boot} resamples). Definitions: docs/planning.md.",
@@ -311,14 +376,25 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
     if rep.adequate:
         L += [
             tabulate(
-                [{"α": _vci(s.alpha, s.alpha_ci), "β": _vci(s.beta, s.beta_ci), "γ": _vci(s.gamma, s.gamma_ci),
-                  "δ": _vci(s.delta, s.delta_ci), "R²": _vci(s.r2, s.r2_ci, 4)}],
-                headers="keys", tablefmt="github",
+                [
+                    {
+                        "α": _vci(s.alpha, s.alpha_ci),
+                        "β": _vci(s.beta, s.beta_ci),
+                        "γ": _vci(s.gamma, s.gamma_ci),
+                        "δ": _vci(s.delta, s.delta_ci),
+                        "R²": _vci(s.r2, s.r2_ci, 4),
+                    }
+                ],
+                headers="keys",
+                tablefmt="github",
             ),
             "",
         ]
     else:
-        L += [f"**The law does not fit:** {'; '.join(rep.surface_check.problems)}. Its parameters are not reported.", ""]
+        L += [
+            f"**The law does not fit:** {'; '.join(rep.surface_check.problems)}. Its parameters are not reported.",
+            "",
+        ]
     L += ["### E(n) = D·n^−α + C at each m", ""]
     rows = []
     for c in rep.per_m:
@@ -326,11 +402,26 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
             rows.append({"m": _n(c.m), "α": "no fit", "C": c.error or "", "D": "", "R²": ""})
         elif not c.adequate:
             more = f" (and {len(c.check.problems) - 1} more)" if len(c.check.problems) > 1 else ""
-            rows.append({"m": _n(c.m), "α": "does not fit", "C": c.check.problems[0] + more, "D": "", "R²": _n(c.fit.r2, 4)})
+            rows.append(
+                {"m": _n(c.m), "α": "does not fit", "C": c.check.problems[0] + more, "D": "", "R²": _n(c.fit.r2, 4)}
+            )
         else:
             f = c.fit
-            rows.append({"m": _n(c.m), "α": _vci(f.alpha, f.alpha_ci), "C": _vci(f.C, f.C_ci), "D": _vci(f.D, f.D_ci), "R²": _n(f.r2, 4)})
-    L += [tabulate(rows, headers="keys", tablefmt="github"), "", f"Does α depend on m? {rep.alpha_vs_m['verdict']}.", ""]
+            rows.append(
+                {
+                    "m": _n(c.m),
+                    "α": _vci(f.alpha, f.alpha_ci),
+                    "C": _vci(f.C, f.C_ci),
+                    "D": _vci(f.D, f.D_ci),
+                    "R²": _n(f.r2, 4),
+                }
+            )
+    L += [
+        tabulate(rows, headers="keys", tablefmt="github"),
+        "",
+        f"Does α depend on m? {rep.alpha_vs_m['verdict']}.",
+        "",
+    ]
     L += ["### Scratch curve E0(m) = a·m^−b + c (real data only)", ""]
     sc = rep.scratch
     if sc.fit is None:
@@ -339,7 +430,10 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
         L += [f"**The scratch law does not fit:** {'; '.join(sc.check.problems)}.", ""]
     else:
         f = sc.fit
-        L += [f"a = {_vci(f.D, f.D_ci)}, b = {_vci(f.alpha, f.alpha_ci)}, c = {_vci(f.C, f.C_ci)}, R² = {_n(f.r2, 4)}.", ""]
+        L += [
+            f"a = {_vci(f.D, f.D_ci)}, b = {_vci(f.alpha, f.alpha_ci)}, c = {_vci(f.C, f.C_ci)}, R² = {_n(f.r2, 4)}.",
+            "",
+        ]
     L += ["### What simulations are worth", ""]
     if isinstance(eq, str):
         L += [f"Not available: {eq}", ""]
@@ -347,7 +441,9 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
         L += ["Not reported: a law it rests on does not fit (see above).", ""]
     else:
         ext = eq.m_equiv_extrapolation
-        ext_s = f" (extrapolated {ext['factor']:.3g}× beyond the largest measured m)" if ext["direction"] == "above" else ""
+        ext_s = (
+            f" (extrapolated {ext['factor']:.3g}× beyond the largest measured m)" if ext["direction"] == "above" else ""
+        )
         if eq.reachable:
             L.append(
                 f"At n = {_n(eq.n)} and m = {_n(eq.m)}: pretraining is worth m' = {_vci(eq.m_equiv, eq.m_equiv_ci)} real samples "
@@ -356,7 +452,9 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
         else:
             L.append(f"At n = {_n(eq.n)} and m = {_n(eq.m)}: transfer beats anything scratch can reach (m' = ∞).")
         if eq.sims_per_experiment_reachable:
-            L.append(f"One more experiment is worth Δn = {_vci(eq.sims_per_experiment, eq.sims_per_experiment_ci)} simulations there.")
+            L.append(
+                f"One more experiment is worth Δn = {_vci(eq.sims_per_experiment, eq.sims_per_experiment_ci)} simulations there."
+            )
         else:
             L.append("One more experiment gains more than any number of simulations can at this m.")
         L.append("")
@@ -367,19 +465,41 @@ def surface_markdown(run_dir: str | Path, *, n_boot: int = 1000, figures: list[P
         brows = []
         for d in bt.per_m:
             if "error" in d:
-                brows.append({"law": f"E(n) at m={_n(d['m'])}", "mean abs error": d["error"], "max abs error": "", "intervals covered": ""})
+                brows.append(
+                    {
+                        "law": f"E(n) at m={_n(d['m'])}",
+                        "mean abs error": d["error"],
+                        "max abs error": "",
+                        "intervals covered": "",
+                    }
+                )
             else:
                 brows.append(_bt_row(f"E(n) at m={_n(d['m'])}", d))
         if bt.surface is not None:
-            brows.append({"law": "surface", "mean abs error": bt.surface["error"], "max abs error": "", "intervals covered": ""}
-                         if "error" in bt.surface else _bt_row("surface E(n, m)", bt.surface))
-        L += [f"Fitted on n = {[int(v) for v in bt.n_fit]}, predicted n = {[int(v) for v in bt.n_held]}.", "",
-              tabulate(brows, headers="keys", tablefmt="github"), ""]
-    names = [p.name for p in figures] if figures is not None else [v for v in FIGURES.values() if (run_dir / v).exists()]
+            brows.append(
+                {"law": "surface", "mean abs error": bt.surface["error"], "max abs error": "", "intervals covered": ""}
+                if "error" in bt.surface
+                else _bt_row("surface E(n, m)", bt.surface)
+            )
+        L += [
+            f"Fitted on n = {[int(v) for v in bt.n_fit]}, predicted n = {[int(v) for v in bt.n_held]}.",
+            "",
+            tabulate(brows, headers="keys", tablefmt="github"),
+            "",
+        ]
+    names = (
+        [p.name for p in figures] if figures is not None else [v for v in FIGURES.values() if (run_dir / v).exists()]
+    )
     with_law = "" if rep.adequate else " (no surface law: none drawn)"
     captions = {
-        FIGURES["heatmap"]: ("MAE over (n, m) with iso-MAE contours of the fitted surface" if rep.adequate else "MAE over (n, m)") + with_law,
-        FIGURES["curves"]: ("MAE versus n at each m with the fitted surface" if rep.adequate else "MAE versus n at each m") + with_law,
+        FIGURES["heatmap"]: (
+            "MAE over (n, m) with iso-MAE contours of the fitted surface" if rep.adequate else "MAE over (n, m)"
+        )
+        + with_law,
+        FIGURES["curves"]: (
+            "MAE versus n at each m with the fitted surface" if rep.adequate else "MAE versus n at each m"
+        )
+        + with_law,
         FIGURES["scratch"]: "scratch learning curve",
         FIGURES["equivalence"]: "equivalent real samples m'(n)",
     }
@@ -392,6 +512,8 @@ def _bt_row(label: str, d: dict[str, Any]) -> dict[str, str]:
     cov = d.get("coverage")
     covs = "—" if cov is None or (isinstance(cov, float) and math.isnan(cov)) else f"{100 * cov:.0f}%"
     return {
-        "law": label, "mean abs error": f"{100 * d['mean_abs_rel_error']:.1f}%",
-        "max abs error": f"{100 * d['max_abs_rel_error']:.1f}%", "intervals covered": covs,
+        "law": label,
+        "mean abs error": f"{100 * d['mean_abs_rel_error']:.1f}%",
+        "max abs error": f"{100 * d['max_abs_rel_error']:.1f}%",
+        "intervals covered": covs,
     }

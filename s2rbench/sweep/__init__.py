@@ -16,10 +16,18 @@ import types
 from typing import Any
 
 _NAMES = {
-    "Prepared": "prepare", "prepare": "prepare",
-    "RunResult": "runner", "default_run_dir": "runner", "run": "runner",
-    "LocalExecutor": "units", "WorkUnit": "units", "full_m": "units", "plan_units": "units",
-    "run_unit": "units", "sim_order_for": "units", "split_for": "units",
+    "Prepared": "prepare",
+    "prepare": "prepare",
+    "RunResult": "runner",
+    "default_run_dir": "runner",
+    "run": "runner",
+    "LocalExecutor": "units",
+    "WorkUnit": "units",
+    "full_m": "units",
+    "plan_units": "units",
+    "run_unit": "units",
+    "sim_order_for": "units",
+    "split_for": "units",
     "_ORDER_CACHE": "units",  # the samplers' memo; tests clear it as they did before the split
 }
 

@@ -31,12 +31,13 @@ import os
 import sys
 import warnings
 from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from ..errors import S2RBenchError
 from ..contracts.model import Model, generic_state_bytes
-from ..contracts.resources import available_memory_bytes  # noqa: F401  (the old import path of plugins)
+from ..contracts.resources import available_memory_bytes
+from ..errors import S2RBenchError
 from .prepare import Prepared
 from .units import LocalExecutor, WorkUnit, run_unit
 
@@ -79,7 +80,7 @@ def estimate_unit_bytes(unit: WorkUnit, prep: Prepared, model: Model | None = No
     per trial times the unit's T trials), plus the process itself (`PROCESS_BYTES`). An estimate
     for planning, not a measurement; docs/scale-out.md compares it with measured peaks."""
     data = 3 * sum(int(a.nbytes) for a in (prep.X_sim, prep.y_sim, prep.X_real, prep.y_real))
-    once, per_trial = model_bytes(model, int(unit.n), int(unit.m), int(prep.X_real.shape[1]), int(len(prep.y_real)))
+    once, per_trial = model_bytes(model, int(unit.n), int(unit.m), int(prep.X_real.shape[1]), len(prep.y_real))
     # a model that trains its replicas in groups that fit (attribute ``chunks_replicas``) needs one at least
     trials = 1 if getattr(model, "chunks_replicas", False) else len(unit.trials)
     return int(data + once + trials * per_trial + PROCESS_BYTES)
@@ -151,14 +152,22 @@ def make_executor(
     """The executor named ``kind`` ('local' or 'ray'), configured from the CLI's options."""
     kind = (kind or "local").lower()
     if kind == "local":
-        extra = [name for name, v in (("--address", address), ("--workers", workers), ("--gpus-per-unit", gpus_per_unit)) if v]
+        extra = [
+            name
+            for name, v in (("--address", address), ("--workers", workers), ("--gpus-per-unit", gpus_per_unit))
+            if v
+        ]
         if extra:
             raise S2RBenchError(f"{', '.join(extra)} only apply to --executor ray; drop them or add --executor ray")
         return CheckedLocalExecutor(threads_per_unit=threads_per_unit)
     if kind == "ray":
         return RayExecutor(
-            address=address, workers=workers, gpus_per_unit=gpus_per_unit, threads_per_unit=threads_per_unit,
-            max_retries=max_retries, init_kwargs=init_kwargs,
+            address=address,
+            workers=workers,
+            gpus_per_unit=gpus_per_unit,
+            threads_per_unit=threads_per_unit,
+            max_retries=max_retries,
+            init_kwargs=init_kwargs,
         )
     raise S2RBenchError(f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
 
@@ -171,7 +180,9 @@ class CheckedLocalExecutor(LocalExecutor):
     def __init__(self, threads_per_unit: int | None = DEFAULT_UNIT_THREADS) -> None:
         self.threads_per_unit = threads_per_unit
 
-    def map(self, units: list[WorkUnit], prep: Prepared, model: Model, device: str) -> Iterator[tuple[WorkUnit, list[dict]]]:
+    def map(
+        self, units: list[WorkUnit], prep: Prepared, model: Model, device: str
+    ) -> Iterator[tuple[WorkUnit, list[dict]]]:
         units = list(units)
         check_memory(units, prep, model, available_memory_bytes(device), f"available on {device}")
         for unit in units:
@@ -287,13 +298,17 @@ class RayExecutor:
                 cpus = self.workers * self.threads_per_unit if self.workers else (os.cpu_count() or 1)
                 try:
                     ray.init(
-                        address="local", num_cpus=int(cpus), include_dashboard=False,
+                        address="local",
+                        num_cpus=int(cpus),
+                        include_dashboard=False,
                         **{**quiet, **self.init_kwargs},
                     )
                 finally:
                     auth_log.setLevel(level)
         except ConnectionError as exc:
-            raise S2RBenchError(f"cannot reach the Ray cluster at {self.address!r} ({exc}); start it with `ray start --head` or fix --address") from None
+            raise S2RBenchError(
+                f"cannot reach the Ray cluster at {self.address!r} ({exc}); start it with `ray start --head` or fix --address"
+            ) from None
         self._owns_ray = True
 
     def close(self) -> None:
@@ -303,7 +318,7 @@ class RayExecutor:
         self._owns_ray = False
         self._remote = None
 
-    def __enter__(self) -> "RayExecutor":
+    def __enter__(self) -> RayExecutor:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -322,7 +337,9 @@ class RayExecutor:
                 raise S2RBenchError("--gpus-per-unit reserves GPUs but --device is cpu; drop one of them")
             return "cuda"
         if device.startswith("cuda"):
-            raise S2RBenchError("--executor ray with --device cuda needs --gpus-per-unit (e.g. 1, or 0.25 to share a GPU among 4 units)")
+            raise S2RBenchError(
+                "--executor ray with --device cuda needs --gpus-per-unit (e.g. 1, or 0.25 to share a GPU among 4 units)"
+            )
         return "cpu"
 
     def device_name(self, device: str) -> str:
@@ -341,17 +358,23 @@ class RayExecutor:
         return max(sizes) if sizes else None
 
     # -- the work ----------------------------------------------------------------------------
-    def map(self, units: list[WorkUnit], prep: Prepared, model: Model, device: str) -> Iterator[tuple[WorkUnit, list[dict]]]:
+    def map(
+        self, units: list[WorkUnit], prep: Prepared, model: Model, device: str
+    ) -> Iterator[tuple[WorkUnit, list[dict]]]:
         units = list(units)
         self.attempts = {}
         if not units:
             return
         if str(device).startswith("cuda") and self.gpus_per_unit <= 0:
-            raise S2RBenchError("units would run on cuda without a reserved GPU: pass --gpus-per-unit (e.g. 1) or --device cpu")
+            raise S2RBenchError(
+                "units would run on cuda without a reserved GPU: pass --gpus-per-unit (e.g. 1) or --device cpu"
+            )
         if device == "cpu" and self.gpus_per_unit > 0:
             warnings.warn(
                 f"--gpus-per-unit {self.gpus_per_unit:g} reserves GPUs, but the units run on cpu (the device the driver "
-                "resolved), so those GPUs sit idle and the run is no faster; pass --device cuda", UserWarning, stacklevel=2,
+                "resolved), so those GPUs sit idle and the run is no faster; pass --device cuda",
+                UserWarning,
+                stacklevel=2,
             )
         self.connect()
         ray = self._ray
@@ -360,7 +383,9 @@ class RayExecutor:
             check_memory(units, prep, model, self._largest_node_memory(), "the largest Ray node offers")
         total_gpus = float(ray.cluster_resources().get("GPU", 0.0))
         if self.gpus_per_unit > total_gpus:
-            raise S2RBenchError(f"--gpus-per-unit {self.gpus_per_unit:g} but the Ray cluster has {total_gpus:g} GPUs; lower it or add GPU nodes")
+            raise S2RBenchError(
+                f"--gpus-per-unit {self.gpus_per_unit:g} but the Ray cluster has {total_gpus:g} GPUs; lower it or add GPU nodes"
+            )
         if self._remote is None:
             self._remote = ray.remote(_ray_unit)
         prep_ref = ray.put(_slim(prep))  # once: every task reads the same objects
@@ -375,8 +400,12 @@ class RayExecutor:
         def submit(unit: WorkUnit) -> None:
             self.attempts[unit.key] = self.attempts.get(unit.key, 0) + 1
             ref = self._remote.options(
-                num_cpus=self.threads_per_unit, num_gpus=self.gpus_per_unit, memory=estimates[unit],
-                max_retries=0, retry_exceptions=False, name=f"s2rbench {unit.key}",
+                num_cpus=self.threads_per_unit,
+                num_gpus=self.gpus_per_unit,
+                memory=estimates[unit],
+                max_retries=0,
+                retry_exceptions=False,
+                name=f"s2rbench {unit.key}",
             ).remote(unit, prep_ref, model_ref, device, threads)
             inflight[ref] = unit
 
@@ -392,7 +421,13 @@ class RayExecutor:
                     except Exception as exc:  # the task raised, or its worker or node died
                         n_try = self.attempts[unit.key]
                         if n_try <= self.max_retries and not isinstance(_cause(exc), S2RBenchError):
-                            log.warning("unit %s failed (attempt %d of %d): %s; retrying", unit.key, n_try, self.max_retries + 1, _describe(exc))
+                            log.warning(
+                                "unit %s failed (attempt %d of %d): %s; retrying",
+                                unit.key,
+                                n_try,
+                                self.max_retries + 1,
+                                _describe(exc),
+                            )
                             queue.append(unit)
                         else:
                             failed[unit.key] = f"{_describe(exc)} (after {n_try} attempt{'s' * (n_try > 1)})"

@@ -20,8 +20,18 @@ from ..errors import S2RBenchError
 
 #: top-level configuration fields that must agree for rows to be mixed in one run directory
 IDENTITY_KEYS = (
-    "task", "card_hash", "model", "hyperparameters", "featurizer", "featurizer_version", "seed", "data",
-    "exclude_overlap", "split", "sampler", "sampler_version",
+    "task",
+    "card_hash",
+    "model",
+    "hyperparameters",
+    "featurizer",
+    "featurizer_version",
+    "seed",
+    "data",
+    "exclude_overlap",
+    "split",
+    "sampler",
+    "sampler_version",
     "split_groups",  # copies of one real input kept on one side of the split (a stored run made without it is refused)
 )
 
@@ -33,13 +43,25 @@ EXTENSIBLE = ("sizes", "trials", "m_grid", "quick", "surface")
 
 #: how the user sets each field, for the "how to fix it" part of a refusal
 _OPTION = {
-    "task": "the TASK argument", "card_hash": "the task card (its content changed since this run)",
-    "model": "--model", "hyperparameters": "--param", "featurizer": "--featurizer",
-    "featurizer_version": "the featurizer plugin (its version changed)", "seed": "--seed",
-    "data": "the task's data files (their content changed)", "exclude_overlap": "--exclude-overlap",
-    "split": "--split", "sampler": "--sampler", "sampler_version": "the sampler plugin (its version changed)",
-    "quick": "--quick", "test_fraction": "the card's test_fraction", "sizes": "--sizes", "trials": "--trials",
-    "m": "--m", "m_grid": "--m-grid", "surface": "--surface",
+    "task": "the TASK argument",
+    "card_hash": "the task card (its content changed since this run)",
+    "model": "--model",
+    "hyperparameters": "--param",
+    "featurizer": "--featurizer",
+    "featurizer_version": "the featurizer plugin (its version changed)",
+    "seed": "--seed",
+    "data": "the task's data files (their content changed)",
+    "exclude_overlap": "--exclude-overlap",
+    "split": "--split",
+    "sampler": "--sampler",
+    "sampler_version": "the sampler plugin (its version changed)",
+    "quick": "--quick",
+    "test_fraction": "the card's test_fraction",
+    "sizes": "--sizes",
+    "trials": "--trials",
+    "m": "--m",
+    "m_grid": "--m-grid",
+    "surface": "--surface",
 }
 
 
@@ -71,7 +93,9 @@ def check_partial(run_dir: Any, old: dict[str, Any] | None, partial: dict[str, A
             raise _refuse(run_dir, k, old[k], partial[k], False)
 
 
-def reconcile(run_dir: Any, old: dict[str, Any] | None, new: dict[str, Any], extend: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def reconcile(
+    run_dir: Any, old: dict[str, Any] | None, new: dict[str, Any], extend: bool
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The configuration to store and run, and what ``--extend`` added (None: nothing).
 
     ``old`` None: a new run, ``new`` as it is. Otherwise every identity field and protocol field
@@ -97,8 +121,13 @@ def reconcile(run_dir: Any, old: dict[str, Any] | None, new: dict[str, Any], ext
         sizes = sorted({int(s) for s in op.get("sizes", [])} | {int(s) for s in np_.get("sizes", [])})
         m_grid = sorted({int(v) for v in op.get("m_grid", [])} | {int(v) for v in np_.get("m_grid", [])})
         trials = max(int(op.get("trials", 0)), int(np_.get("trials", 0)))
-        proto.update(sizes=sizes, m_grid=m_grid, trials=trials, surface=len(m_grid) > 1,
-                     quick=bool(op.get("quick", False)) and bool(np_.get("quick", False)))
+        proto.update(
+            sizes=sizes,
+            m_grid=m_grid,
+            trials=trials,
+            surface=len(m_grid) > 1,
+            quick=bool(op.get("quick", False)) and bool(np_.get("quick", False)),
+        )
         new_sizes = sorted(set(sizes) - set(op.get("sizes", [])))
         new_m = sorted(set(m_grid) - set(op.get("m_grid", [])))
         if new_sizes:

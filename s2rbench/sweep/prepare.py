@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ..contracts import protocol as proto
-from ..errors import S2RBenchError
-from ..tasks.featurecache import cached_featurize
-from ..overlap import canonical_ids
 from ..contracts.featurizer import Featurizer, InvalidInputsWarning
+from ..errors import S2RBenchError
+from ..overlap import canonical_ids
 from ..plugins import get_featurizer
 from ..tasks import TaskCard, get_task, load_tables
+from ..tasks.featurecache import cached_featurize
 from ..tasks.repeats import aggregate_side, repeat_groups
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ class Prepared:
 
     def data_info(self) -> dict[str, Any]:
         return {
-            "sim_rows": int(len(self.y_sim)),
-            "real_rows": int(len(self.y_real)),
+            "sim_rows": len(self.y_sim),
+            "real_rows": len(self.y_real),
             "features": int(self.X_sim.shape[1]),
             "sim_fingerprint": self.sim_key,
             "real_fingerprint": self.real_key,
@@ -118,10 +118,16 @@ def prepare(
         keep = np.array([c not in real_set for c in sides["sim"]["canon"]], bool)
         excluded = int((~keep).sum())
         s = sides["sim"]
-        sides["sim"] = {"X": s["X"][keep], "y": s["y"][keep], "frame": s["frame"][keep].reset_index(drop=True),
-                        "canon": [c for c, k in zip(s["canon"], keep) if k]}
+        sides["sim"] = {
+            "X": s["X"][keep],
+            "y": s["y"][keep],
+            "frame": s["frame"][keep].reset_index(drop=True),
+            "canon": [c for c, k in zip(s["canon"], keep) if k],
+        }
     if len(sides["sim"]["y"]) == 0 or len(sides["real"]["y"]) < 3:
-        raise S2RBenchError(f"task {card.name!r}: too few valid rows after featurizing (sim {len(sides['sim']['y'])}, real {len(sides['real']['y'])}); check the inputs")
+        raise S2RBenchError(
+            f"task {card.name!r}: too few valid rows after featurizing (sim {len(sides['sim']['y'])}, real {len(sides['real']['y'])}); check the inputs"
+        )
     sides["sim"] = aggregate_side(sides["sim"], card.sim.aggregate, tables.conditions)  # [sim] aggregate (default keep)
     groups = None
     split = split or card.protocol.split
@@ -129,7 +135,11 @@ def prepare(
         raise S2RBenchError(f"--split {split!r} must be 'random' or 'group'")
     if split == "group":
         rf = sides["real"]["frame"]
-        groups = rf["group"].to_numpy(dtype=str) if "group" in rf else np.array([c.split("|")[0] for c in sides["real"]["canon"]], dtype=str)
+        groups = (
+            rf["group"].to_numpy(dtype=str)
+            if "group" in rf
+            else np.array([c.split("|")[0] for c in sides["real"]["canon"]], dtype=str)
+        )
     else:  # copies of one real input stay on one side of the split (None when no input repeats)
         groups = repeat_groups(sides["real"]["canon"], sides["real"]["frame"], tables.conditions)
     names = list(fm.names) + list(tables.conditions)
@@ -152,5 +162,3 @@ def prepare(
         excluded_overlap=excluded,
         input_ids=canonical_ids(sides["sim"]["canon"], sides["real"]["canon"]),
     )
-
-

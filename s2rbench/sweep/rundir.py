@@ -19,10 +19,10 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import S2RBenchError
 
@@ -84,8 +84,9 @@ def _holder(fh) -> str:
     try:
         fh.seek(0)
         info = json.loads(fh.read() or "{}")
-        return (f"pid {info.get('pid')} on {info.get('host')} ({info.get('command', '?')}, "
-                f"since {info.get('since', '?')})")
+        return (
+            f"pid {info.get('pid')} on {info.get('host')} ({info.get('command', '?')}, since {info.get('since', '?')})"
+        )
     except (ValueError, OSError):
         return "another process"
 
@@ -123,11 +124,16 @@ def run_lock(run_dir: str | os.PathLike, wait: float | None = None) -> Iterator[
         try:
             fh.seek(0)
             fh.truncate()
-            fh.write(json.dumps({
-                "pid": os.getpid(), "host": socket.gethostname(),
-                "command": " ".join(["s2rbench", *sys.argv[1:]])[:200],
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }))
+            fh.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "command": " ".join(["s2rbench", *sys.argv[1:]])[:200],
+                        "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    }
+                )
+            )
             fh.flush()
         except OSError:  # the holder info is a courtesy; the lock itself is held
             pass

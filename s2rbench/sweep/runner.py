@@ -7,25 +7,26 @@ import importlib
 import logging
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
-from ..errors import S2RBenchError
-from ..contracts.model import Model
-from ..plugins import get_model, get_sampler, plugin_of
-from ..contracts.sampler import Sampler
-from .provenance import device_name, package_versions, resolve_device
 from .. import limits
+from ..contracts.model import Model
+from ..contracts.sampler import Sampler
+from ..errors import S2RBenchError
+from ..plugins import get_model, get_sampler, plugin_of
+from ..tasks import TaskCard, get_task
+from .executors import make_executor  # one thread per unit: same numbers as any other executor
 from .identity import check_partial
+from .provenance import device_name, package_versions, resolve_device
 from .rundir import check_out_dir, is_run, run_lock
 from .store import Store
-from .executors import make_executor  # one thread per unit: same numbers as any other executor
 from .units import full_m, plan_units
-from ..tasks import TaskCard, get_task
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class RunResult:
 def _prepare(*args: Any, **kwargs: Any):
     """``s2rbench.sweep.prepare``, looked up when called: patching the package's ``prepare`` (as
     code and tests did before the sweep was split into modules) still reaches the run."""
-    return getattr(importlib.import_module(__package__), "prepare")(*args, **kwargs)
+    return importlib.import_module(__package__).prepare(*args, **kwargs)
 
 
 def default_run_dir(task: str, model: str, featurizer: str, quick: bool) -> Path:
@@ -85,7 +86,9 @@ def run(
     settings is refused; ``extend=True`` grows it to the union of the stored and the given grid.
     The directory is locked for the whole run (`s2rbench.sweep.rundir.run_lock`)."""
     if fit:  # the sweep layer stores rows; fitting is the analysis layer's (see `s2rbench.run`)
-        raise S2RBenchError("s2rbench.sweep.run stores rows only; use s2rbench.run(..., fit=True) or s2rbench.fit(run_dir) for the law")
+        raise S2RBenchError(
+            "s2rbench.sweep.run stores rows only; use s2rbench.run(..., fit=True) or s2rbench.fit(run_dir) for the law"
+        )
     card = task if isinstance(task, TaskCard) else get_task(task)
     model_obj: Model = get_model(model)
     if model_params:
@@ -95,7 +98,9 @@ def run(
     sampler_obj: Sampler = get_sampler(sampler)
     p = card.protocol
     grid = limits.check_sizes(sizes if sizes is not None else (p.quick_sizes if quick else p.sizes))
-    n_trials = limits.check_count("--trials", trials if trials is not None else (p.quick_trials if quick else p.trials), limits.MAX_TRIALS)
+    n_trials = limits.check_count(
+        "--trials", trials if trials is not None else (p.quick_trials if quick else p.trials), limits.MAX_TRIALS
+    )
     seed = limits.check_seed(seed if seed is not None else p.seed)
     if m is not None:
         m = limits.check_count("--m", m, limits.MAX_ROWS)
@@ -106,42 +111,107 @@ def run(
     check_out_dir(run_dir)
     with run_lock(run_dir):
         return _run_locked(
-            card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
-            quick, split, data_dir, exclude_overlap, progress, executor, fit, extend, use_cache,
+            card,
+            model_obj,
+            feat_name,
+            sampler_obj,
+            dev,
+            run_dir,
+            grid,
+            n_trials,
+            seed,
+            m,
+            surface,
+            m_grid,
+            quick,
+            split,
+            data_dir,
+            exclude_overlap,
+            progress,
+            executor,
+            fit,
+            extend,
+            use_cache,
         )
 
 
-def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_trials, seed, m, surface, m_grid,
-                quick, split, data_dir, exclude_overlap, progress, executor, fit, extend, use_cache=True) -> RunResult:
+def _run_locked(
+    card,
+    model_obj,
+    feat_name,
+    sampler_obj,
+    dev,
+    run_dir,
+    grid,
+    n_trials,
+    seed,
+    m,
+    surface,
+    m_grid,
+    quick,
+    split,
+    data_dir,
+    exclude_overlap,
+    progress,
+    executor,
+    fit,
+    extend,
+    use_cache=True,
+) -> RunResult:
     p = card.protocol
-    if is_run(run_dir) and (run_dir / "results.sqlite").stat().st_size:  # refuse another configuration (or a damaged store) before loading any data
+    if (
+        is_run(run_dir) and (run_dir / "results.sqlite").stat().st_size
+    ):  # refuse another configuration (or a damaged store) before loading any data
         with Store(run_dir, create=False) as old:
-            check_partial(run_dir, old.get_meta("config"), {
-                "task": card.name, "card_hash": card.hash, "model": model_obj.name,
-                "hyperparameters": model_obj.hyperparameters, "featurizer": feat_name, "seed": seed,
-                "exclude_overlap": bool(exclude_overlap), "split": split, "sampler": sampler_obj.name,
-            })
-    prep = _prepare(card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, use_cache=use_cache)
+            check_partial(
+                run_dir,
+                old.get_meta("config"),
+                {
+                    "task": card.name,
+                    "card_hash": card.hash,
+                    "model": model_obj.name,
+                    "hyperparameters": model_obj.hyperparameters,
+                    "featurizer": feat_name,
+                    "seed": seed,
+                    "exclude_overlap": bool(exclude_overlap),
+                    "split": split,
+                    "sampler": sampler_obj.name,
+                },
+            )
+    prep = _prepare(
+        card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, use_cache=use_cache
+    )
     too_big = [s for s in grid if s > len(prep.y_sim)]
     if too_big:
         warnings.warn(
             f"task {card.name!r} has {len(prep.y_sim)} simulated rows, so sizes {too_big} cannot be drawn and are "
-            f"dropped: the law is fitted over n <= {len(prep.y_sim)} only", UserWarning, stacklevel=2)
+            f"dropped: the law is fitted over n <= {len(prep.y_sim)} only",
+            UserWarning,
+            stacklevel=2,
+        )
         grid = [s for s in grid if s <= len(prep.y_sim)]
         if not grid:
-            raise S2RBenchError(f"no size in the grid fits the {len(prep.y_sim)} simulated rows of task {card.name!r}; pass smaller --sizes")
+            raise S2RBenchError(
+                f"no size in the grid fits the {len(prep.y_sim)} simulated rows of task {card.name!r}; pass smaller --sizes"
+            )
     m_all = full_m(prep, seed, max(n_trials, p.trials))
     m_run = int(m if m is not None else (p.m or m_all))
     if not 1 <= m_run <= m_all:
-        raise S2RBenchError(f"--m {m_run} is outside 1..{m_all} (the real training rows of task {card.name!r}); choose a smaller m")
+        raise S2RBenchError(
+            f"--m {m_run} is outside 1..{m_all} (the real training rows of task {card.name!r}); choose a smaller m"
+        )
     m_values = [m_run]
     if surface or m_grid is not None:
-        wanted = [int(v) for v in (m_grid if m_grid is not None else ((p.quick_m_grid or p.m_grid) if quick else p.m_grid))]
+        wanted = [
+            int(v) for v in (m_grid if m_grid is not None else ((p.quick_m_grid or p.m_grid) if quick else p.m_grid))
+        ]
         if not wanted:
             raise S2RBenchError(f"task card {card.name!r} declares no m_grid in [protocol]; add one or pass --m-grid")
         bad = [v for v in wanted if not 1 <= v <= m_all]
         if bad:
-            raise S2RBenchError(f"m values {bad} are outside 1..{m_all} (the real training rows of task {card.name!r}); fix the m grid")
+            raise S2RBenchError(
+                f"m values {bad} are outside 1..{m_all} (the real training rows of task {card.name!r}); fix the m grid"
+            )
         m_values = sorted(set(wanted) | {m_run})
     limits.check_plan(len(grid) + 1, len(m_values), n_trials)
     feat_plugin = plugin_of("featurizers", feat_name)
@@ -161,7 +231,9 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
         "featurizer_plugin": asdict(feat_plugin) if feat_plugin else None,
         "sampler": sampler_obj.name,
         "sampler_version": sampler_obj.version,
-        "sampler_plugin": asdict(plugin_of("samplers", sampler_obj.name)) if plugin_of("samplers", sampler_obj.name) else None,
+        "sampler_plugin": asdict(plugin_of("samplers", sampler_obj.name))
+        if plugin_of("samplers", sampler_obj.name)
+        else None,
         "seed": seed,
         "data": {"sim": prep.sim_key, "real": prep.real_key},
         "data_info": prep.data_info(),
@@ -172,9 +244,16 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
         # so an older run directory of such a task, split row by row, is refused rather than resumed with other splits
         "split_groups": "repeated real inputs" if split == "random" and prep.groups is not None else None,
         "protocol": {
-            "quick": bool(quick), "split": split, "test_fraction": p.test_fraction,
-            "sizes": grid, "trials": n_trials, "m": m_run, "m_all": m_all, "m_grid": m_values,
-            "surface": len(m_values) > 1, "trial_block": p.trial_block,
+            "quick": bool(quick),
+            "split": split,
+            "test_fraction": p.test_fraction,
+            "sizes": grid,
+            "trials": n_trials,
+            "m": m_run,
+            "m_all": m_all,
+            "m_grid": m_values,
+            "surface": len(m_values) > 1,
+            "trial_block": p.trial_block,
         },
         "target": {"name": card.target_name, "unit": card.unit},
         "device": dev,
@@ -186,7 +265,18 @@ def _run_locked(card, model_obj, feat_name, sampler_obj, dev, run_dir, grid, n_t
     try:
         config = store.check_identity(config, extend=extend)
         pr = config["protocol"]  # with extend: the union of the stored and the asked grid
-        units = plan_units(card.name, model_obj.name, feat_name, pr["sizes"], pr["m_grid"], int(pr["trials"]), p.trial_block, seed, store.done_keys(), sampler=sampler_obj.name)
+        units = plan_units(
+            card.name,
+            model_obj.name,
+            feat_name,
+            pr["sizes"],
+            pr["m_grid"],
+            int(pr["trials"]),
+            p.trial_block,
+            seed,
+            store.done_keys(),
+            sampler=sampler_obj.name,
+        )
         if executor is None:
             executor = make_executor("local")
         bar = None

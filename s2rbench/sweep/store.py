@@ -27,21 +27,35 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import pandas as pd
 
 from ..errors import S2RBenchError
+from . import predictions as _P
 from .identity import IDENTITY_KEYS, history_entry, reconcile  # noqa: F401  (IDENTITY_KEYS: public name)
 from .rundir import DB_NAME, os_reason
-from . import predictions as _P
 
 #: columns every row sets, in stored order
 REQUIRED_COLUMNS = (
-    "task", "model", "featurizer", "sampler", "n", "m", "trial", "seed",
-    "mae", "rmse", "n_test", "n_train", "seconds", "device", "unit",
+    "task",
+    "model",
+    "featurizer",
+    "sampler",
+    "n",
+    "m",
+    "trial",
+    "seed",
+    "mae",
+    "rmse",
+    "n_test",
+    "n_train",
+    "seconds",
+    "device",
+    "unit",
 )
 
 #: per-trial columns added after the first stores were written: name -> SQL type (NULL when unset)
@@ -50,7 +64,10 @@ OPTIONAL_COLUMNS: dict[str, str] = {
     "mae_original": "REAL",  # MAE in the card's original units when a [target] transform is declared
     # test rows whose canonical input is / is not in the trial's pretraining set (s2rbench.overlap);
     # pool_entry (scratch rows): each test row's first n in the trial's pretraining order, and its error
-    "mae_in_pool": "REAL", "n_test_in_pool": "INTEGER", "mae_out_pool": "REAL", "n_test_out_pool": "INTEGER",
+    "mae_in_pool": "REAL",
+    "n_test_in_pool": "INTEGER",
+    "mae_out_pool": "REAL",
+    "n_test_out_pool": "INTEGER",
     "pool_entry": "TEXT",
 }
 
@@ -91,7 +108,9 @@ class Store:
             if self.path.exists():
                 raise S2RBenchError(f"{self.path} is not a file; move it away or choose another run directory")
             if not create:
-                raise S2RBenchError(f"{self.run_dir} holds no s2rbench results ({DB_NAME} missing); run `s2rbench run` first")
+                raise S2RBenchError(
+                    f"{self.run_dir} holds no s2rbench results ({DB_NAME} missing); run `s2rbench run` first"
+                )
         self.conn: sqlite3.Connection | None = None
         with self._faults("open"):
             if self.readonly:
@@ -136,7 +155,9 @@ class Store:
         cols = {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}
         missing = [c for c in ("n", "m", "trial", "mae") if c not in cols]
         if missing:
-            raise S2RBenchError(f"{self.path} has a results table without the column(s) {', '.join(missing)}: not an s2rbench store")
+            raise S2RBenchError(
+                f"{self.path} has a results table without the column(s) {', '.join(missing)}: not an s2rbench store"
+            )
 
     def _migrate(self) -> None:
         """Add every optional column an old store lacks (its old rows read NULL there)."""
@@ -178,7 +199,7 @@ class Store:
             self.conn.close()
             self.conn = None
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -187,22 +208,33 @@ class Store:
     # -- configuration ------------------------------------------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
         with self._faults("read"):
-            if self.readonly and not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+            if (
+                self.readonly
+                and not self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+            ):
                 return default  # a store from before meta existed, opened read-only
             row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         if not row:
             return default
         text = row[0]
         if not isinstance(text, str):
-            raise S2RBenchError(f"meta entry {key!r} of {self.path} is not text (a damaged store); move the run directory away and run again")
+            raise S2RBenchError(
+                f"meta entry {key!r} of {self.path} is not text (a damaged store); move the run directory away and run again"
+            )
         if len(text) > MAX_META_BYTES:
-            raise S2RBenchError(f"meta entry {key!r} of {self.path} is {len(text) / 2**20:.0f} MiB, far more than a configuration; the store is damaged or not s2rbench's")
+            raise S2RBenchError(
+                f"meta entry {key!r} of {self.path} is {len(text) / 2**20:.0f} MiB, far more than a configuration; the store is damaged or not s2rbench's"
+            )
         try:
             return json.loads(text)
         except RecursionError:
-            raise S2RBenchError(f"meta entry {key!r} of {self.path} is nested too deeply to be a configuration; the store is damaged or not s2rbench's") from None
+            raise S2RBenchError(
+                f"meta entry {key!r} of {self.path} is nested too deeply to be a configuration; the store is damaged or not s2rbench's"
+            ) from None
         except ValueError:
-            raise S2RBenchError(f"meta entry {key!r} of {self.path} is not JSON (a damaged store); move the run directory away and run again") from None
+            raise S2RBenchError(
+                f"meta entry {key!r} of {self.path} is not JSON (a damaged store); move the run directory away and run again"
+            ) from None
 
     def set_meta(self, key: str, value: Any) -> None:
         try:
@@ -210,7 +242,9 @@ class Store:
         except RecursionError:
             raise S2RBenchError(f"meta entry {key!r} is nested too deeply to store") from None
         if len(text) > MAX_META_BYTES:
-            raise S2RBenchError(f"meta entry {key!r} is {len(text) / 2**20:.0f} MiB, more than the {MAX_META_BYTES // 2**20} MiB a store keeps")
+            raise S2RBenchError(
+                f"meta entry {key!r} is {len(text) / 2**20:.0f} MiB, more than the {MAX_META_BYTES // 2**20} MiB a store keeps"
+            )
         with self._faults("write to"), self.conn:
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, text))
 
@@ -230,7 +264,9 @@ class Store:
             history[-1] = history_entry("resume", merged.get("protocol") or {})
         with self._faults("write to"), self.conn:
             for key, value in (("config", merged), ("history", history[-1000:])):
-                self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True, default=str)))
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True, default=str))
+                )
         return merged
 
     # -- rows ------------------------------------------------------------------------------------
@@ -249,8 +285,21 @@ class Store:
             # Each trial's test predictions (see s2rbench.sweep.predictions), in the same transaction.
             self.conn.executemany(
                 "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r["task"], r["model"], r["featurizer"], r["sampler"], r["n"], r["m"], r["trial"], r[_P.ROWS_KEY], r[_P.KEY])
-                 for r in rows if r.get(_P.KEY) is not None],
+                [
+                    (
+                        r["task"],
+                        r["model"],
+                        r["featurizer"],
+                        r["sampler"],
+                        r["n"],
+                        r["m"],
+                        r["trial"],
+                        r[_P.ROWS_KEY],
+                        r[_P.KEY],
+                    )
+                    for r in rows
+                    if r.get(_P.KEY) is not None
+                ],
             )
         return len(rows)
 
@@ -286,7 +335,9 @@ class Store:
                 try:
                     frame.to_parquet(tmp, index=False)
                 except ImportError:
-                    raise S2RBenchError("exporting .parquet needs pyarrow (pip install pyarrow); or export to .csv") from None
+                    raise S2RBenchError(
+                        "exporting .parquet needs pyarrow (pip install pyarrow); or export to .csv"
+                    ) from None
         return path
 
 
@@ -300,8 +351,7 @@ def describe_stored(config: dict[str, Any] | None, rows: pd.DataFrame) -> dict[s
     (n, m) cells of the protocol are short of trials or absent)."""
     proto = dict((config or {}).get("protocol") or {})
     if rows is None or len(rows) == 0:
-        return {"sizes": [], "m_values": [], "trials_min": 0, "trials_max": 0, "complete": False,
-                "missing_cells": None}
+        return {"sizes": [], "m_values": [], "trials_min": 0, "trials_max": 0, "complete": False, "missing_cells": None}
     counts = rows.groupby(["n", "m"])["trial"].nunique()
     want_n = [0, *[int(s) for s in proto.get("sizes", [])]]
     want_m = [int(v) for v in proto.get("m_grid", [])] or sorted({int(v) for v in rows["m"]})

@@ -8,15 +8,46 @@ The public names stay importable from ``s2rbench.tasks``.
 
 from __future__ import annotations
 
-from .card import (CARD_FORMAT, DEFAULT_FEATURIZER, KNOWN_KEYS, Protocol, TableSpec, TaskCard, load_card, parse_card,
-                   unknown_keys)
+from .card import (
+    CARD_FORMAT,
+    DEFAULT_FEATURIZER,
+    KNOWN_KEYS,
+    Protocol,
+    TableSpec,
+    TaskCard,
+    load_card,
+    parse_card,
+    unknown_keys,
+)
 from .files import FileEntry, fetch, fetch_file, read_table, sha256_of
 from .resolve import TASKS_PATH_ENV, UserCards, builtin_card_dir, check_unique_name, get_task, user_cards
 from .tables import TaskTables, load_tables, read_side, standardize, standardize_rows, tables_loader
 
 __all__ = [
-    "CARD_FORMAT", "DEFAULT_FEATURIZER", "KNOWN_KEYS", "Protocol", "TableSpec", "TaskCard", "load_card", "parse_card",
-    "unknown_keys", "FileEntry", "fetch", "fetch_file", "read_table", "sha256_of", "TASKS_PATH_ENV", "UserCards",
-    "builtin_card_dir", "check_unique_name", "get_task", "user_cards", "TaskTables", "load_tables", "read_side",
-    "standardize", "standardize_rows", "tables_loader",
+    "CARD_FORMAT",
+    "DEFAULT_FEATURIZER",
+    "KNOWN_KEYS",
+    "TASKS_PATH_ENV",
+    "FileEntry",
+    "Protocol",
+    "TableSpec",
+    "TaskCard",
+    "TaskTables",
+    "UserCards",
+    "builtin_card_dir",
+    "check_unique_name",
+    "fetch",
+    "fetch_file",
+    "get_task",
+    "load_card",
+    "load_tables",
+    "parse_card",
+    "read_side",
+    "read_table",
+    "sha256_of",
+    "standardize",
+    "standardize_rows",
+    "tables_loader",
+    "unknown_keys",
+    "user_cards",
 ]

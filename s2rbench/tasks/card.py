@@ -30,16 +30,18 @@ import json
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import FileEntry, relative_path_problem, url_problem
-from ..errors import S2RBenchError
+import tomllib
+
 from ..contracts.featurizer import INPUT_KINDS
+from ..errors import S2RBenchError
+from .files import FileEntry, relative_path_problem, url_problem
 
 CARD_FORMAT = 1
+
 
 @dataclass(frozen=True)
 class Filter:
@@ -171,8 +173,14 @@ def _validator():
 def _known(section: str) -> set[str]:
     sch = card_schema()
     defs = sch["$defs"]
-    table = {"top level": sch, "target": sch["properties"]["target"], "protocol": sch["properties"]["protocol"],
-             "side": defs["side"], "files": defs["file"], "filter": defs["filter"]}[section]
+    table = {
+        "top level": sch,
+        "target": sch["properties"]["target"],
+        "protocol": sch["properties"]["protocol"],
+        "side": defs["side"],
+        "files": defs["file"],
+        "filter": defs["filter"],
+    }[section]
     return set(table["properties"])
 
 
@@ -191,8 +199,9 @@ def _loc(path: list[Any]) -> tuple[str, str]:
     if head == "files":
         if len(parts) == 2:
             return "[files]", str(parts[1])
-        return f"[files.{parts[1]}]", "".join(f"[{p}]" if isinstance(p, int) else (str(p) if i == 0 else f".{p}")
-                                           for i, p in enumerate(parts[2:]))
+        return f"[files.{parts[1]}]", "".join(
+            f"[{p}]" if isinstance(p, int) else (str(p) if i == 0 else f".{p}") for i, p in enumerate(parts[2:])
+        )
     if head in ("sim", "real") and len(parts) >= 3 and parts[1] == "filter" and isinstance(parts[2], int):
         return f"[[{head}.filter]] #{parts[2] + 1}", ".".join(str(p) for p in parts[3:])
     key = str(parts[1]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[2:])
@@ -200,8 +209,11 @@ def _loc(path: list[Any]) -> tuple[str, str]:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False) if not isinstance(value, (dict, list)) else (
-        "a table" if isinstance(value, dict) else json.dumps(value, default=str, ensure_ascii=False))
+    text = (
+        json.dumps(value, default=str, ensure_ascii=False)
+        if not isinstance(value, (dict, list))
+        else ("a table" if isinstance(value, dict) else json.dumps(value, default=str, ensure_ascii=False))
+    )
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -263,7 +275,9 @@ def _query_hint(side: str, query: Any) -> str:
         except ValueError:
             v = json.dumps(v.strip("'\""))
         return f'[[{side}.filter]] column = "{col.strip()}", op = "{op}", value = {v}'
-    return f'one [[{side}.filter]] table per condition, e.g. [[{side}.filter]] column = "temperature", op = ">", value = 0'
+    return (
+        f'one [[{side}.filter]] table per condition, e.g. [[{side}.filter]] column = "temperature", op = ">", value = 0'
+    )
 
 
 def validate_raw(raw: Any, where: str) -> None:
@@ -289,7 +303,14 @@ def validate_raw(raw: Any, where: str) -> None:
     errors = list(_validator().iter_errors(raw))
     if errors:
         # the shallowest, most relevant error: a wrong table beats the keys inside it
-        first = min(errors, key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path], e.validator != "additionalProperties"))
+        first = min(
+            errors,
+            key=lambda e: (
+                len(e.absolute_path),
+                [str(p) for p in e.absolute_path],
+                e.validator != "additionalProperties",
+            ),
+        )
         raise S2RBenchError(_schema_message(first, where))
 
 
@@ -345,12 +366,16 @@ def _filters(section: str, t: dict[str, Any], where: str) -> tuple[Filter, ...]:
         op, value = f["op"], f["value"]
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value:
-                raise S2RBenchError(f"{at} op = {op!r} needs a non-empty list as value (e.g. value = [\"a\", \"b\"]); fix it in the card")
+                raise S2RBenchError(
+                    f'{at} op = {op!r} needs a non-empty list as value (e.g. value = ["a", "b"]); fix it in the card'
+                )
         elif isinstance(value, list):
-            raise S2RBenchError(f"{at} op = {op!r} compares with one value, not a list; use op = \"in\" for a list")
+            raise S2RBenchError(f'{at} op = {op!r} compares with one value, not a list; use op = "in" for a list')
         elif op in ("<", "<=", ">", ">=") and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise S2RBenchError(f"{at} op = {op!r} needs a number as value (got {_show(value)}); fix it in the card")
-        out.append(Filter(column=str(f["column"]), op=str(op), value=tuple(value) if isinstance(value, list) else value))
+        out.append(
+            Filter(column=str(f["column"]), op=str(op), value=tuple(value) if isinstance(value, list) else value)
+        )
     return tuple(out)
 
 
@@ -378,7 +403,9 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
                 problem = relative_path_problem(entry[k])
                 if problem:
                     inside = "the card's folder" if k == "path" else "the data mirror"
-                    raise S2RBenchError(f"{where}: [files.{key}] {k} {_show(entry[k])} {problem}; give a path inside {inside}")
+                    raise S2RBenchError(
+                        f"{where}: [files.{key}] {k} {_show(entry[k])} {problem}; give a path inside {inside}"
+                    )
         files[key] = FileEntry(
             key=key,
             url=entry.get("url"),
@@ -398,7 +425,9 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
             raise S2RBenchError(f"{where}: no [{section}] table; add one naming file, input and target columns")
         file_key = str(_req(t, "file", where, section)) if loader == "tables" else str(t.get("file", ""))
         if loader == "tables" and file_key not in files:
-            raise S2RBenchError(f"{where}: [{section}] file {file_key!r} is not declared under [files]; add [files.{file_key}]")
+            raise S2RBenchError(
+                f"{where}: [{section}] file {file_key!r} is not declared under [files]; add [files.{file_key}]"
+            )
         if loader == "tables" and not _as_tuple(t.get("input")) and t.get("input") is not None:
             raise S2RBenchError(f"{where}: [{section}] `input` is empty; name the input column(s)")
         side_kind = t.get("input_kind")
@@ -410,7 +439,9 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
             )
         return TableSpec(
             file=file_key,
-            input=_as_tuple(_req(t, "input", where, section)) if loader == "tables" else _as_tuple(t.get("input", "input")),
+            input=_as_tuple(_req(t, "input", where, section))
+            if loader == "tables"
+            else _as_tuple(t.get("input", "input")),
             target=str(_req(t, "target", where, section)) if loader == "tables" else str(t.get("target", "target")),
             conditions=_as_tuple(t.get("conditions")),
             group=t.get("group"),
@@ -460,7 +491,9 @@ def parse_card(raw: dict[str, Any], path: Path | None = None) -> TaskCard:
         name=name,
         version=str(raw.get("version", "0")),
         input_kind=kind,
-        featurizer=str(raw.get("featurizer") or DEFAULT_FEATURIZER.get(kind) or _req(raw, "featurizer", where, "top level")),
+        featurizer=str(
+            raw.get("featurizer") or DEFAULT_FEATURIZER.get(kind) or _req(raw, "featurizer", where, "top level")
+        ),
         target_name=str(target.get("name", real.target)),
         unit=card_unit,
         sim=sim,
@@ -483,21 +516,31 @@ def read_card_text(path: Path) -> str:
     where = f"task card {path}"
     try:
         if not path.is_file():
-            raise S2RBenchError(f"{where} does not exist (or is not a file); check the path or run `s2rbench task init`")
+            raise S2RBenchError(
+                f"{where} does not exist (or is not a file); check the path or run `s2rbench task init`"
+            )
         with open(path, "rb") as fh:
             data = fh.read(MAX_CARD_BYTES + 1)
     except OSError as exc:
-        raise S2RBenchError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions") from None
+        raise S2RBenchError(
+            f"{where} cannot be read ({exc.strerror or type(exc).__name__}); check its permissions"
+        ) from None
     if len(data) > MAX_CARD_BYTES:
-        raise S2RBenchError(f"{where} is larger than {MAX_CARD_BYTES >> 10} KiB, far too large for a card; a card names its tables, "
-                            "it does not hold them")
+        raise S2RBenchError(
+            f"{where} is larger than {MAX_CARD_BYTES >> 10} KiB, far too large for a card; a card names its tables, "
+            "it does not hold them"
+        )
     if b"\x00" in data:
-        raise S2RBenchError(f"{where} is a binary file, not a TOML card; point at the .toml card (see `s2rbench task init`)")
+        raise S2RBenchError(
+            f"{where} is a binary file, not a TOML card; point at the .toml card (see `s2rbench task init`)"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise S2RBenchError(f"{where} is not UTF-8 text (byte {exc.start}, line {line}); save the card as UTF-8") from None
+        raise S2RBenchError(
+            f"{where} is not UTF-8 text (byte {exc.start}, line {line}); save the card as UTF-8"
+        ) from None
 
 
 def load_card(path: str | os.PathLike) -> TaskCard:

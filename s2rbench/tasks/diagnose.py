@@ -69,20 +69,26 @@ def unit_findings(card: Any) -> list[str]:
     """Declared units that differ between the sides with no declared conversion."""
     su, ru = card.sim.unit.strip(), card.real.unit.strip()
     if su and ru and su != ru and not (card.sim.converts or card.real.converts):
-        return [f"units: [sim] unit is {su!r} but [real] unit is {ru!r} and no conversion is declared; "
-                "add [sim] scale (and offset) so that value·scale + offset is in the real unit"]
+        return [
+            f"units: [sim] unit is {su!r} but [real] unit is {ru!r} and no conversion is declared; "
+            "add [sim] scale (and offset) so that value·scale + offset is in the real unit"
+        ]
     return []
 
 
 def repeat_sentence(side: str, counts: dict[str, int], how: str | None = None) -> str | None:
     if not counts["repeated_inputs"]:
         return None
-    head = (f"{counts['repeated_inputs']} {side} input(s) repeat ({counts['rows_of_repeated_inputs']} rows, up to "
-            f"{counts['max_copies']} copies of one input)")
+    head = (
+        f"{counts['repeated_inputs']} {side} input(s) repeat ({counts['rows_of_repeated_inputs']} rows, up to "
+        f"{counts['max_copies']} copies of one input)"
+    )
     if side == "sim":
         if how in (None, "keep"):
-            return (head + "; the comparison uses their mean and pretraining keeps every row ([sim] aggregate = \"keep\"); "
-                    "declare aggregate = \"min\" (e.g. ground states), \"median\" or \"mean\" to combine them")
+            return (
+                head + '; the comparison uses their mean and pretraining keeps every row ([sim] aggregate = "keep"); '
+                'declare aggregate = "min" (e.g. ground states), "median" or "mean" to combine them'
+            )
         return head + f"; combined by their {how} for the comparison and for pretraining ([sim] aggregate = {how!r})"
     return head + "; all copies of one input stay on one side of every train/test split (as one group)"
 
@@ -95,13 +101,21 @@ def decades_finding(side: str, y: np.ndarray, transform: str) -> list[str]:
     span = float(np.log10(y.max() / y.min()))
     if span < DECADES:
         return []
-    return [f"the {side} target spans {span:.1f} decades ({y.min():.3g} to {y.max():.3g}): a few extreme rows dominate "
-            "every MAE; consider [target] transform = \"log10\" (models then train in log space; runs also store mae_original)"]
+    return [
+        f"the {side} target spans {span:.1f} decades ({y.min():.3g} to {y.max():.3g}): a few extreme rows dominate "
+        'every MAE; consider [target] transform = "log10" (models then train in log space; runs also store mae_original)'
+    ]
 
 
 def same_file_finding(paths: dict[str, str | None], shas: dict[str, str | None]) -> list[str]:
     a, b = paths.get("sim"), paths.get("real")
-    if a and b and (Path(a).resolve() == Path(b).resolve() or (shas.get("sim") and shas.get("sim") == shas.get("real"))):
-        return [f"the simulated and the real table are the same file ({Path(a).name}); unless both columns live in one "
-                "table on purpose, point [sim] and [real] at different files"]
+    if (
+        a
+        and b
+        and (Path(a).resolve() == Path(b).resolve() or (shas.get("sim") and shas.get("sim") == shas.get("real")))
+    ):
+        return [
+            f"the simulated and the real table are the same file ({Path(a).name}); unless both columns live in one "
+            "table on purpose, point [sim] and [real] at different files"
+        ]
     return []

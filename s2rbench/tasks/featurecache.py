@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .files import cache_dir
 from ..contracts.featurizer import FeatureMatrix, Featurizer, InvalidInputsWarning, describe_invalid, featurize_with
+from .files import cache_dir
 
 #: Bumped when the file layout changes (older files are recomputed).
 CACHE_FORMAT = 2
@@ -32,7 +32,9 @@ CACHE_FORMAT = 2
 
 def cache_key(featurizer: Featurizer, inputs: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([featurizer.name, featurizer.version, featurizer.config()], sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps([featurizer.name, featurizer.version, featurizer.config()], sort_keys=True, default=str).encode()
+    )
     h.update("\x1f".join(map(str, inputs)).encode())
     return h.hexdigest()
 
@@ -67,7 +69,9 @@ def _load(path, inputs: list[str]) -> FeatureMatrix | None:
     return FeatureMatrix(X=X, names=names, invalid=[int(i) for i in invalid], canonical=canon)
 
 
-def cached_featurize(featurizer: Featurizer, inputs: Sequence[str], *, what: str = "", use_cache: bool = True) -> FeatureMatrix:
+def cached_featurize(
+    featurizer: Featurizer, inputs: Sequence[str], *, what: str = "", use_cache: bool = True
+) -> FeatureMatrix:
     inputs = [str(s) for s in inputs]
     path = cache_dir() / "features" / f"{featurizer.name}-{cache_key(featurizer, inputs)[:24]}.npz"
     if use_cache and path.is_file():
@@ -78,7 +82,11 @@ def cached_featurize(featurizer: Featurizer, inputs: Sequence[str], *, what: str
         if fm is not None:
             fm.invalid_inputs = [inputs[i] for i in fm.invalid]
             if fm.invalid:
-                warnings.warn(describe_invalid(fm.invalid, inputs, f"{what} {featurizer.input_kind}".strip()), InvalidInputsWarning, stacklevel=2)
+                warnings.warn(
+                    describe_invalid(fm.invalid, inputs, f"{what} {featurizer.input_kind}".strip()),
+                    InvalidInputsWarning,
+                    stacklevel=2,
+                )
             return fm
         path.unlink(missing_ok=True)  # a corrupted, stale or reordered cache entry is recomputed, never trusted
     fm = featurize_with(featurizer, inputs, what=what)
@@ -88,8 +96,14 @@ def cached_featurize(featurizer: Featurizer, inputs: Sequence[str], *, what: str
         canonical = ["" if c is None else c for c in fm.canonical]
         invalid = np.array(fm.invalid, dtype=np.int64)
         try:
-            np.savez(tmp, X=fm.X, names=np.array(fm.names, dtype=str), invalid=invalid, canonical=np.array(canonical, dtype=str),
-                     digest=np.array(content_digest(inputs, fm.X, canonical, invalid)))
+            np.savez(
+                tmp,
+                X=fm.X,
+                names=np.array(fm.names, dtype=str),
+                invalid=invalid,
+                canonical=np.array(canonical, dtype=str),
+                digest=np.array(content_digest(inputs, fm.X, canonical, invalid)),
+            )
             tmp.replace(path)
         except OSError:  # a full or read-only cache directory costs a recomputation next time, nothing else
             tmp.unlink(missing_ok=True)

@@ -102,7 +102,11 @@ def url_problem(url: str) -> str | None:
     if scheme == "file":
         return "file:// addresses read this machine's files; use a local `path` next to the card instead"
     if scheme != "https":
-        what = "plain http is not encrypted, so the download can be altered" if scheme == "http" else f"scheme {scheme or 'none'!r}"
+        what = (
+            "plain http is not encrypted, so the download can be altered"
+            if scheme == "http"
+            else f"scheme {scheme or 'none'!r}"
+        )
         return f"{what}; only https:// addresses are downloaded"
     host = (parts.hostname or "").lower()
     if not host:
@@ -169,8 +173,10 @@ def fetch(entry: FileEntry, *, card_dir: Path | None = None, data_dir: str | os.
         for candidate in (mirror / rel, mirror / entry.filename):
             if candidate.is_file():
                 if not _inside(candidate, [mirror]):
-                    raise S2RBenchError(f"mirror file {candidate} is a link that leaves the data mirror {mirror}; "
-                                        "replace the link by the file")
+                    raise S2RBenchError(
+                        f"mirror file {candidate} is a link that leaves the data mirror {mirror}; "
+                        "replace the link by the file"
+                    )
                 return _check(candidate, entry, "mirror file")
     if entry.path:
         local = Path(entry.path)
@@ -238,13 +244,15 @@ def read_table(path: Path, *, what: str) -> pd.DataFrame:
             frame = pd.read_csv(path)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise S2RBenchError(f"{what}: cannot read {path} ({first}); fix the file or point the card at a valid CSV/Parquet") from None
+        raise S2RBenchError(
+            f"{what}: cannot read {path} ({first}); fix the file or point the card at a valid CSV/Parquet"
+        ) from None
     if frame.empty:
         raise S2RBenchError(f"{what}: table {path} has no rows; point the card at a table with data")
     return frame
 
 
-def fetch_file(card: "TaskCard", key: str, data_dir: str | os.PathLike | None = None) -> Path:
+def fetch_file(card: TaskCard, key: str, data_dir: str | os.PathLike | None = None) -> Path:
     """The verified local copy of the card's file `key`; problems name the card and [files.KEY]."""
     entry = card.files[key]
     where = f"{card.where} [files.{key}]"
@@ -269,5 +277,3 @@ def fetch_file(card: "TaskCard", key: str, data_dir: str | os.PathLike | None = 
                 "put the original back"
             )
     return path
-
-

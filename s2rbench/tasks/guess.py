@@ -22,21 +22,157 @@ from ..contracts.featurizer import PART_SEP
 # ---------------------------------------------------------------------------------------------
 
 ELEMENTS = set(
-    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr Rb Sr Y Zr "
-    "Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt "
-    "Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc "
-    "Lv Ts Og D T".split()
+    [
+        "H",
+        "He",
+        "Li",
+        "Be",
+        "B",
+        "C",
+        "N",
+        "O",
+        "F",
+        "Ne",
+        "Na",
+        "Mg",
+        "Al",
+        "Si",
+        "P",
+        "S",
+        "Cl",
+        "Ar",
+        "K",
+        "Ca",
+        "Sc",
+        "Ti",
+        "V",
+        "Cr",
+        "Mn",
+        "Fe",
+        "Co",
+        "Ni",
+        "Cu",
+        "Zn",
+        "Ga",
+        "Ge",
+        "As",
+        "Se",
+        "Br",
+        "Kr",
+        "Rb",
+        "Sr",
+        "Y",
+        "Zr",
+        "Nb",
+        "Mo",
+        "Tc",
+        "Ru",
+        "Rh",
+        "Pd",
+        "Ag",
+        "Cd",
+        "In",
+        "Sn",
+        "Sb",
+        "Te",
+        "I",
+        "Xe",
+        "Cs",
+        "Ba",
+        "La",
+        "Ce",
+        "Pr",
+        "Nd",
+        "Pm",
+        "Sm",
+        "Eu",
+        "Gd",
+        "Tb",
+        "Dy",
+        "Ho",
+        "Er",
+        "Tm",
+        "Yb",
+        "Lu",
+        "Hf",
+        "Ta",
+        "W",
+        "Re",
+        "Os",
+        "Ir",
+        "Pt",
+        "Au",
+        "Hg",
+        "Tl",
+        "Pb",
+        "Bi",
+        "Po",
+        "At",
+        "Rn",
+        "Fr",
+        "Ra",
+        "Ac",
+        "Th",
+        "Pa",
+        "U",
+        "Np",
+        "Pu",
+        "Am",
+        "Cm",
+        "Bk",
+        "Cf",
+        "Es",
+        "Fm",
+        "Md",
+        "No",
+        "Lr",
+        "Rf",
+        "Db",
+        "Sg",
+        "Bh",
+        "Hs",
+        "Mt",
+        "Ds",
+        "Rg",
+        "Cn",
+        "Nh",
+        "Fl",
+        "Mc",
+        "Lv",
+        "Ts",
+        "Og",
+        "D",
+        "T",
+    ]
 )
 _SMILES_TOKEN = re.compile(r"\[[^\[\]]+\]|Br|Cl|[BCNOPSFI]|[bcnops]|\*|%\d\d|[=#$:/\\\-+().~@]|\d")
 _FORMULA_TOKEN = re.compile(r"[A-Z][a-z]?|\d+(?:\.\d+)?|\.\d+|[()\[\]{}·•]|\s+")
 _SIDE_WORDS = {
-    "sim": {"calc", "calculated", "calulated", "computed", "sim", "simulated", "simulation", "md", "dft", "pbe", "cosmo",
-            "predicted", "pred", "theory", "theoretical", "mp"},
+    "sim": {
+        "calc",
+        "calculated",
+        "calulated",
+        "computed",
+        "sim",
+        "simulated",
+        "simulation",
+        "md",
+        "dft",
+        "pbe",
+        "cosmo",
+        "predicted",
+        "pred",
+        "theory",
+        "theoretical",
+        "mp",
+    },
     "real": {"exp", "expt", "experiment", "experimental", "measured", "meas", "obs", "observed", "real"},
 }
 _CONDITION_RE = re.compile(r"(^|[^a-z])(temp|temperature|pressure)([^a-z]|$)|^(t|p)(\s*[\[(_].*)?$", re.I)
 _UNCERTAINTY_RE = re.compile(r"std|stdev|st\.?\s*dev|sigma|error|err\b|uncert|\bunc\b|\bsd\b", re.I)
-_ID_RE = re.compile(r"^(unnamed:\s*\d+|id|index|idx|sl_?num|sn|s\.?\s?no\.?|serial.*|no\.?|#|row|sample|.*[_ ]id|.*[_ ]no\.?)$", re.I)
+_ID_RE = re.compile(
+    r"^(unnamed:\s*\d+|id|index|idx|sl_?num|sn|s\.?\s?no\.?|serial.*|no\.?|#|row|sample|.*[_ ]id|.*[_ ]no\.?)$", re.I
+)
 
 
 def looks_smiles(s: str) -> bool:
@@ -101,7 +237,7 @@ def guess_column_kind(name: str, values: pd.Series) -> ColumnGuess:
         "composition": np.mean([looks_formula(v) for v in vals]),
     }
     hint = {"polymer": 0.0, "molecule": 0.0, "composition": 0.0}
-    if "smiles" in low or "smi" == low or "mol" in low:
+    if "smiles" in low or low == "smi" or "mol" in low:
         hint["molecule"] += 0.3
         hint["polymer"] += 0.3
     if any(w in low for w in ("polymer", "repeat", "monomer", "psmiles")):
@@ -109,7 +245,12 @@ def guess_column_kind(name: str, values: pd.Series) -> ColumnGuess:
     if any(w in low for w in ("formula", "composition", "compound", "material")):
         hint["composition"] += 0.3
     if frac["polymer"] >= 0.5:
-        return ColumnGuess(name, "polymer", frac["polymer"] + hint["polymer"], f"{frac['polymer']:.0%} SMILES with two attachment points")
+        return ColumnGuess(
+            name,
+            "polymer",
+            frac["polymer"] + hint["polymer"],
+            f"{frac['polymer']:.0%} SMILES with two attachment points",
+        )
     scores = {k: frac[k] + hint[k] for k in ("molecule", "composition")}
     best = max(scores, key=lambda k: (scores[k], k == "molecule"))
     if frac[best] < 0.5:
@@ -178,7 +319,11 @@ def unit_of(name: str) -> str:
 
 def property_name(name: str) -> str:
     base = split_unit(name)[0] if unit_of(name) else name.strip()
-    words = [w for w in re.split(r"(\s+|_)", base) if w.strip(" _") and w.lower() not in _SIDE_WORDS["sim"] | _SIDE_WORDS["real"]]
+    words = [
+        w
+        for w in re.split(r"(\s+|_)", base)
+        if w.strip(" _") and w.lower() not in _SIDE_WORDS["sim"] | _SIDE_WORDS["real"]
+    ]
     out = " ".join(w for w in words if w.strip())
     return out.strip() or name.strip()
 
@@ -212,8 +357,10 @@ def _target_score(name: str, frame: pd.DataFrame, side: str) -> float:
 
 def target_candidates(frame: pd.DataFrame, exclude: set[str]) -> list[str]:
     return [
-        c for c in numeric_columns(frame)
-        if c not in exclude and not _is_id_like(c, frame[c]) and not _UNCERTAINTY_RE.search(c) and not _CONDITION_RE.search(c)
+        c
+        for c in numeric_columns(frame)
+        if c not in exclude
+        and not _is_id_like(c, frame[c])
+        and not _UNCERTAINTY_RE.search(c)
+        and not _CONDITION_RE.search(c)
     ]
-
-

@@ -23,13 +23,24 @@ from typing import Any
 
 import pandas as pd
 
-from . import files as data_mod
 from ..contracts import protocol as proto
-from ..errors import S2RBenchError
 from ..contracts.featurizer import INPUT_KINDS, PART_SEP
+from ..errors import S2RBenchError
+from . import files as data_mod
 from .card import CARD_FORMAT, load_card
-from .guess import (_CONDITION_RE, _SIDE_WORDS, _UNCERTAINTY_RE, _is_id_like, _target_score, _words, guess_column_kind, numeric_columns,
-                    property_name, target_candidates, unit_of)
+from .guess import (
+    _CONDITION_RE,
+    _SIDE_WORDS,
+    _UNCERTAINTY_RE,
+    _is_id_like,
+    _target_score,
+    _words,
+    guess_column_kind,
+    numeric_columns,
+    property_name,
+    target_candidates,
+    unit_of,
+)
 
 KIND_FEATURIZER = {
     "composition": "magpie",
@@ -79,11 +90,17 @@ def _guess_inputs(frame: pd.DataFrame) -> tuple[list[str], str | None, str]:
     if best.kind == "polymer":
         solvent = [g for g in guesses[1:] if g.kind in ("molecule", "polymer") and "solv" in g.column.lower()]
         if solvent:
-            return [best.column, solvent[0].column], "polymer-solvent", f"column {best.column!r}: polymers, {solvent[0].column!r}: solvents"
+            return (
+                [best.column, solvent[0].column],
+                "polymer-solvent",
+                f"column {best.column!r}: polymers, {solvent[0].column!r}: solvents",
+            )
     return [best.column], best.kind, f"column {best.column!r}: {best.why}"
 
 
-def _pick_targets(sim: pd.DataFrame, real: pd.DataFrame, exclude: dict[str, set[str]]) -> dict[str, tuple[str | None, list[str]]]:
+def _pick_targets(
+    sim: pd.DataFrame, real: pd.DataFrame, exclude: dict[str, set[str]]
+) -> dict[str, tuple[str | None, list[str]]]:
     cands = {s: target_candidates(f, exclude[s]) for s, f in (("sim", sim), ("real", real))}
     out: dict[str, tuple[str | None, list[str]]] = {}
     real_t = max(cands["real"], key=lambda c: _target_score(c, real, "real"), default=None)
@@ -171,7 +188,9 @@ target = {target}{target_comment}
 # value = 0
 """
 
-AGGREGATE_COMMENT = '# aggregate = "keep"           # repeated simulated inputs: keep every row, or "mean", "median", "min", "max"\n'
+AGGREGATE_COMMENT = (
+    '# aggregate = "keep"           # repeated simulated inputs: keep every row, or "mean", "median", "min", "max"\n'
+)
 
 TEMPLATE_FILE = """
 [files.{key}]
@@ -214,7 +233,9 @@ def init_card(
 ) -> InitResult:
     """Write a commented card NAME.toml; with both tables given, fill in what can be inferred."""
     if not NAME_RE.match(name):
-        raise S2RBenchError(f"task name {name!r} must be letters, digits, '.', '_' or '-' (e.g. polymer-tg); choose another NAME")
+        raise S2RBenchError(
+            f"task name {name!r} must be letters, digits, '.', '_' or '-' (e.g. polymer-tg); choose another NAME"
+        )
     path = Path(out) if out else Path(f"{name}.toml")
     if path.suffix != ".toml":
         path = path / f"{name}.toml" if path.is_dir() else path.with_suffix(".toml")
@@ -246,7 +267,9 @@ def init_card(
     frames = {}
     for side, f in files.items():
         if not f.is_file():
-            raise S2RBenchError(f"task init: --{side} file {f} does not exist; give the path of your {side} table (CSV or Parquet)")
+            raise S2RBenchError(
+                f"task init: --{side} file {f} does not exist; give the path of your {side} table (CSV or Parquet)"
+            )
         real_path = f.resolve()
         if card_dir != real_path and card_dir not in real_path.parents:
             raise S2RBenchError(
@@ -258,14 +281,25 @@ def init_card(
     sides: dict[str, SideGuess] = {}
     for side, frame in frames.items():
         cols, kind, why = _guess_inputs(frame)
-        sides[side] = SideGuess(file_key="data" if same_file else side, input=cols, kind=kind, target=None, alternatives=[],
-                                conditions=[], why=why, rows=len(frame), frame=frame)
+        sides[side] = SideGuess(
+            file_key="data" if same_file else side,
+            input=cols,
+            kind=kind,
+            target=None,
+            alternatives=[],
+            conditions=[],
+            why=why,
+            rows=len(frame),
+            frame=frame,
+        )
     kinds = {s.kind for s in sides.values()}
     if None in kinds and kinds != {None}:
-        known = [s for s in sides.values() if s.kind][0]
+        known = next(s for s in sides.values() if s.kind)
         for s in sides.values():
             if s.kind is None:
-                notes.append(f"--{[k for k, v in sides.items() if v is s][0]}: no input column recognised; set `input` by hand")
+                notes.append(
+                    f"--{next(k for k, v in sides.items() if v is s)}: no input column recognised; set `input` by hand"
+                )
         kind = known.kind
     elif kinds == {None}:
         kind = "features"
@@ -282,14 +316,22 @@ def init_card(
     for s in sides:
         sides[s].conditions = conds[s][:n_cond]
         if len(conds[s]) > n_cond:
-            notes.append(f"[{s}] column(s) {conds[s][n_cond:]} look like conditions but the other table has no counterpart; left out")
+            notes.append(
+                f"[{s}] column(s) {conds[s][n_cond:]} look like conditions but the other table has no counterpart; left out"
+            )
     exclude = {s: set(sides[s].input) | set(sides[s].conditions) for s in sides}
     if kind == "features":
         shared = [c for c in numeric_columns(frames["sim"]) if c in set(numeric_columns(frames["real"]))]
         picks = _pick_targets(frames["sim"], frames["real"], exclude)
         t_sim, t_real = picks["sim"][0], picks["real"][0]
-        feats = [c for c in shared if c not in (t_sim, t_real) and c not in exclude["sim"] | exclude["real"]
-                 and not _is_id_like(c, frames["sim"][c]) and not _UNCERTAINTY_RE.search(c)]
+        feats = [
+            c
+            for c in shared
+            if c not in (t_sim, t_real)
+            and c not in exclude["sim"] | exclude["real"]
+            and not _is_id_like(c, frames["sim"][c])
+            and not _UNCERTAINTY_RE.search(c)
+        ]
         if not feats:
             raise S2RBenchError(
                 "task init: found no input column (SMILES, formulas) and no numeric feature columns shared by both tables; "
@@ -297,7 +339,9 @@ def init_card(
             )
         for s in sides:
             sides[s].input = feats
-            sides[s].why = f"no SMILES or formula column; {len(feats)} numeric columns shared by both tables are the features"
+            sides[
+                s
+            ].why = f"no SMILES or formula column; {len(feats)} numeric columns shared by both tables are the features"
             exclude[s] |= set(feats)
     picks = _pick_targets(frames["sim"], frames["real"], exclude)
     for s in sides:
@@ -315,7 +359,9 @@ def init_card(
             ok &= f[g.input].notna().all(axis=1)
         rows = f[ok]
         valid = None
-        if g.input and featurizer and (s == "real" or len(rows) <= 5000):  # the m grid must fit exactly; the n grid need not
+        if (
+            g.input and featurizer and (s == "real" or len(rows) <= 5000)
+        ):  # the m grid must fit exactly; the n grid need not
             joined = rows[g.input[0]].astype(str).str.strip()
             for c in g.input[1:]:
                 joined = joined + PART_SEP + rows[c].astype(str).str.strip()
@@ -333,22 +379,51 @@ def init_card(
     if repeated:
         # whole inputs go to the test split: it may take up to (largest copies - 1) rows more than test_fraction
         train = max(1, train - (max(repeated.values()) - 1))
-        what = (f"{len(repeated)} real input(s) repeat ({sum(repeated.values())} rows, up to {max(repeated.values())} copies of one)")
+        what = f"{len(repeated)} real input(s) repeat ({sum(repeated.values())} rows, up to {max(repeated.values())} copies of one)"
         if kind in ("polymer-solvent", "features"):  # a group split would group by the first part/column only
-            split_comment = f"\n# {what}: copies of one input stay on one side of every split (a random split keeps them together)"
+            split_comment = (
+                f"\n# {what}: copies of one input stay on one side of every split (a random split keeps them together)"
+            )
         else:
             split = "group"
-            split_comment = f"\n# {what}: proposed a group split, so that copies of one input never straddle train and test"
-        notes.append(what + ("; proposed split = \"group\"" if split == "group" else "; they stay on one side of every split"))
-    text = _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, n_real, train, same_file,
-                   split=split, split_comment=split_comment)
+            split_comment = (
+                f"\n# {what}: proposed a group split, so that copies of one input never straddle train and test"
+            )
+        notes.append(
+            what + ('; proposed split = "group"' if split == "group" else "; they stay on one side of every split")
+        )
+    text = _filled(
+        name,
+        path,
+        today,
+        kind,
+        featurizer,
+        sides,
+        files,
+        card_dir,
+        n_sim,
+        n_real,
+        train,
+        same_file,
+        split=split,
+        split_comment=split_comment,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     load_card(path)  # what init writes must parse
     guesses = {
-        "input_kind": kind, "featurizer": featurizer,
-        **{s: {"input": g.input, "target": g.target, "conditions": g.conditions, "why": g.why, "alternatives": g.alternatives}
-           for s, g in sides.items()},
+        "input_kind": kind,
+        "featurizer": featurizer,
+        **{
+            s: {
+                "input": g.input,
+                "target": g.target,
+                "conditions": g.conditions,
+                "why": g.why,
+                "alternatives": g.alternatives,
+            }
+            for s, g in sides.items()
+        },
     }
     return InitResult(path=path, guesses=guesses, notes=notes)
 
@@ -368,25 +443,49 @@ def _featurizers_for(kind: str) -> list[str]:
 
 def _template(name: str, path: Path, today: str) -> str:
     head = TEMPLATE_HEAD.format(
-        today=today, from_files="", card_name=path.name, fmt=CARD_FORMAT, name=_q(name), title=_q(""),
+        today=today,
+        from_files="",
+        card_name=path.name,
+        fmt=CARD_FORMAT,
+        name=_q(name),
+        title=_q(""),
         description="What is simulated (method, conditions), what is measured, and where both tables come from.",
-        kinds=_kinds_line(), kind=_q("polymer"), kind_comment="  # polymer repeat units; change to your inputs",
-        featurizer=_q("polymer-rdkit"), featurizer_comment="", target_name=_q("property"), unit=_q(""),
+        kinds=_kinds_line(),
+        kind=_q("polymer"),
+        kind_comment="  # polymer repeat units; change to your inputs",
+        featurizer=_q("polymer-rdkit"),
+        featurizer_comment="",
+        target_name=_q("property"),
+        unit=_q(""),
     )
     body = ""
     for side, col_hint in (("sim", "simulated"), ("real", "measured")):
         body += TEMPLATE_SIDE.format(
-            side=side, file=_q(side), input=_q("smiles"), input_comment=f"  # the input column of the {col_hint} table",
-            target=_q("value"), target_comment=f"  # the {col_hint} property (numeric)",
-            conditions="# conditions = [\"temperature\"]  # numeric columns passed to the model as extra inputs (same order on both sides)\n",
-            alternatives="", group="# group = \"polymer\"          # rows of one group go to the same side of the test split\n" if side == "real" else "",
+            side=side,
+            file=_q(side),
+            input=_q("smiles"),
+            input_comment=f"  # the input column of the {col_hint} table",
+            target=_q("value"),
+            target_comment=f"  # the {col_hint} property (numeric)",
+            conditions='# conditions = ["temperature"]  # numeric columns passed to the model as extra inputs (same order on both sides)\n',
+            alternatives="",
+            group='# group = "polymer"          # rows of one group go to the same side of the test split\n'
+            if side == "real"
+            else "",
             aggregate=AGGREGATE_COMMENT if side == "sim" else "",
         )
     for side in ("sim", "real"):
-        body += TEMPLATE_FILE.format(key=side, path=_q(f"{side}.csv"), sha="\n# sha256 = \"\"  # written by `s2rbench task hash`")
+        body += TEMPLATE_FILE.format(
+            key=side, path=_q(f"{side}.csv"), sha='\n# sha256 = ""  # written by `s2rbench task hash`'
+        )
     body += TEMPLATE_PROTOCOL.format(
-        sizes=_qint([16, 32, 64, 128, 256, 512, 1024]), sizes_comment=" (at most the simulated rows)", quick_sizes=_qint([16, 128, 1024]),
-        m_grid=_qint([25, 50, 100]), quick_m_grid=_qint([25, 50, 100]), split=_q("random"), split_comment="",
+        sizes=_qint([16, 32, 64, 128, 256, 512, 1024]),
+        sizes_comment=" (at most the simulated rows)",
+        quick_sizes=_qint([16, 128, 1024]),
+        m_grid=_qint([25, 50, 100]),
+        quick_m_grid=_qint([25, 50, 100]),
+        split=_q("random"),
+        split_comment="",
     )
     return head + body
 
@@ -395,8 +494,23 @@ def _qint(v: list[int]) -> str:
     return "[" + ", ".join(str(int(x)) for x in v) + "]"
 
 
-def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, n_real, train, same_file, *,
-            split: str = "random", split_comment: str = "") -> str:
+def _filled(
+    name,
+    path,
+    today,
+    kind,
+    featurizer,
+    sides,
+    files,
+    card_dir,
+    n_sim,
+    n_real,
+    train,
+    same_file,
+    *,
+    split: str = "random",
+    split_comment: str = "",
+) -> str:
     feats = _featurizers_for(kind)
     feat_comment = ""
     if featurizer and feats and featurizer not in feats:
@@ -407,13 +521,21 @@ def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, 
         feat_comment = f"  # no featurizer for {kind} inputs is installed here"
     t_real = sides["real"].target or sides["sim"].target or "value"
     head = TEMPLATE_HEAD.format(
-        today=today, from_files=f" from {files['sim'].name} and {files['real'].name}", card_name=path.name, fmt=CARD_FORMAT,
-        name=_q(name), title=_q(f"{property_name(t_real)}: simulation ({files['sim'].name}) to experiment ({files['real'].name})"),
+        today=today,
+        from_files=f" from {files['sim'].name} and {files['real'].name}",
+        card_name=path.name,
+        fmt=CARD_FORMAT,
+        name=_q(name),
+        title=_q(f"{property_name(t_real)}: simulation ({files['sim'].name}) to experiment ({files['real'].name})"),
         description=f"Simulated: {sides['sim'].rows} rows of {files['sim'].name}. Real: {sides['real'].rows} rows of {files['real'].name}.\n"
-                    "Say what was simulated (method, settings) and measured, and cite the sources.",
-        kinds=_kinds_line(), kind=_q(kind), kind_comment=f"  # guessed: {sides['sim'].why}",
-        featurizer=_q(featurizer), featurizer_comment=feat_comment,
-        target_name=_q(property_name(t_real)), unit=_q(unit_of(t_real) or unit_of(sides["sim"].target or "")),
+        "Say what was simulated (method, settings) and measured, and cite the sources.",
+        kinds=_kinds_line(),
+        kind=_q(kind),
+        kind_comment=f"  # guessed: {sides['sim'].why}",
+        featurizer=_q(featurizer),
+        featurizer_comment=feat_comment,
+        target_name=_q(property_name(t_real)),
+        unit=_q(unit_of(t_real) or unit_of(sides["sim"].target or "")),
     )
     body = ""
     for side, g in sides.items():
@@ -424,28 +546,46 @@ def _filled(name, path, today, kind, featurizer, sides, files, card_dir, n_sim, 
         units = {k: unit_of(v.target or "") for k, v in sides.items()}
         if units["sim"] and units["real"] and units["sim"] != units["real"]:
             other = "real" if side == "sim" else "sim"
-            alts += (f"unit = {_q(units[side])}  # differs from [{other}] unit {units[other]!r}: declare the conversion"
-                     + (" (scale = ..., offset = ...: value·scale + offset in the real unit)" if side == "sim" else "") + "\n")
-        cond = (f"conditions = {_qlist(g.conditions)}  # passed to the model as extra inputs (same order on both sides)\n" if g.conditions
-                else "# conditions = [\"temperature\"]  # numeric columns passed to the model as extra inputs (same order on both sides)\n")
+            alts += (
+                f"unit = {_q(units[side])}  # differs from [{other}] unit {units[other]!r}: declare the conversion"
+                + (" (scale = ..., offset = ...: value·scale + offset in the real unit)" if side == "sim" else "")
+                + "\n"
+            )
+        cond = (
+            f"conditions = {_qlist(g.conditions)}  # passed to the model as extra inputs (same order on both sides)\n"
+            if g.conditions
+            else '# conditions = ["temperature"]  # numeric columns passed to the model as extra inputs (same order on both sides)\n'
+        )
         body += TEMPLATE_SIDE.format(
-            side=side, file=_q(g.file_key), input=inp, input_comment="" if g.input else "  # fill in: the input column",
-            target=_q(g.target or "FILL_IN"), target_comment="" if g.target else "  # fill in: the numeric target column",
-            conditions=cond, alternatives=alts,
-            group="# group = \"polymer\"          # rows of one group go to the same side of the test split\n" if side == "real" else "",
+            side=side,
+            file=_q(g.file_key),
+            input=inp,
+            input_comment="" if g.input else "  # fill in: the input column",
+            target=_q(g.target or "FILL_IN"),
+            target_comment="" if g.target else "  # fill in: the numeric target column",
+            conditions=cond,
+            alternatives=alts,
+            group='# group = "polymer"          # rows of one group go to the same side of the test split\n'
+            if side == "real"
+            else "",
             aggregate=AGGREGATE_COMMENT if side == "sim" else "",
         )
     keys = {"data": files["sim"]} if same_file else files
     for key, f in keys.items():
         rel = os.path.relpath(f.resolve(), card_dir)
-        body += TEMPLATE_FILE.format(key=key, path=_q(Path(rel).as_posix()), sha=f"\nsha256 = {_q(data_mod.sha256_of(f))}")
+        body += TEMPLATE_FILE.format(
+            key=key, path=_q(Path(rel).as_posix()), sha=f"\nsha256 = {_q(data_mod.sha256_of(f))}"
+        )
     sizes = _sizes(n_sim)
     quick = sorted(set(sizes[::2]) | {sizes[-1]})
     grid = _m_grid(train)
     body += TEMPLATE_PROTOCOL.format(
-        sizes=_qint(sizes), sizes_comment=f" (the simulated table has {n_sim} usable rows)", quick_sizes=_qint(quick),
-        m_grid=_qint(grid), quick_m_grid=_qint(_quick_m_grid(grid)), split=_q(split), split_comment=split_comment,
+        sizes=_qint(sizes),
+        sizes_comment=f" (the simulated table has {n_sim} usable rows)",
+        quick_sizes=_qint(quick),
+        m_grid=_qint(grid),
+        quick_m_grid=_qint(_quick_m_grid(grid)),
+        split=_q(split),
+        split_comment=split_comment,
     )
     return head + body
-
-

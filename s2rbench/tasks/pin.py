@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import files as data_mod
+import tomllib
+
 from ..errors import S2RBenchError
+from . import files as data_mod
 from .card import TaskCard, _where, load_card
 from .files import fetch_file
 
@@ -58,13 +59,13 @@ def set_sha256(text: str, key: str, sha: str, where: str) -> str:
     if key not in spans:
         raise S2RBenchError(
             f"{where}: file {key!r} is not written as a [files.{key}] table, so its sha256 cannot be filled in; "
-            f"write it as a [files.{key}] table, or add `sha256 = \"{sha}\"` by hand"
+            f'write it as a [files.{key}] table, or add `sha256 = "{sha}"` by hand'
         )
     start, end = spans[key]
     for i in range(start + 1, end):
         m = _SHA_LINE.match(lines[i].rstrip("\r\n"))
         if m:
-            eol = lines[i][len(lines[i].rstrip("\r\n")):]
+            eol = lines[i][len(lines[i].rstrip("\r\n")) :]
             lines[i] = f'{m.group(1)}sha256 = "{sha}"{m.group(2)}{eol or chr(10)}'
             return "".join(lines)
     anchor = next((i for i in range(start + 1, end) if _ANCHOR_LINE.match(lines[i])), start)
@@ -82,8 +83,10 @@ def _locate_for_hash(card: TaskCard, key: str, data_dir) -> Path:
             local = card.card_dir / local
         if local.is_file():
             if card.card_dir is not None and not data_mod._inside(local, [card.card_dir]):
-                raise S2RBenchError(f"{_where(card.path, card.name)} [files.{key}]: `path` {entry.path!r} resolves to "
-                                    f"{local.resolve()}, outside the card's folder (a link?); put the table itself there")
+                raise S2RBenchError(
+                    f"{_where(card.path, card.name)} [files.{key}]: `path` {entry.path!r} resolves to "
+                    f"{local.resolve()}, outside the card's folder (a link?); put the table itself there"
+                )
             return local
     if entry.url and entry.sha256:
         return fetch_file(card, key, data_dir)  # a pinned download is verified, never re-pinned
@@ -121,11 +124,11 @@ def hash_card(path: str | os.PathLike, *, data_dir: str | os.PathLike | None = N
         for r in rows:
             raw_old.setdefault("files", {}).setdefault(r["file"], {})["sha256"] = r["sha256"]
         if raw_new != raw_old:  # the edit must change the sha256 values and nothing else
-            raise S2RBenchError(f"{where}: could not edit the sha256 lines safely; set them by hand: " +
-                                ", ".join(f"[files.{r['file']}] sha256 = \"{r['sha256']}\"" for r in rows))
+            raise S2RBenchError(
+                f"{where}: could not edit the sha256 lines safely; set them by hand: "
+                + ", ".join(f'[files.{r["file"]}] sha256 = "{r["sha256"]}"' for r in rows)
+            )
         tmp = path.with_suffix(".toml.tmp")
         tmp.write_text(text)
         tmp.replace(path)
     return rows
-
-

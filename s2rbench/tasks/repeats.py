@@ -17,7 +17,8 @@ row-wise random split, so only tasks with repeated real inputs see a different s
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,11 @@ def repeat_counts(keys: Sequence[Any]) -> dict[str, int]:
     """How many keys occur more than once, and how many rows they hold."""
     counts = Counter(keys)
     rep = {k: v for k, v in counts.items() if v > 1}
-    return {"repeated_inputs": len(rep), "rows_of_repeated_inputs": int(sum(rep.values())),
-            "max_copies": int(max(rep.values(), default=1))}
+    return {
+        "repeated_inputs": len(rep),
+        "rows_of_repeated_inputs": int(sum(rep.values())),
+        "max_copies": int(max(rep.values(), default=1)),
+    }
 
 
 def aggregate_index(keys: Sequence[Any], y: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
@@ -84,5 +88,10 @@ def aggregate_side(side: dict[str, Any], how: str, conditions: Sequence[str]) ->
     keys = repeat_keys(side["canon"], cond)
     idx, y = aggregate_index(keys, np.asarray(side["y"], dtype=float), how)
     out_frame = frame.iloc[idx].reset_index(drop=True).assign(target=y)
-    return {**side, "X": side["X"][idx], "y": y.astype(side["y"].dtype), "frame": out_frame,
-            "canon": [side["canon"][i] for i in idx]}
+    return {
+        **side,
+        "X": side["X"][idx],
+        "y": y.astype(side["y"].dtype),
+        "frame": out_frame,
+        "canon": [side["canon"][i] for i in idx],
+    }

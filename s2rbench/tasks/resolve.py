@@ -26,9 +26,10 @@ def builtin_card_dir() -> Path:
 
     spec = importlib.util.find_spec("s2rbench_plugins.tasks")
     if spec is None or not spec.submodule_search_locations:
-        raise S2RBenchError("the built-in task cards are not installed (package s2rbench_plugins missing); reinstall s2rbench")
-    return Path(list(spec.submodule_search_locations)[0]) / "cards"
-
+        raise S2RBenchError(
+            "the built-in task cards are not installed (package s2rbench_plugins missing); reinstall s2rbench"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "cards"
 
 
 @dataclass
@@ -94,5 +95,3 @@ def check_unique_name(card: TaskCard) -> None:
         f"{_where(card.path, card.name)} names task {card.name!r}, which is already registered ({src}); "
         "give this card another `name`"
     )
-
-

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import files as data_mod
-from ..errors import S2RBenchError
 from ..contracts.featurizer import PART_SEP
+from ..errors import S2RBenchError
+from . import files as data_mod
 from .card import Filter, TableSpec, TaskCard, _where
 from .files import fetch_file
 from .transform import transform_frame
+
 
 @dataclass
 class TaskTables:
@@ -44,8 +45,10 @@ def filter_mask(frame: pd.DataFrame, filters: tuple[Filter, ...], *, where: str)
     for i, f in enumerate(filters):
         if f.column not in frame.columns:
             cols = ", ".join(map(str, frame.columns[:12])) + (" ..." if len(frame.columns) > 12 else "")
-            raise S2RBenchError(f"{where}: [[filter]] #{i + 1} column {f.column!r} is not in the table (columns: {cols}); "
-                                "fix `column` in the card")
+            raise S2RBenchError(
+                f"{where}: [[filter]] #{i + 1} column {f.column!r} is not in the table (columns: {cols}); "
+                "fix `column` in the card"
+            )
         col = frame[f.column]
         values = list(f.value) if isinstance(f.value, tuple) else [f.value]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
@@ -88,7 +91,9 @@ def standardize_rows(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> tup
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         cols = ", ".join(map(str, frame.columns[:12])) + (" ..." if len(frame.columns) > 12 else "")
-        raise S2RBenchError(f"{where}: column(s) {missing} not in the table (columns: {cols}); fix the card's column names")
+        raise S2RBenchError(
+            f"{where}: column(s) {missing} not in the table (columns: {cols}); fix the card's column names"
+        )
     parts = [frame[c].astype("string").str.strip() for c in spec.input]
     inputs = parts[0]
     for p in parts[1:]:
@@ -116,7 +121,9 @@ def standardize_rows(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> tup
         vals = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
         if not np.isfinite(vals).all():
             bad = int((~np.isfinite(vals)).sum())
-            raise S2RBenchError(f"{where}: condition column {c!r} has {bad} missing, infinite or non-numeric value(s); clean the table")
+            raise S2RBenchError(
+                f"{where}: condition column {c!r} has {bad} missing, infinite or non-numeric value(s); clean the table"
+            )
         out[c] = vals
     if spec.group:
         out["group"] = frame[spec.group].astype(str).to_numpy()
@@ -134,7 +141,9 @@ def standardize_rows(frame: pd.DataFrame, spec: TableSpec, *, where: str) -> tup
     return out, frame.index.to_numpy()[kept]
 
 
-def read_side(card: TaskCard, side: str, data_dir: str | os.PathLike | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
+def read_side(
+    card: TaskCard, side: str, data_dir: str | os.PathLike | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     """One side of a `tables` card: (raw table, standardized table with a `_row` column of raw positions, file)."""
     spec: TableSpec = getattr(card, side)
     path = fetch_file(card, spec.file, data_dir)
@@ -164,7 +173,9 @@ def load_tables(card: TaskCard, data_dir: str | os.PathLike | None = None) -> Ta
         tables = get_loader(card.loader)(card, data_dir)
         if card.transform != "none":  # a plugin loader's tables get the card's transform too
             for side in ("sim", "real"):
-                setattr(tables, side, transform_frame(getattr(tables, side), card.transform, where=f"{card.where} [{side}]"))
+                setattr(
+                    tables, side, transform_frame(getattr(tables, side), card.transform, where=f"{card.where} [{side}]")
+                )
     for side in ("sim", "real"):
         frame = getattr(tables, side)
         if len(frame) == 0:

@@ -50,8 +50,8 @@ def transform_frame(frame: pd.DataFrame, how: str, *, where: str) -> pd.DataFram
         shown = ", ".join(f"row {int(r)} ({y[i]:g})" for r, i in zip(rows[:5], bad[:5]))
         raise S2RBenchError(
             f"{where}: [target] transform = {how!r} needs positive targets, but {len(bad)} are zero or negative "
-            f"({shown}{', ...' if len(bad) > 5 else ''}); remove those rows (a [[filter]] with op = \">\", value = 0) "
-            "or set transform = \"none\""
+            f'({shown}{", ..." if len(bad) > 5 else ""}); remove those rows (a [[filter]] with op = ">", value = 0) '
+            'or set transform = "none"'
         )
     return frame.assign(target=forward(y, how))
 

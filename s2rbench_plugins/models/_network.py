@@ -26,7 +26,8 @@ import contextlib
 import math
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ def available_memory_bytes(device: str = "cpu") -> int | None:
 
 # ---------------------------------------------------------------------- seeds and splits
 def round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
+    return math.floor(x + 0.5)
 
 
 def seed_u64(seed: Any) -> int:
@@ -135,8 +136,9 @@ class Stage:
     ``mask`` (G, L): the usable rows of each replica; each replica's rows are split by the
     ``val_split`` rule of its seed's ``stage`` stream (positions in 0..L-1)."""
 
-    def __init__(self, mask: np.ndarray, seeds: np.ndarray, stage: int, val_fraction: float,
-                 batch_size: int, min_steps: int) -> None:
+    def __init__(
+        self, mask: np.ndarray, seeds: np.ndarray, stage: int, val_fraction: float, batch_size: int, min_steps: int
+    ) -> None:
         G, L = mask.shape
         self.L = L
         if val_fraction > 0:
@@ -182,8 +184,9 @@ class Stage:
 # ---------------------------------------------------------------------- tensors
 def activation(name: str) -> Callable:
     torch = torch_module()
-    return {"relu": torch.relu, "silu": torch.nn.functional.silu, "gelu": torch.nn.functional.gelu,
-            "tanh": torch.tanh}[name]
+    return {"relu": torch.relu, "silu": torch.nn.functional.silu, "gelu": torch.nn.functional.gelu, "tanh": torch.tanh}[
+        name
+    ]
 
 
 @contextlib.contextmanager
@@ -310,9 +313,19 @@ class AdamW:
                 f = self.fused_ids
                 torch._foreach_add_(self._steps, 1.0)
                 torch._fused_adamw_(
-                    [self.params[i] for i in f], [self.params[i].grad for i in f], [self.m[i] for i in f],
-                    [self.v[i] for i in f], [], self._steps, lr=self.lr, beta1=self.b1, beta2=self.b2,
-                    weight_decay=self.wd, eps=self.eps, amsgrad=False, maximize=False,
+                    [self.params[i] for i in f],
+                    [self.params[i].grad for i in f],
+                    [self.m[i] for i in f],
+                    [self.v[i] for i in f],
+                    [],
+                    self._steps,
+                    lr=self.lr,
+                    beta1=self.b1,
+                    beta2=self.b2,
+                    weight_decay=self.wd,
+                    eps=self.eps,
+                    amsgrad=False,
+                    maximize=False,
                 )
             if self.plain_ids:
                 ids = self.plain_ids

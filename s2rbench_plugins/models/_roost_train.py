@@ -241,7 +241,14 @@ def fit_predict_block(hp: dict[str, Any], block: TrainingBlock) -> tuple[np.ndar
                 )  # fmt: skip
                 if score < best[0]:
                     best_state, best = state, (score, rounds, float(lr))
-            sel.update({"lr": best[2], "epochs": best[1], "val_mae": best[0] if math.isfinite(best[0]) else None, "val_rows": 0 if on_train else len(va)})
+            sel.update(
+                {
+                    "lr": best[2],
+                    "epochs": best[1],
+                    "val_mae": best[0] if math.isfinite(best[0]) else None,
+                    "val_rows": 0 if on_train else len(va),
+                }
+            )
         net.load_state_dict(best_state)
         out = np.full(M, float(norm.mean), dtype=np.float64)
         if len(real_ok):

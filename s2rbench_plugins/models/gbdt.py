@@ -70,10 +70,9 @@ from typing import Any
 
 import numpy as np
 
+from s2rbench.contracts.model import Model, ParamSpec, TrainingBlock
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.contracts.model import Model, TrainingBlock
-from s2rbench.contracts.model import ParamSpec
 from s2rbench_plugins.models._network import MIN_SPLIT_ROWS, compute_threads, real_rows, seed_u64, val_split
 
 
@@ -144,17 +143,22 @@ class _GBDT(Model):
         p = self.params
         sim = stage == 1
         return {
-            "objective": "regression", "metric": "l1", "verbosity": -1,
+            "objective": "regression",
+            "metric": "l1",
+            "verbosity": -1,
             "learning_rate": float(p["sim_learning_rate" if sim else "learning_rate"]),
             "num_leaves": int(p["sim_num_leaves" if sim else "num_leaves"]),
             "min_data_in_leaf": int(p["min_data_in_leaf"]),
             "feature_fraction": float(p["feature_fraction"]),
-            "num_threads": compute_threads(), "deterministic": True, "force_col_wise": True,
+            "num_threads": compute_threads(),
+            "deterministic": True,
+            "force_col_wise": True,
             "seed": int(np.random.default_rng([seed_u64(seed), 100 + stage]).integers(2**31 - 1)),
         }
 
-    def _early_stopped(self, P: dict, X: np.ndarray, y: np.ndarray, base: np.ndarray,
-                       fit: np.ndarray, val: np.ndarray, max_rounds: int):
+    def _early_stopped(
+        self, P: dict, X: np.ndarray, y: np.ndarray, base: np.ndarray, fit: np.ndarray, val: np.ndarray, max_rounds: int
+    ):
         """Boost on rows ``fit`` from ``base``; return (booster or None, best number of rounds by
         validation MAE on rows ``val``, 0 = the base alone)."""
         import lightgbm as lgb
@@ -165,9 +169,15 @@ class _GBDT(Model):
         valid = lgb.Dataset(X[val], y[val], init_score=base[val], reference=train, params=P)
         record: dict = {}
         booster = lgb.train(
-            P, train, num_boost_round=max_rounds, valid_sets=[valid], valid_names=["val"],
-            callbacks=[lgb.early_stopping(int(self.params["patience"]), first_metric_only=True, verbose=False),
-                       lgb.record_evaluation(record)],
+            P,
+            train,
+            num_boost_round=max_rounds,
+            valid_sets=[valid],
+            valid_names=["val"],
+            callbacks=[
+                lgb.early_stopping(int(self.params["patience"]), first_metric_only=True, verbose=False),
+                lgb.record_evaluation(record),
+            ],
         )
         curve = [float(np.mean(np.abs(y[val] - base[val])))] + [float(v) for v in record["val"]["l1"]]
         return booster, int(np.argmin(curve))  # first minimum: the fewest rounds among ties
@@ -191,8 +201,9 @@ class _GBDT(Model):
         fit, val = val_split(np.arange(rows.size), block.seeds[k], 1, float(self.params["val_fraction"]))
         offset = float(np.mean(y[fit]))
         base = np.full(rows.size, offset)
-        booster, rounds = self._early_stopped(self._lgb_params(block.seeds[k], 1), X, y, base, fit, val,
-                                              int(self.params["sim_max_rounds"]))
+        booster, rounds = self._early_stopped(
+            self._lgb_params(block.seeds[k], 1), X, y, base, fit, val, int(self.params["sim_max_rounds"])
+        )
         return offset + self._trees(booster, X_real, rounds), rounds
 
     def _base(self, f: np.ndarray, y: np.ndarray, rows: np.ndarray, use_f: bool) -> np.ndarray:
@@ -233,8 +244,9 @@ class _GBDT(Model):
             if rounds > 0:  # refit on all the trial's training rows with the chosen number of rounds
                 import lightgbm as lgb
 
-                booster = lgb.train(P, lgb.Dataset(X[rows], y[rows], init_score=base[rows], params=P),
-                                    num_boost_round=rounds)
+                booster = lgb.train(
+                    P, lgb.Dataset(X[rows], y[rows], init_score=base[rows], params=P), num_boost_round=rounds
+                )
             out[k] = base + self._trees(booster, X, rounds)
             sel["rounds_real"], sel["val_rows"] = rounds, int(val.size)
             selected.append(sel)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from s2rbench.contracts.model import Model, ParamSpec, TrainingBlock, informative_columns
 from s2rbench.hookspecs import hookimpl
-from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
-from s2rbench.contracts.model import ParamSpec
 
 
 def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,8 +37,16 @@ def _scaled(X: np.ndarray, mu: np.ndarray, sd: np.ndarray, clip: float = 5.0) ->
 class Ridge(Model):
     name = "ridge"
     version = "2"
-    description = "ridge regression pretrained on simulation, refit on real data with a penalty towards the pretrained weights"
-    defaults = {"alpha_pretrain": 1.0, "alpha_finetune": 10.0, "random_features": 0, "bandwidth": 2.0, "input_clip": 5.0}
+    description = (
+        "ridge regression pretrained on simulation, refit on real data with a penalty towards the pretrained weights"
+    )
+    defaults = {
+        "alpha_pretrain": 1.0,
+        "alpha_finetune": 10.0,
+        "random_features": 0,
+        "bandwidth": 2.0,
+        "input_clip": 5.0,
+    }
     param_specs = {
         "alpha_pretrain": ParamSpec(float, low=0.0, low_open=True),
         "alpha_finetune": ParamSpec(float, low=0.0, low_open=True),

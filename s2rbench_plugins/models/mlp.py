@@ -180,16 +180,15 @@ from typing import Any
 
 import numpy as np
 
+from s2rbench.contracts.model import Model, ParamSpec, TrainingBlock, informative_columns
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
-from s2rbench.contracts.model import ParamSpec
 from s2rbench_plugins.models import _network as net
 
 log = logging.getLogger(__name__)
 
 #: pretrained weights of recent (simulated table, trials, hyperparameters), see `MLP._pretrain`
-_PRETRAINED: "collections.OrderedDict[str, tuple[list, tuple]]" = collections.OrderedDict()
+_PRETRAINED: collections.OrderedDict[str, tuple[list, tuple]] = collections.OrderedDict()
 _PRETRAINED_MAX = 16
 
 #: float32 values of minibatch inputs gathered ahead (2**23: 32 MiB)
@@ -231,8 +230,14 @@ class MLP(Model):
         "hidden": ParamSpec(int, low=1, high=65536, sequence=True, max_len=32, doc="layer widths"),
         "activation": ParamSpec(str, choices=tuple(net.ACTIVATION_NAMES)),
         "lr": ParamSpec(float, low=0.0, low_open=True, doc="pretraining (and scratch) learning rate"),
-        "finetune_lr": ParamSpec(float, low=0.0, low_open=True, sequence=True, max_len=16,
-                                 doc="fine-tuning learning rate, or a grid chosen per trial on its validation rows"),
+        "finetune_lr": ParamSpec(
+            float,
+            low=0.0,
+            low_open=True,
+            sequence=True,
+            max_len=16,
+            doc="fine-tuning learning rate, or a grid chosen per trial on its validation rows",
+        ),
         "weight_decay": ParamSpec(float, low=0.0),
         "batch_size": ParamSpec(int, low=1, high=2**20),
         "pretrain_epochs": ParamSpec(int, low=0, high=10**6),
@@ -247,8 +252,14 @@ class MLP(Model):
         "optimizer": ParamSpec(str, choices=("fused", "foreach")),
     }
     #: fast settings for the check kit (s2rbench.testing): a tiny network, a few epochs
-    check_params: dict[str, Any] = {"hidden": (8,), "pretrain_epochs": 3, "finetune_epochs": 3, "pretrain_patience": 2,
-                                    "finetune_patience": 2, "min_steps_per_epoch": 1}
+    check_params: dict[str, Any] = {
+        "hidden": (8,),
+        "pretrain_epochs": 3,
+        "finetune_epochs": 3,
+        "pretrain_patience": 2,
+        "finetune_patience": 2,
+        "min_steps_per_epoch": 1,
+    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -273,7 +284,9 @@ class MLP(Model):
         except (TypeError, ValueError):
             lrs = ()
         if not lrs or not all(np.isfinite(a) and a > 0 for a in lrs):
-            raise S2RBenchError(f"mlp: finetune_lr must be a positive number or a list of them, got {p.get('finetune_lr')!r}")
+            raise S2RBenchError(
+                f"mlp: finetune_lr must be a positive number or a list of them, got {p.get('finetune_lr')!r}"
+            )
         if isinstance(p.get("finetune_lr"), list):
             p["finetune_lr"] = tuple(float(a) for a in p["finetune_lr"])
         if p.get("optimizer", "fused") not in ("fused", "foreach"):
@@ -283,8 +296,12 @@ class MLP(Model):
         for key in ("batch_size", "min_steps_per_epoch"):
             if int(p[key]) < 1:
                 raise S2RBenchError(f"mlp: {key} must be >= 1, got {p[key]!r}")
-        for key, low in (("pretrain_epochs", 0), ("finetune_epochs", 0), ("pretrain_patience", 1),
-                         ("finetune_patience", 1)):
+        for key, low in (
+            ("pretrain_epochs", 0),
+            ("finetune_epochs", 0),
+            ("pretrain_patience", 1),
+            ("finetune_patience", 1),
+        ):
             if int(p[key]) < low:
                 raise S2RBenchError(f"mlp: {key} must be >= {low}, got {p[key]!r}")
 
@@ -384,10 +401,20 @@ class MLP(Model):
         J = len(lrs)
         if block.m > 0 and J == 1:
             params, best_loss, best_epoch = self._train_stage(
-                params, X_real, real_rows, y_train, real_mask, scal, seeds, stage=2, dev=dev,
-                lr=lrs[0], epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
+                params,
+                X_real,
+                real_rows,
+                y_train,
+                real_mask,
+                scal,
+                seeds,
+                stage=2,
+                dev=dev,
+                lr=lrs[0],
+                epochs=int(p["finetune_epochs"]),
+                patience=int(p["finetune_patience"]),
             )
-            for g, k in enumerate(ids):
+            for k in ids:
                 self._sel[int(k)] = None
         elif block.m > 0:
             # the J candidates of every trial train side by side as J replicas with the trial's seed
@@ -396,9 +423,18 @@ class MLP(Model):
             lr_rep = np.tile(np.asarray(lrs, dtype=np.float64), G)
             rep_t = net.torch_module().as_tensor(rep, device=dev)
             cand, best_loss, best_epoch = self._train_stage(
-                [q[rep_t] for q in params], X_real, real_rows[rep], y_train[rep], real_mask[rep],
-                tuple(a[rep] for a in scal), seeds[rep], stage=2, dev=dev, lr=lr_rep,
-                epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]),
+                [q[rep_t] for q in params],
+                X_real,
+                real_rows[rep],
+                y_train[rep],
+                real_mask[rep],
+                tuple(a[rep] for a in scal),
+                seeds[rep],
+                stage=2,
+                dev=dev,
+                lr=lr_rep,
+                epochs=int(p["finetune_epochs"]),
+                patience=int(p["finetune_patience"]),
             )
             loss = best_loss.reshape(G, J)
             choice = np.array([pick_lowest(loss[g]) for g in range(G)])
@@ -407,14 +443,28 @@ class MLP(Model):
             n_val = self._val_rows(real_mask, seeds)
             for g, k in enumerate(ids):
                 self._sel[int(k)] = {
-                    "finetune_lr": float(lrs[choice[g]]), "epochs": int(best_epoch[g * J + choice[g]]),
-                    "val_rows": int(n_val[g]), "val_mae_std": [round(float(v), 6) for v in loss[g]],
+                    "finetune_lr": float(lrs[choice[g]]),
+                    "epochs": int(best_epoch[g * J + choice[g]]),
+                    "val_rows": int(n_val[g]),
+                    "val_mae_std": [round(float(v), 6) for v in loss[g]],
                 }
         return self._predict(params, X_real, scal, dev)
 
     #: hyperparameters that stage 1 (pretraining) reads: models that share them share pretrained weights
-    PRETRAIN_KEYS = ("hidden", "activation", "lr", "weight_decay", "batch_size", "pretrain_epochs",
-                     "pretrain_patience", "min_steps_per_epoch", "val_fraction", "input_clip", "precision", "optimizer")
+    PRETRAIN_KEYS = (
+        "hidden",
+        "activation",
+        "lr",
+        "weight_decay",
+        "batch_size",
+        "pretrain_epochs",
+        "pretrain_patience",
+        "min_steps_per_epoch",
+        "val_fraction",
+        "input_clip",
+        "precision",
+        "optimizer",
+    )
 
     def _pretrain(self, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tuple[list, tuple]:
         """Stage 1 for the replicas ``ids``: (best parameters, scalers). ``block`` has its columns
@@ -443,8 +493,18 @@ class MLP(Model):
             sim_mask = np.isfinite(y_sim)
             scal = net.scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
             params, _, _ = self._train_stage(
-                params, X_sim, sim_rows, y_sim, sim_mask, scal, seeds, stage=1, dev=dev,
-                lr=float(p["lr"]), epochs=int(p["pretrain_epochs"]), patience=int(p["pretrain_patience"]),
+                params,
+                X_sim,
+                sim_rows,
+                y_sim,
+                sim_mask,
+                scal,
+                seeds,
+                stage=1,
+                dev=dev,
+                lr=float(p["lr"]),
+                epochs=int(p["pretrain_epochs"]),
+                patience=int(p["pretrain_patience"]),
             )
             hit = _PRETRAINED[key] = ([q.detach().clone() for q in params], scal)
             while len(_PRETRAINED) > _PRETRAINED_MAX:
@@ -461,7 +521,9 @@ class MLP(Model):
         p = self.params
         act = net.activation(p["activation"])
         G = rows.shape[0]
-        st = net.Stage(mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"]))
+        st = net.Stage(
+            mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"])
+        )
         mu, isd, ymu, ysd = scal
         y_std = np.where(mask, (y - ymu[:, None]) / ysd[:, None], 0.0)
         rows = np.where(mask, rows, 0)  # padded rows may hold any index; they are never used
@@ -496,8 +558,12 @@ class MLP(Model):
         cur_t = torch.as_tensor(cur, device=dev)
         P = [q[cur_t].detach().clone().requires_grad_(True) for q in params]
         lr_arr = np.asarray(lr, dtype=np.float64)
-        opt = net.AdamW(P, lr=lr_arr if lr_arr.ndim == 0 else lr_arr[cur], weight_decay=float(p["weight_decay"]),
-                        fused=p.get("optimizer", "fused") == "fused")
+        opt = net.AdamW(
+            P,
+            lr=lr_arr if lr_arr.ndim == 0 else lr_arr[cur],
+            weight_decay=float(p["weight_decay"]),
+            fused=p.get("optimizer", "fused") == "fused",
+        )
         wait = np.zeros(G, dtype=np.int64)
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
         start_loss = best_loss.copy()
@@ -546,8 +612,13 @@ class MLP(Model):
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "stage %d: G=%d steps/epoch=%d batch=%d best epochs %s; val MAE (std units) start %s -> best %s",
-                stage, G, st.steps, st.batch, best_epoch.tolist(),
-                np.round(start_loss, 3).tolist(), np.round(best_loss, 3).tolist(),
+                stage,
+                G,
+                st.steps,
+                st.batch,
+                best_epoch.tolist(),
+                np.round(start_loss, 3).tolist(),
+                np.round(best_loss, 3).tolist(),
             )
         return best, best_loss, best_epoch
 

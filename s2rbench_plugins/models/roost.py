@@ -101,8 +101,13 @@ def roost_param_count(hp: dict[str, Any]) -> int:
     count = 119 * emb + emb * (f - 1) + (f - 1)  # embedding table (upper bound) + input projection
     head = _linear_params([2 * f, *gate, 1]) + _linear_params([2 * f, *msg, f]) + 1
     count += int(hp["n_graph"]) * int(hp["elem_heads"]) * head
-    count += int(hp["cry_heads"]) * (_linear_params([f, *hp["cry_gate"], 1]) + _linear_params([f, *hp["cry_msg"], f]) + 1)
-    for dims, out in (([f, *hp["trunk_hidden"]], hp["out_hidden"][0]), (list(hp["out_hidden"]), 2 if hp["robust"] else 1)):
+    count += int(hp["cry_heads"]) * (
+        _linear_params([f, *hp["cry_gate"], 1]) + _linear_params([f, *hp["cry_msg"], f]) + 1
+    )
+    for dims, out in (
+        ([f, *hp["trunk_hidden"]], hp["out_hidden"][0]),
+        (list(hp["out_hidden"]), 2 if hp["robust"] else 1),
+    ):
         count += _linear_params([*dims, out]) + sum(a * b for a, b in zip(dims[:-1], dims[1:]) if a != b)
     return int(count)
 
@@ -213,13 +218,25 @@ class Roost(Model):
         self.selected = selected
         return preds
 
-
     #: fast settings for the check kit (s2rbench.testing): a tiny network and a few rounds
     check_params: dict[str, Any] = {
-        "elem_fea_len": 8, "n_graph": 1, "elem_heads": 1, "cry_heads": 1, "elem_gate": (8,), "elem_msg": (8,),
-        "cry_gate": (8,), "cry_msg": (8,), "trunk_hidden": (16,), "out_hidden": (8,), "batch_size": 16,
-        "pretrain_epochs": 2, "pretrain_patience": 2, "finetune_epochs": 2, "finetune_patience": 2,
-        "finetune_lrs": (1e-3,), "min_steps_per_epoch": 1,
+        "elem_fea_len": 8,
+        "n_graph": 1,
+        "elem_heads": 1,
+        "cry_heads": 1,
+        "elem_gate": (8,),
+        "elem_msg": (8,),
+        "cry_gate": (8,),
+        "cry_msg": (8,),
+        "trunk_hidden": (16,),
+        "out_hidden": (8,),
+        "batch_size": 16,
+        "pretrain_epochs": 2,
+        "pretrain_patience": 2,
+        "finetune_epochs": 2,
+        "finetune_patience": 2,
+        "finetune_lrs": (1e-3,),
+        "min_steps_per_epoch": 1,
     }
 
     @staticmethod

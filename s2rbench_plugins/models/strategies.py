@@ -72,10 +72,9 @@ from typing import Any
 
 import numpy as np
 
+from s2rbench.contracts.model import Model, ParamSpec, TrainingBlock, informative_columns
 from s2rbench.errors import S2RBenchError
 from s2rbench.hookspecs import hookimpl
-from s2rbench.contracts.model import Model, TrainingBlock, informative_columns
-from s2rbench.contracts.model import ParamSpec
 from s2rbench_plugins.models import _network as nw
 from s2rbench_plugins.models._network import MIN_SPLIT_ROWS, real_rows, val_split
 from s2rbench_plugins.models.mlp import MLP
@@ -87,8 +86,20 @@ ALPHAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0, OFFSET_ONLY)
 # and real_rows are the rule every built-in model shares; they live in ``_network`` and stay importable here
 
 #: the ``mlp`` hyperparameters that pretraining reads
-PRETRAIN_KEYS = ("hidden", "activation", "lr", "weight_decay", "batch_size", "pretrain_epochs",
-                 "pretrain_patience", "min_steps_per_epoch", "val_fraction", "precision", "input_clip", "optimizer")
+PRETRAIN_KEYS = (
+    "hidden",
+    "activation",
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "pretrain_epochs",
+    "pretrain_patience",
+    "min_steps_per_epoch",
+    "val_fraction",
+    "precision",
+    "input_clip",
+    "optimizer",
+)
 
 
 # ---------------------------------------------------------------------- shared pieces
@@ -150,8 +161,9 @@ def _orthonormal_basis(U: np.ndarray) -> np.ndarray:
     return Q[:, s > s[0] * 1e-12] if s[0] > 0 else np.zeros((U.shape[0], 0))
 
 
-def validated_ridge(Z: np.ndarray, U: np.ndarray, y: np.ndarray, grid: tuple[float, ...], seed: Any,
-                    val_fraction: float) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+def validated_ridge(
+    Z: np.ndarray, U: np.ndarray, y: np.ndarray, grid: tuple[float, ...], seed: Any, val_fraction: float
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Choose alpha by validation MAE on a split of these (training) rows, refit on all of them;
     return (w, c, selected). Fewer than 5 rows: the largest alpha without validation."""
     fit, val = val_split(np.arange(Z.shape[0]), seed, 2, val_fraction)

@@ -56,16 +56,25 @@ from collections.abc import Sequence
 import numpy as np
 
 from s2rbench.contracts.featurizer import PART_SEP
-from s2rbench.hookspecs import hookimpl
 from s2rbench.contracts.sampler import (
     Sampler,
     SamplingContext,
-    Suggestion,
     SuggestContext,
+    Suggestion,
     raw_bits,
 )
+from s2rbench.hookspecs import hookimpl
 
-__all__ = ["Diverse", "NearReal", "Stratified", "family_labels", "standardize", "nearest", "farthest_first", "round_robin"]
+__all__ = [
+    "Diverse",
+    "NearReal",
+    "Stratified",
+    "family_labels",
+    "farthest_first",
+    "nearest",
+    "round_robin",
+    "standardize",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Shared numerics
@@ -199,7 +208,9 @@ def _round(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def farthest_first(Z: np.ndarray, k: int, *, start: int | None = None, floor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def farthest_first(
+    Z: np.ndarray, k: int, *, start: int | None = None, floor: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy farthest-point traversal of the rows of Z: k picks, each the row farthest from all earlier picks.
 
     `floor` (optional, per row) is a distance already covered (to points outside Z, e.g. an existing
@@ -404,12 +415,14 @@ class Diverse(Sampler):
         reasons = []
         for p, dc in zip(picks, to_chosen):
             de = float(to_existing[p])
-            reasons.append({
-                "distance_to_existing": de if np.isfinite(de) else None,
-                "nearest_existing": ctx.existing_inputs[nearest_existing[p]] if nearest_existing[p] >= 0 else None,
-                "distance_to_chosen": float(dc) if np.isfinite(dc) else None,
-                "gap": float(min(de, dc)) if np.isfinite(min(de, dc)) else None,
-            })
+            reasons.append(
+                {
+                    "distance_to_existing": de if np.isfinite(de) else None,
+                    "nearest_existing": ctx.existing_inputs[nearest_existing[p]] if nearest_existing[p] >= 0 else None,
+                    "distance_to_chosen": float(dc) if np.isfinite(dc) else None,
+                    "gap": float(min(de, dc)) if np.isfinite(min(de, dc)) else None,
+                }
+            )
         return Suggestion(index=rand[picks], reasons=reasons)
 
 
@@ -437,8 +450,13 @@ class NearReal(Sampler):
         _, Zc, Zr = standardize(union, ctx.X_candidates, ctx.X_real)
         dist, near = nearest(Zc, Zr)
         idx = np.lexsort((_positions(rand), dist))[:k].astype(np.int64)
-        reasons = [{"distance_to_real": float(dist[i]) if np.isfinite(dist[i]) else None,
-                    "nearest_real": ctx.real_inputs[near[i]] if near[i] >= 0 else None} for i in idx]
+        reasons = [
+            {
+                "distance_to_real": float(dist[i]) if np.isfinite(dist[i]) else None,
+                "nearest_real": ctx.real_inputs[near[i]] if near[i] >= 0 else None,
+            }
+            for i in idx
+        ]
         return Suggestion(index=idx, reasons=reasons)
 
 
@@ -447,7 +465,9 @@ class Stratified(Sampler):
 
     name = "stratified"
     version = "1"
-    description = "equal share per chemical family (elements, polymer backbone, polymer of a pair, or the card's column)"
+    description = (
+        "equal share per chemical family (elements, polymer backbone, polymer of a pair, or the card's column)"
+    )
 
     def families(self, ctx: SamplingContext) -> np.ndarray:
         if ctx.families is not None:
@@ -471,8 +491,11 @@ class Stratified(Sampler):
 
         n_e = len(ctx.X_existing)
         union = ctx.union()
-        fams = (np.asarray(union.families).astype(str) if union.families is not None
-                else family_labels(union.inputs, ctx.input_kind, union.X_pool).astype(str))
+        fams = (
+            np.asarray(union.families).astype(str)
+            if union.families is not None
+            else family_labels(union.inputs, ctx.input_kind, union.X_pool).astype(str)
+        )
         names, codes = np.unique(fams, return_inverse=True)
         cycle = _cycle(ctx.bit_stream(), len(names))
         counts = np.bincount(codes[:n_e], minlength=len(names))
@@ -500,4 +523,3 @@ def register_samplers(register):
     register(Diverse())
     register(NearReal())
     register(Stratified())
-

@@ -32,7 +32,9 @@ def flory_huggins_loader(card, data_dir=None) -> TaskTables:
     real, sim = frames["real"], frames["sim"]
     for col in ("ps_pair", "ps_pair_nonCyclic"):
         if col not in real.columns:
-            raise S2RBenchError(f"task {card.name!r} [real]: column {col!r} missing; the flory-huggins loader needs both pair columns")
+            raise S2RBenchError(
+                f"task {card.name!r} [real]: column {col!r} missing; the flory-huggins loader needs both pair columns"
+            )
     cyc = _split_pair(real["ps_pair"], f"task {card.name!r} [real]")
     lin = _split_pair(real["ps_pair_nonCyclic"], f"task {card.name!r} [real]")
     polymer_map = dict(zip(cyc["polymer"], lin["polymer"]))
@@ -42,7 +44,9 @@ def flory_huggins_loader(card, data_dir=None) -> TaskTables:
     mapped = sc["polymer"].map(polymer_map)
     notes = []
     if mapped.isna().any():
-        notes.append(f"{int(mapped.isna().sum())} simulated rows keep the cyclic-oligomer polymer form (no repeat unit known)")
+        notes.append(
+            f"{int(mapped.isna().sum())} simulated rows keep the cyclic-oligomer polymer form (no repeat unit known)"
+        )
     sim = sim.assign(
         polymer=mapped.fillna(sc["polymer"]).to_numpy(),
         solvent=sc["solvent"].map(solvent_map).fillna(sc["solvent"]).to_numpy(),

@@ -49,8 +49,16 @@ from s2rbench.hookspecs import hookimpl
 from s2rbench.tasks import TaskTables
 
 DEFAULTS = {"dim": 8, "sim_rows": 8192, "real_rows": 300, "shift": 0.5, "noise": 0.05, "seed": 20221}
-SPECTRAL_DEFAULTS = {"dim": 64, "sim_rows": 8192, "real_rows": 300, "spectrum_decay": 8.0, "teacher_decay": 3.0,
-                     "offset": 0.5, "noise": 0.0, "seed": 20221}
+SPECTRAL_DEFAULTS = {
+    "dim": 64,
+    "sim_rows": 8192,
+    "real_rows": 300,
+    "spectrum_decay": 8.0,
+    "teacher_decay": 3.0,
+    "offset": 0.5,
+    "noise": 0.0,
+    "seed": 20221,
+}
 GENERATORS = ("v1", "spectral")
 #: a card is data from anyone: bound what it may make us allocate (values written as text)
 MAX_VALUES = 4_000_000
@@ -115,10 +123,14 @@ def generate_spectral(o: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generator "spectral" (synthetic cards 2.x): linear teacher, power-law spectra (module docstring)."""
     d = int(o["dim"])
     if d < 2 or d & (d - 1):
-        raise S2RBenchError(f"synthetic card: [options] dim = {d} must be a power of two (2, 4, ..., 4096) for the spectral generator")
+        raise S2RBenchError(
+            f"synthetic card: [options] dim = {d} must be a power of two (2, 4, ..., 4096) for the spectral generator"
+        )
     a, b = float(o["spectrum_decay"]), float(o["teacher_decay"])
     if not (a > 1 and b > 1):
-        raise S2RBenchError(f"synthetic card: [options] spectrum_decay = {a} and teacher_decay = {b} must both exceed 1")
+        raise S2RBenchError(
+            f"synthetic card: [options] spectrum_decay = {a} and teacher_decay = {b} must both exceed 1"
+        )
     rng = np.random.Generator(np.random.PCG64(int(o["seed"]) + 1))
     lam, w = spectrum(o)
     w = w * rng.choice([-1.0, 1.0], size=d)
@@ -151,14 +163,21 @@ def theory_alpha(options: dict) -> float | None:
 def generate(options: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     kind = str(options.get("generator", "v1"))
     if kind not in GENERATORS:
-        raise S2RBenchError(f"synthetic card: [options] generator = {kind!r} is unknown; use one of {', '.join(GENERATORS)}")
-    o = {**(SPECTRAL_DEFAULTS if kind == "spectral" else DEFAULTS), **{k: v for k, v in options.items() if k != "generator"}}
+        raise S2RBenchError(
+            f"synthetic card: [options] generator = {kind!r} is unknown; use one of {', '.join(GENERATORS)}"
+        )
+    o = {
+        **(SPECTRAL_DEFAULTS if kind == "spectral" else DEFAULTS),
+        **{k: v for k, v in options.items() if k != "generator"},
+    }
     try:
         rows, d = int(o["sim_rows"]) + int(o["real_rows"]), int(o["dim"])
     except (TypeError, ValueError):
         raise S2RBenchError("synthetic card: [options] sim_rows, real_rows and dim must be integers") from None
     if min(int(o["sim_rows"]), int(o["real_rows"]), d) < 1 or rows * d > MAX_VALUES:
-        raise S2RBenchError(f"synthetic card: [options] (sim_rows + real_rows) × dim = {rows} × {d} must be positive and at most {MAX_VALUES:,}")
+        raise S2RBenchError(
+            f"synthetic card: [options] (sim_rows + real_rows) × dim = {rows} × {d} must be positive and at most {MAX_VALUES:,}"
+        )
     return generate_spectral(o) if kind == "spectral" else generate_v1(o)
 
 

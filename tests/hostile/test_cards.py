@@ -5,12 +5,10 @@ they cost memory; one bad card on S2RBENCH_TASKS_PATH spoils only itself; data t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cardkit import clean_pair, write_pair
 
 from .conftest import expect_error, run_cli
@@ -64,8 +62,12 @@ def test_a_simple_query_gets_its_filter_spelled_out(pair):
 def test_filters_select_rows_with_plain_comparisons(pair):
     from s2rbench.tasks import load_card, load_tables
 
-    edit(pair, "[files.sim]", '[[sim.filter]]\ncolumn = "x1"\nop = ">="\nvalue = 0.5\n\n'
-         '[[real.filter]]\ncolumn = "x2"\nop = "not_in"\nvalue = [0.0, 1.0]\n\n[files.sim]')
+    edit(
+        pair,
+        "[files.sim]",
+        '[[sim.filter]]\ncolumn = "x1"\nop = ">="\nvalue = 0.5\n\n'
+        '[[real.filter]]\ncolumn = "x2"\nop = "not_in"\nvalue = [0.0, 1.0]\n\n[files.sim]',
+    )
     import pandas as pd
 
     t = load_tables(load_card(pair))
@@ -73,15 +75,18 @@ def test_filters_select_rows_with_plain_comparisons(pair):
     assert len(t.sim) == int((sim["x1"] >= 0.5).sum()) > 0 and len(t.real) == 60
 
 
-@pytest.mark.parametrize("filter_toml, fragment", [
-    ('column = "x1"\nop = "=~"\nvalue = 1', "one of == != < <= > >= in not_in"),
-    ('column = "x1"\nop = "in"\nvalue = 1', "needs a non-empty list"),
-    ('column = "x1"\nop = ">"\nvalue = "a"', "needs a number"),
-    ('column = "x1"\nop = "=="\nvalue = [1, 2]', 'use op = "in"'),
-    ('column = "x1"\nop = "=="', "has no `value`"),
-    ('column = "x1"\nop = "=="\nvalue = 1\nexpr = "x"', "unknown key `expr`"),
-    ('column = "nope"\nop = "=="\nvalue = 1', "column 'nope' is not in the table"),
-])
+@pytest.mark.parametrize(
+    "filter_toml, fragment",
+    [
+        ('column = "x1"\nop = "=~"\nvalue = 1', "one of == != < <= > >= in not_in"),
+        ('column = "x1"\nop = "in"\nvalue = 1', "needs a non-empty list"),
+        ('column = "x1"\nop = ">"\nvalue = "a"', "needs a number"),
+        ('column = "x1"\nop = "=="\nvalue = [1, 2]', 'use op = "in"'),
+        ('column = "x1"\nop = "=="', "has no `value`"),
+        ('column = "x1"\nop = "=="\nvalue = 1\nexpr = "x"', "unknown key `expr`"),
+        ('column = "nope"\nop = "=="\nvalue = 1', "column 'nope' is not in the table"),
+    ],
+)
 def test_bad_filters_are_one_line(pair, filter_toml, fragment):
     edit(pair, "[files.sim]", f"[[sim.filter]]\n{filter_toml}\n\n[files.sim]")
     expect_error(["task", "check", pair], fragment)
@@ -90,12 +95,15 @@ def test_bad_filters_are_one_line(pair, filter_toml, fragment):
 # --- paths stay in the card's folder or the mirror; urls are public https ------------------------
 
 
-@pytest.mark.parametrize("path, fragment", [
-    ("../outside.csv", "climbs out of its folder"),
-    ("sub/../../outside.csv", "climbs out of its folder"),
-    ("/etc/passwd", "absolute path"),
-    ("~/secret.csv", "absolute path"),
-])
+@pytest.mark.parametrize(
+    "path, fragment",
+    [
+        ("../outside.csv", "climbs out of its folder"),
+        ("sub/../../outside.csv", "climbs out of its folder"),
+        ("/etc/passwd", "absolute path"),
+        ("~/secret.csv", "absolute path"),
+    ],
+)
 def test_a_path_may_not_leave_the_card_folder(pair, path, fragment):
     (pair.parent.parent / "outside.csv").write_text("x1,x2,y_sim\n1,2,3\n")
     edit(pair, 'path = "sim.csv"', f'path = "{path}"')
@@ -109,7 +117,10 @@ def test_a_symlink_out_of_the_card_folder_is_refused(pair, tmp_path):
     edit(pair, 'path = "sim.csv"', 'path = "link.csv"')
     expect_error(["task", "check", pair], ["outside the card's folder", "link"])
     expect_error(["task", "hash", pair], ["outside the card's folder", "link"])
-    expect_error(["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress"], "outside the card's folder")
+    expect_error(
+        ["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress"],
+        "outside the card's folder",
+    )
 
 
 def test_a_mirror_path_may_not_leave_the_mirror(pair):
@@ -117,18 +128,21 @@ def test_a_mirror_path_may_not_leave_the_mirror(pair):
     expect_error(["task", "check", pair], ["[files.sim] mirror", "climbs out"])
 
 
-@pytest.mark.parametrize("url, fragment", [
-    ("http://example.org/sim.csv", "plain http"),
-    ("file:///etc/passwd", "file://"),
-    ("https://127.0.0.1/sim.csv", "loopback"),
-    ("https://localhost:8443/sim.csv", "loopback"),
-    ("https://[::1]/sim.csv", "loopback"),
-    ("https://10.1.2.3/sim.csv", "private"),
-    ("https://192.168.0.10/sim.csv", "private"),
-    ("https://169.254.169.254/latest/meta-data", "private"),
-    ("ftp://example.org/sim.csv", "only https://"),
-    ("https:///nohost.csv", "no host"),
-])
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("http://example.org/sim.csv", "plain http"),
+        ("file:///etc/passwd", "file://"),
+        ("https://127.0.0.1/sim.csv", "loopback"),
+        ("https://localhost:8443/sim.csv", "loopback"),
+        ("https://[::1]/sim.csv", "loopback"),
+        ("https://10.1.2.3/sim.csv", "private"),
+        ("https://192.168.0.10/sim.csv", "private"),
+        ("https://169.254.169.254/latest/meta-data", "private"),
+        ("ftp://example.org/sim.csv", "only https://"),
+        ("https:///nohost.csv", "no host"),
+    ],
+)
 def test_only_public_https_urls_are_fetched(pair, url, fragment):
     add(pair, "files.sim", f'url = "{url}"')
     line = expect_error(["task", "check", pair], ["[files.sim] url", "refused", fragment])
@@ -138,35 +152,51 @@ def test_only_public_https_urls_are_fetched(pair, url, fragment):
 # --- one schema, every command -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("section, line, fragment", [
-    ("protocol", 'quick_trials = "five"', "[protocol] quick_trials = \"five\" is not valid: expected a whole number ≥ 1"),
-    ("protocol", "quick_trials = 5.5", "[protocol] quick_trials = 5.5 is not valid"),
-    ("protocol", 'quick_m_grid = "16,43"', "quick_m_grid = \"16,43\" is not valid: expected a list"),
-    ("protocol", "trial_block = 0", "[protocol] trial_block = 0 is not valid: expected a whole number ≥ 1"),
-    ("protocol", "trials = 0", "[protocol] trials = 0"),
-    ("protocol", "test_fraction = 1.5", "test_fraction = 1.5 is not valid: expected a fraction between 0 and 1"),
-    ("protocol", "test_fraction = nan", "test_fraction is not a finite number"),
-    ("protocol", 'split = "kfold"', 'split = "kfold" is not valid: expected "random" or "group"'),
-    ("protocol", "seed = -1", "seed = -1 is not valid"),
-    ("protocol", "trails = 5", "unknown key `trails` in [protocol]; did you mean `trials`?"),
-    ("sim", 'targte = "y"', "unknown key `targte` in [sim]; did you mean `target`?"),
-    ("real", 'aggregate = "min"', "unknown key `aggregate` in [real]"),
-    ("sim", 'aggregate = "sum"', '[sim] aggregate = "sum" is not valid: expected "keep", "mean", "median", "min" or "max"'),
-    ("sim", "scale = 0", "[sim] scale = 0 is not valid: expected a non-zero number"),
-    ("sim", 'offset = "1"', "[sim] offset"),
-    ("sim", "drop_missing_target = 1", "drop_missing_target = 1 is not valid: expected true or false"),
-    ("target", 'transform = "sqrt"', '[target] transform = "sqrt" is not valid'),
-    ("files.sim", 'sha265 = "ab"', "unknown key `sha265` in [files.sim]; did you mean `sha256`?"),
-    ("files.sim", 'sha256 = "abc"', "[files.sim] sha256 = \"abc\" is not valid: expected 64 hex digits"),
-])
+@pytest.mark.parametrize(
+    "section, line, fragment",
+    [
+        (
+            "protocol",
+            'quick_trials = "five"',
+            '[protocol] quick_trials = "five" is not valid: expected a whole number ≥ 1',
+        ),
+        ("protocol", "quick_trials = 5.5", "[protocol] quick_trials = 5.5 is not valid"),
+        ("protocol", 'quick_m_grid = "16,43"', 'quick_m_grid = "16,43" is not valid: expected a list'),
+        ("protocol", "trial_block = 0", "[protocol] trial_block = 0 is not valid: expected a whole number ≥ 1"),
+        ("protocol", "trials = 0", "[protocol] trials = 0"),
+        ("protocol", "test_fraction = 1.5", "test_fraction = 1.5 is not valid: expected a fraction between 0 and 1"),
+        ("protocol", "test_fraction = nan", "test_fraction is not a finite number"),
+        ("protocol", 'split = "kfold"', 'split = "kfold" is not valid: expected "random" or "group"'),
+        ("protocol", "seed = -1", "seed = -1 is not valid"),
+        ("protocol", "trails = 5", "unknown key `trails` in [protocol]; did you mean `trials`?"),
+        ("sim", 'targte = "y"', "unknown key `targte` in [sim]; did you mean `target`?"),
+        ("real", 'aggregate = "min"', "unknown key `aggregate` in [real]"),
+        (
+            "sim",
+            'aggregate = "sum"',
+            '[sim] aggregate = "sum" is not valid: expected "keep", "mean", "median", "min" or "max"',
+        ),
+        ("sim", "scale = 0", "[sim] scale = 0 is not valid: expected a non-zero number"),
+        ("sim", 'offset = "1"', "[sim] offset"),
+        ("sim", "drop_missing_target = 1", "drop_missing_target = 1 is not valid: expected true or false"),
+        ("target", 'transform = "sqrt"', '[target] transform = "sqrt" is not valid'),
+        ("files.sim", 'sha265 = "ab"', "unknown key `sha265` in [files.sim]; did you mean `sha256`?"),
+        ("files.sim", 'sha256 = "abc"', '[files.sim] sha256 = "abc" is not valid: expected 64 hex digits'),
+    ],
+)
 def test_schema_violations_name_the_key_and_the_fix(pair, section, line, fragment):
     text = pair.read_text()
     key = line.split("=")[0].strip()
-    if section in ("protocol", "files.sim"):  # replace an existing key rather than declaring it twice (TOML refuses that)
+    if section in (
+        "protocol",
+        "files.sim",
+    ):  # replace an existing key rather than declaring it twice (TOML refuses that)
         lines = text.splitlines()
         if section == "files.sim":
             i = lines.index("[files.sim]")
-            lines = lines[: i + 1] + [ln for ln in lines[i + 1 : i + 3] if not ln.startswith(f"{key} ")] + lines[i + 3 :]
+            lines = (
+                lines[: i + 1] + [ln for ln in lines[i + 1 : i + 3] if not ln.startswith(f"{key} ")] + lines[i + 3 :]
+            )
         else:
             lines = [ln for ln in lines if not ln.startswith(f"{key} ")]
         pair.write_text("\n".join(lines) + "\n")
@@ -181,13 +211,24 @@ def test_quick_sizes_out_of_range_and_wrong_type(pair):
     expect_error(["run", pair, "--model", "ridge", "--quick"], 'quick_sizes = "16,43" is not valid')
 
 
-@pytest.mark.parametrize("old, new, fragment", [
-    ('name = "pair"', 'nmae = "pair"', "unknown key `nmae` in [top level]; did you mean `name`?"),
-    ('name = "pair"', "name = 5", "name = 5 is not valid"),
-    ('name = "pair"', 'name = "my pair"', "name = \"my pair\" is not valid: expected letters, digits"),
-    ('input = ["x1", "x2"]\ntarget = "y_sim"', 'input = 5\ntarget = "y_sim"', "[sim] input = 5 is not valid: expected a column name"),
-    ('[files.sim]\npath = "sim.csv"', '[files]\nsim = "sim.csv"\n[files.x]\npath = "sim.csv"', "[files] sim = \"sim.csv\" is not valid: expected a table with url/sha256 or path"),
-])
+@pytest.mark.parametrize(
+    "old, new, fragment",
+    [
+        ('name = "pair"', 'nmae = "pair"', "unknown key `nmae` in [top level]; did you mean `name`?"),
+        ('name = "pair"', "name = 5", "name = 5 is not valid"),
+        ('name = "pair"', 'name = "my pair"', 'name = "my pair" is not valid: expected letters, digits'),
+        (
+            'input = ["x1", "x2"]\ntarget = "y_sim"',
+            'input = 5\ntarget = "y_sim"',
+            "[sim] input = 5 is not valid: expected a column name",
+        ),
+        (
+            '[files.sim]\npath = "sim.csv"',
+            '[files]\nsim = "sim.csv"\n[files.x]\npath = "sim.csv"',
+            '[files] sim = "sim.csv" is not valid: expected a table with url/sha256 or path',
+        ),
+    ],
+)
 def test_wrong_types_at_the_top_and_in_tables(pair, old, new, fragment):
     edit(pair, old, new)
     expect_error(["task", "check", pair], fragment)
@@ -195,8 +236,10 @@ def test_wrong_types_at_the_top_and_in_tables(pair, old, new, fragment):
 
 def test_run_applies_the_same_schema_as_check(pair, tmp_path):
     add(pair, "protocol", "nonsense = 1")
-    expect_error(["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress", "--out", tmp_path / "r"],
-                 "unknown key `nonsense` in [protocol]")
+    expect_error(
+        ["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress", "--out", tmp_path / "r"],
+        "unknown key `nonsense` in [protocol]",
+    )
     assert not (tmp_path / "r" / "results.sqlite").exists()
 
 
@@ -234,7 +277,9 @@ def test_a_directory_named_like_a_card_is_refused(tmp_path):
 # --- one bad card on S2RBENCH_TASKS_PATH spoils only itself -------------------------------------------
 
 
-def test_a_bad_card_on_the_tasks_path_is_a_problem_and_everything_else_works(pair, tmp_path, monkeypatch, fresh_plugins):
+def test_a_bad_card_on_the_tasks_path_is_a_problem_and_everything_else_works(
+    pair, tmp_path, monkeypatch, fresh_plugins
+):
     cards = tmp_path / "cards"
     cards.mkdir()
     (cards / "broken.toml").write_text('format = 1\nname = "broken"\n[protocol]\ntrials = "many"\n')
@@ -244,10 +289,25 @@ def test_a_bad_card_on_the_tasks_path_is_a_problem_and_everything_else_works(pai
     assert res.exit_code == 0 and "synthetic" in res.output
     plugins = run_cli(["plugins"])
     assert plugins.exit_code == 0 and "broken.toml" in plugins.output and "binary.toml" in plugins.output
-    expect_error(["task", "check", cards / "broken.toml"], "[protocol] trials = \"many\" is not valid")
+    expect_error(["task", "check", cards / "broken.toml"], '[protocol] trials = "many" is not valid')
     expect_error(["run", "broken", "--model", "ridge"], "unknown task 'broken'")
-    ok = run_cli(["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress", "--out", tmp_path / "r",
-                  "--boot", "20"])
+    ok = run_cli(
+        [
+            "run",
+            pair,
+            "--model",
+            "ridge",
+            "--sizes",
+            "16",
+            "--trials",
+            "1",
+            "--no-progress",
+            "--out",
+            tmp_path / "r",
+            "--boot",
+            "20",
+        ]
+    )
     assert ok.exit_code == 0, ok.output
 
 
@@ -259,8 +319,10 @@ def test_infinite_targets_are_refused_by_check_and_run(tmp_path):
     real.loc[5, "y_real"] = np.inf
     card = write_pair(tmp_path, sim, real)
     expect_error(["task", "check", card], ["[real]", "infinite value", "row 5"])
-    expect_error(["run", card, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress", "--out", tmp_path / "r"],
-                 "infinite value")
+    expect_error(
+        ["run", card, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress", "--out", tmp_path / "r"],
+        "infinite value",
+    )
 
 
 def test_infinite_conditions_are_refused(tmp_path):
@@ -310,7 +372,23 @@ def test_a_reordered_feature_cache_file_is_not_trusted(tmp_path, monkeypatch):
 
 def test_run_no_cache_featurizes_afresh(pair, tmp_path, monkeypatch):
     monkeypatch.setenv("S2RBENCH_CACHE_DIR", str(tmp_path / "cache"))
-    res = run_cli(["run", pair, "--model", "ridge", "--sizes", "16", "--trials", "1", "--no-progress", "--out", tmp_path / "r",
-                   "--boot", "20", "--no-cache"])
+    res = run_cli(
+        [
+            "run",
+            pair,
+            "--model",
+            "ridge",
+            "--sizes",
+            "16",
+            "--trials",
+            "1",
+            "--no-progress",
+            "--out",
+            tmp_path / "r",
+            "--boot",
+            "20",
+            "--no-cache",
+        ]
+    )
     assert res.exit_code == 0, res.output
     assert not list((tmp_path / "cache").rglob("*.npz"))

@@ -222,7 +222,9 @@ def test_out_in_an_unwritable_directory(tmp_path, monkeypatch):
     target = tmp_path / "locked"
     target.mkdir()
     real = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == target and mode & os.W_OK else real(p, mode, **kw))
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: False if Path(p) == target and mode & os.W_OK else real(p, mode, **kw)
+    )
     expect_error(run_args(target), ["not writable", "another --out"])
 
 
@@ -485,11 +487,10 @@ def test_atomic_write_on_a_full_disk(tmp_path, monkeypatch):
 def test_atomic_path_removes_its_temp_on_any_error(tmp_path):
     from s2rbench import fileio
 
-    with pytest.raises(ZeroDivisionError):
-        with fileio.atomic_path(tmp_path / "fig.png") as tmp:
-            assert tmp.suffix == ".png" and tmp.parent == tmp_path
-            tmp.write_bytes(b"half")
-            1 / 0
+    with pytest.raises(ZeroDivisionError), fileio.atomic_path(tmp_path / "fig.png") as tmp:
+        assert tmp.suffix == ".png" and tmp.parent == tmp_path
+        tmp.write_bytes(b"half")
+        1 / 0
     assert list(tmp_path.iterdir()) == []
 
 
@@ -513,7 +514,10 @@ VALUE_CASES = {
     "param-nan": (["--param", "alpha_pretrain=NaN"], ["not finite"]),
     "param-inf": (["--param", "alpha_pretrain=Infinity"], ["not finite"]),
     "param-word": (["--param", "alpha_pretrain=abc"], ["'abc'", "not a number"]),
-    "param-misspelled": (["--param", "alpha_pretrian=1"], ["no hyperparameter 'alpha_pretrian'", "did you mean alpha_pretrain"]),
+    "param-misspelled": (
+        ["--param", "alpha_pretrian=1"],
+        ["no hyperparameter 'alpha_pretrian'", "did you mean alpha_pretrain"],
+    ),
     "param-int-fraction": (["--param", "random_features=1.5"], ["not an integer"]),
     "param-bool-as-int": (["--param", "random_features=true"], ["not a number"]),
     "param-list": (["--param", "alpha_pretrain=[1,2]"], ["not a number"]),
@@ -546,7 +550,10 @@ VALUE_CASES = {
     "boot-negative": (["--boot", "-5"], ["--boot"]),
     "gpus-nan": (["--gpus-per-unit", "nan"], ["--gpus-per-unit"]),
     "workers-zero": (["--executor", "ray", "--workers", "0"], ["--workers"]),
-    "plan-too-large": (["--sizes", ",".join(map(str, range(1, 1001))), "--trials", "10000"], ["would plan", "fewer --trials"]),
+    "plan-too-large": (
+        ["--sizes", ",".join(map(str, range(1, 1001))), "--trials", "10000"],
+        ["would plan", "fewer --trials"],
+    ),
 }
 
 
@@ -562,10 +569,15 @@ def test_bad_values_are_refused_before_any_work(tmp_path, case, monkeypatch):
     assert not (out / "results.sqlite").exists()
 
 
-@pytest.mark.parametrize("args", [
-    ["fit", "{run}", "--boot", "-5"], ["fit", "{run}", "--boot", "0"], ["report", "{run}", "--boot", "0"],
-    ["fit", "{run}", "--m", "0"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fit", "{run}", "--boot", "-5"],
+        ["fit", "{run}", "--boot", "0"],
+        ["report", "{run}", "--boot", "0"],
+        ["fit", "{run}", "--m", "0"],
+    ],
+)
 def test_bad_counts_of_the_readers(run_dir, args):
     before = stored_rows(run_dir)
     expect_error([a.replace("{run}", str(run_dir)) for a in args])
@@ -667,9 +679,19 @@ def test_fuzzed_hyperparameter_values_are_accepted_or_one_line():
 
     models = {name: get_model(name) for name in ("mlp", "mlp-head", "delta", "gbdt-delta", "ridge")}
     names = sorted({(m, k) for m, model in models.items() for k in model.defaults})
-    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
-                        st.text(max_size=8), st.sampled_from(["NaN", "Infinity", "-1", "1e400", "[]", "{}", "[[1]]"]))
-    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3), max_leaves=8)
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=8),
+        st.sampled_from(["NaN", "Infinity", "-1", "1e400", "[]", "{}", "[[1]]"]),
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=8,
+    )
 
     @hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
     @hypothesis.given(st.sampled_from(names), values, st.booleans())
