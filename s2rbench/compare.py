@@ -3,5 +3,5 @@
 
 from __future__ import annotations
 
-from .analysis.compare import FACTORS, SECONDARY, TEST, Comparison, RunEntry, compare  # noqa: F401
-from .report.compare import fit_table, mae_table, plot  # noqa: F401
+from .analysis.compare import FACTORS, SECONDARY, TEST, Comparison, RunEntry, compare
+from .report.compare import fit_table, mae_table, plot

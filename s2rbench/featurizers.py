@@ -1,6 +1,6 @@
 """Public alias of `s2rbench.contracts.featurizer` (the import path plugin authors have used)."""
 
-from .contracts.featurizer import (  # noqa: F401
+from .contracts.featurizer import (
     INPUT_KINDS,
     PART_SEP,
     FeatureMatrix,

@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from .analysis.lawcheck import *  # noqa: F403
-from .analysis.lawcheck import R2_MIN, LawVerdict, law_verdict  # noqa: F401
+from .analysis.lawcheck import *
+from .analysis.lawcheck import R2_MIN, LawVerdict, law_verdict

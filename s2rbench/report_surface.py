@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from .report.format import format_number  # noqa: F401
-from .report.surface import FIGURES, backtest_split, gain_by_m, surface_figures, surface_markdown  # noqa: F401
+from .report.format import format_number
+from .report.surface import FIGURES, backtest_split, gain_by_m, surface_figures, surface_markdown

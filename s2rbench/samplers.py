@@ -1,6 +1,6 @@
 """Public alias of `s2rbench.contracts.sampler` (the import path plugin authors have used)."""
 
-from .contracts.sampler import (  # noqa: F401
+from .contracts.sampler import (
     RandomSampler,
     Sampler,
     SamplingContext,

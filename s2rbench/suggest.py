@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from .analysis.suggest import *  # noqa: F403
-from .analysis.suggest import SuggestResult, suggest  # noqa: F401
+from .analysis.suggest import *
+from .analysis.suggest import SuggestResult, suggest
