@@ -6,7 +6,7 @@ it pickles) and record which plugin provided it (its name and version go into ev
 refused object is one line in ``s2rbench plugins``; the plugin's other objects still register.
 
 docs/plugins.md documents every hook with its signature and a worked example; a test holds the two
-in step (tests/test_plugin_guide.py).
+in step (tests/registry/test_plugin_guide.py).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ choice: they always load.
 
 Loading a plugin must stay cheap (``s2rbench list`` answers in well under a second): plugin
 modules import their heavy libraries (torch, RDKit, pymatgen, LightGBM) inside the methods that
-use them, never at module level; ``tests/test_startup.py`` holds them to it.
+use them, never at module level; ``tests/registry/test_startup.py`` holds them to it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 In the spirit of scikit-learn's ``parametrize_with_checks``: each check is a function of one object
 that raises ``AssertionError`` with a message naming the object and the broken promise. The
-project's own tests run the kit over every object the registry holds (tests/test_check_kit.py),
+project's own tests run the kit over every object the registry holds (tests/contracts/test_check_kit.py),
 so a built-in model is held to exactly what a third-party one is.
 
     from s2rbench.testing import parametrize_with_checks

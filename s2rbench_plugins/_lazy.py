@@ -5,7 +5,7 @@ well under a second), and RDKit, pymatgen, torch or LightGBM take 0.3–2 s each
 writes ``Chem = lazy_module("rdkit.Chem")`` where it used to write ``from rdkit import Chem``: the
 code that uses ``Chem.MolFromSmiles`` is unchanged, and RDKit is imported the first time a
 featurizer actually runs. Unlike `importlib.util.LazyLoader`, nothing is put into ``sys.modules``
-until the import really happens, so "is RDKit loaded?" keeps its plain meaning (tests/test_startup.py
+until the import really happens, so "is RDKit loaded?" keeps its plain meaning (tests/registry/test_startup.py
 asks it). After the first access the module's namespace is copied in, so later look-ups are plain
 attribute reads.
 """

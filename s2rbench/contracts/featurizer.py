@@ -24,6 +24,26 @@ PART_SEP = "|"
 #: Input kinds a card may declare. Featurizers say which one they read.
 INPUT_KINDS = ("composition", "polymer", "molecule", "polymer-solvent", "features", "vector")
 
+#: The one home of the polymer repeat-unit notation. Attachment points are written ``*`` / ``[*]``
+#: (RadonPy PI1070, polyVERSE) or as the head/tail placeholders ``[Ce]`` / ``[Th]`` of Afzal et al.
+#: 2021; the placeholders are these exact bracket atoms only (a charged ``[Ce+3]`` stays cerium).
+POLYMER_PLACEHOLDERS = ("[Ce]", "[Th]")
+#: atomic numbers an attachment point can carry once parsed: 0 for ``*``, then Ce and Th
+POLYMER_ATTACHMENT_Z = (0, 58, 90)
+
+
+def unify_attachments(smiles: str) -> str:
+    """A repeat unit with its ``[Ce]``/``[Th]`` placeholders written as ``[*]`` (stripped)."""
+    s = smiles.strip()
+    for placeholder in POLYMER_PLACEHOLDERS:
+        s = s.replace(placeholder, "[*]")
+    return s
+
+
+def has_two_attachments(smiles: str) -> bool:
+    """Two ``*`` attachment points, or both placeholders ``[Ce]`` and ``[Th]``."""
+    return smiles.count("*") == 2 or all(p in smiles for p in POLYMER_PLACEHOLDERS)
+
 
 class InvalidInputsWarning(UserWarning):
     """Some inputs did not parse; they are dropped (NaN rows) and counted with the results."""

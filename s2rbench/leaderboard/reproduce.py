@@ -18,7 +18,7 @@ training can amplify them into a different but equally good model. The allowance
 *models*, not by numerical noise: the mean |Δprediction| of every re-run trial must stay within
 `PRED_RTOL` (5%) of the entry's MAE for that cell and its MAE within `MAE_RTOL` (2%) — the
 built-in baselines differ from one another by 10–50% in MAE, and a forged cell moved halfway to
-the truth differs by ~50% (tests/test_leaderboard.py).
+the truth differs by ~50% (tests/leaderboard/test_leaderboard.py).
 
 A result is recorded as ``reproductions/<task>/<id>.json`` (`record_path`) when asked; the page
 shows it, and CI re-runs the reproduction of every entry a pull request adds, so a recorded claim

@@ -338,8 +338,18 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+#: The one map from input kind to the featurizer a new card gets (`task init` writes it into the card).
+KIND_FEATURIZER = {
+    "composition": "magpie",
+    "polymer": "polymer-rdkit",
+    "molecule": "molecule-rdkit",
+    "polymer-solvent": "polymer-solvent",
+    "features": "columns",
+    "vector": "vector",
+}
+
 #: Input kinds whose featurizer a card may leave out (they need no chemistry: the columns are the features).
-DEFAULT_FEATURIZER = {"features": "columns"}
+DEFAULT_FEATURIZER = {kind: KIND_FEATURIZER[kind] for kind in ("features",)}
 
 
 def _input_kind(raw: dict[str, Any], where: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..contracts.featurizer import PART_SEP
+from ..contracts.featurizer import PART_SEP, has_two_attachments
 
 # ---------------------------------------------------------------------------------------------
 # Guessing what a column holds
@@ -196,7 +196,7 @@ def looks_smiles(s: str) -> bool:
 def looks_polymer(s: str) -> bool:
     """A SMILES repeat unit with two attachment points: ``*`` / ``[*]``, or the ``[Ce]``/``[Th]`` placeholders."""
     s = s.strip()
-    return looks_smiles(s) and (s.count("*") == 2 or ("[Ce]" in s and "[Th]" in s))
+    return looks_smiles(s) and has_two_attachments(s)
 
 
 def looks_formula(s: str) -> bool:

@@ -27,7 +27,7 @@ from ..contracts import protocol as proto
 from ..contracts.featurizer import INPUT_KINDS, PART_SEP
 from ..errors import S2RBenchError
 from . import files as data_mod
-from .card import CARD_FORMAT, load_card
+from .card import CARD_FORMAT, KIND_FEATURIZER, load_card
 from .guess import (
     _CONDITION_RE,
     _SIDE_WORDS,
@@ -41,15 +41,6 @@ from .guess import (
     target_candidates,
     unit_of,
 )
-
-KIND_FEATURIZER = {
-    "composition": "magpie",
-    "polymer": "polymer-rdkit",
-    "molecule": "molecule-rdkit",
-    "polymer-solvent": "polymer-solvent",
-    "features": "columns",
-    "vector": "vector",
-}
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

@@ -41,7 +41,6 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from functools import lru_cache
 from itertools import chain
@@ -50,6 +49,7 @@ import numpy as np
 
 from s2rbench.contracts.featurizer import Featurizer
 from s2rbench.hookspecs import hookimpl
+from s2rbench_plugins.featurizers._pool import process_pool
 
 __all__ = ["MAGPIE_PROPERTIES", "MAGPIE_STATS", "Magpie", "canonical_formula", "register_featurizers"]
 
@@ -183,14 +183,6 @@ def _canon_chunk(items: Sequence[str]) -> list[str | None]:
     return [canonical_formula(s) for s in items]
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool; ``fork`` where available because it avoids re-importing pymatgen in workers."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
 def canonicalize_formulas(inputs: Sequence[str], parallel: bool = True) -> list[str | None]:
     """Canonical form of each formula; each distinct string is parsed once."""
     inputs = [str(s) for s in inputs]
@@ -202,7 +194,7 @@ def canonicalize_formulas(inputs: Sequence[str], parallel: bool = True) -> list[
         bounds = np.linspace(0, len(unique), 4 * workers + 1).astype(int)
         chunks = [unique[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
         try:
-            with _pool(workers) as pool:
+            with process_pool(workers) as pool:
                 result = [c for part in pool.map(_canon_chunk, chunks) for c in part]
         except (OSError, RuntimeError):  # processes not allowed here: fall back to one
             result = None

@@ -64,13 +64,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from s2rbench.contracts.featurizer import PART_SEP, Featurizer
+from s2rbench.contracts.featurizer import PART_SEP, Featurizer, unify_attachments
 from s2rbench.hookspecs import hookimpl
 from s2rbench_plugins._lazy import lazy_module
+from s2rbench_plugins.featurizers._pool import process_pool
 
 # RDKit is imported the first time a featurizer runs, not when the plugin loads (`s2rbench list`)
 Chem = lazy_module("rdkit.Chem")
@@ -260,7 +260,7 @@ def _polymer_mol(smiles: str) -> Chem.Mol | None:
     atoms are replaced, so a charged cerium ``[Ce+3]`` stays cerium (and then the unit has the
     wrong number of attachment points).
     """
-    s = smiles.strip().replace("[Ce]", "[*]").replace("[Th]", "[*]")
+    s = unify_attachments(smiles)
     if not s:
         return None
     mol = _parse(s)
@@ -540,14 +540,6 @@ def _n_workers(n_items: int) -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool; ``fork`` where available because it avoids re-importing RDKit in workers."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
 def _map_chunks(func: Callable, fixed: tuple, items: list[str]) -> list:
     """``func(*fixed, chunk)`` over chunks of items, in parallel when there are many; results in order."""
     workers = _n_workers(len(items))
@@ -556,7 +548,7 @@ def _map_chunks(func: Callable, fixed: tuple, items: list[str]) -> list:
     bounds = np.linspace(0, len(items), 4 * workers + 1).astype(int)
     chunks = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     try:
-        with _pool(workers) as pool:
+        with process_pool(workers) as pool:
             return list(pool.map(func, *zip(*[(*fixed, c) for c in chunks])))
     except (OSError, RuntimeError):  # no processes allowed here (sandbox, broken pool): do it serially
         return [func(*fixed, items)]

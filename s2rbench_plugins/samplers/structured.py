@@ -18,7 +18,7 @@ always gives the same ordering.
     cells, i.e. over the regions of feature space, rather than following the pool's density.
     Time O(N·d·p + M·CAP·p + N·CAP·p + N log N) for a pool of N rows with d features, p = min(d, PCS)
     components and M = min(N, CANDIDATES); memory O(N·p) plus one 4 M-entry distance block.
-    On a 10^5 × 130 pool that is about a second (see tests/test_samplers.py).
+    On a 10^5 × 130 pool that is about a second (see tests/plugins/test_samplers.py).
 
 ``near-real``
     The pool rows closest to the trial's real *training* inputs first: Euclidean distance, in the
@@ -55,7 +55,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from s2rbench.contracts.featurizer import PART_SEP
+from s2rbench.contracts.featurizer import PART_SEP, POLYMER_ATTACHMENT_Z
 from s2rbench.contracts.sampler import (
     Sampler,
     SamplingContext,
@@ -282,7 +282,7 @@ def _cycle(stream, n_groups: int) -> np.ndarray:
 _ELEMENT = re.compile(r"[A-Z][a-z]?")
 _FORMULA = re.compile(r"^(?:[A-Z][a-z]?|[0-9.]+|[()\[\]{}\s·,:_+-])+$")
 _NUMBERS = re.compile(r"^\s*[-+0-9.eE]+(?:\s*,\s*[-+0-9.eE]+)*\s*$")
-_DUMMY_Z = (0, 58, 90)  # `*`, and the [Ce]/[Th] attachment placeholders of Afzal et al.
+_DUMMY_Z = POLYMER_ATTACHMENT_Z  # `*`, and the [Ce]/[Th] attachment placeholders of Afzal et al.
 
 
 def infer_input_kind(inputs: Sequence[str]) -> str:

@@ -1,5 +1,5 @@
 """The registry: collection through pluggy, validation of every registered object, the hooks of each
-plugin, and one test per hook (`test_hook_<name>`; tests/test_plugin_guide.py checks there is one
+plugin, and one test per hook (`test_hook_<name>`; tests/registry/test_plugin_guide.py checks there is one
 for every hookspec)."""
 
 from __future__ import annotations
@@ -467,4 +467,4 @@ def test_every_hookspec_has_a_test_here():
         "register_tasks",
     ]
     missing = [n for n in names if f"test_hook_{n}" not in globals()]
-    assert not missing, f"hooks without a test_hook_<name> in tests/test_registry.py: {missing}"
+    assert not missing, f"hooks without a test_hook_<name> in tests/registry/test_registry.py: {missing}"

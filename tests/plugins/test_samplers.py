@@ -157,7 +157,7 @@ def test_random_sampler_is_the_protocol_sim_order(synth):
 
 
 #: the pinned MAEs are of the synthetic card v1.0.0 (generator v1), frozen in tests/data/regression
-SYNTHETIC_V1 = str(Path(__file__).parent / "data" / "regression" / "synthetic-v1.toml")
+SYNTHETIC_V1 = str(Path(__file__).resolve().parents[1] / "data" / "regression" / "synthetic-v1.toml")
 
 
 def test_random_sampler_reproduces_pre_sampler_results(tmp_path):

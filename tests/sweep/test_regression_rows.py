@@ -5,7 +5,7 @@ the package was regrouped by pipeline stage (issue 14), from frozen, renamed cop
 (the synthetic task v1.0.0 and polymer-density v1.2.0) run quick with ``ridge``. A redesign that
 changes any stored digit fails here. A *deliberate* change of numbers (a new split rule, a new model
 version) regenerates them with ``S2RBENCH_REGEN_REGRESSION=1 python -m pytest
-tests/test_regression_rows.py`` and says why in its commit message.
+tests/sweep/test_regression_rows.py`` and says why in its commit message.
 
 Exact comparison is right here, and only here: the fixtures are compared on the machine type CI
 runs on, with one BLAS thread per unit; they promise "this code path gives these bytes", not
@@ -22,7 +22,7 @@ import pytest
 
 from s2rbench import run
 
-HERE = Path(__file__).parent / "data" / "regression"
+HERE = Path(__file__).resolve().parents[1] / "data" / "regression"
 #: Columns that depend only on the protocol, the data and the model (not on timing or the clock).
 STABLE = (
     "task",

@@ -84,7 +84,9 @@ def test_ridge_recovers_the_known_exponent_for_most_seeds(tmp_path):
 
 
 def test_v1_cards_keep_the_v1_generator():
-    v1 = tomllib.loads((Path(__file__).parent / "data" / "regression" / "synthetic-v1.toml").read_text())["options"]
+    v1 = tomllib.loads((Path(__file__).resolve().parents[1] / "data" / "regression" / "synthetic-v1.toml").read_text())[
+        "options"
+    ]
     assert "generator" not in v1
     a_sim, a_real = syn.generate(v1)
     b_sim, b_real = syn.generate({**v1, "generator": "v1"})

@@ -19,7 +19,7 @@ from s2rbench.errors import S2RBenchError
 from s2rbench.sweep.store import Store
 from s2rbench.tasks import get_task
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------------------------

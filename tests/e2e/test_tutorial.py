@@ -9,7 +9,7 @@ lines must appear in that block's stdout, in order (a line ``...`` skips any num
 written with a decimal point to 2% (integers exactly), so that a table re-aligned by a digit does
 not fail, but a changed result does).
 
-Run ``python tests/test_tutorial.py`` to print each block's actual output (for updating the doc).
+Run ``python tests/e2e/test_tutorial.py`` to print each block's actual output (for updating the doc).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 MARK = "@@tutorial-block-{}@@"
 _BLOCK = re.compile(r"<!--\s*tutorial:(run|output)\s*-->\s*\n```[a-z]*\n(.*?)```", re.S)
 # a number stands alone: digits inside a word or a hash (v1, 3e93496a...) are text and compared exactly

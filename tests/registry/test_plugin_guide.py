@@ -13,7 +13,7 @@ import pytest
 
 from s2rbench import hookspecs, testing
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GUIDE = (REPO / "docs" / "plugins.md").read_text()
 HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("register_"))
 HEADING = re.compile(r"^### (register_\w+)\(([^)]*)\)\s*$", re.M)

@@ -1,6 +1,6 @@
 """The CUDA path of the batched ensemble and of the sweep. These tests run where CUDA is present and
 are reported as skipped, with the reason, where it is not (CI runs on CPU; the CPU path is tested
-everywhere else). Run them on a GPU machine with `python -m pytest -q tests/test_cuda.py -rs`."""
+everywhere else). Run them on a GPU machine with `python -m pytest -q tests/plugins/test_cuda.py -rs`."""
 
 from __future__ import annotations
 

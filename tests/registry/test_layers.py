@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CORE = REPO / "s2rbench"
 #: libraries the core may use only inside functions (a plugin or a device check needs them, `list` must not)
 HEAVY = ("torch", "rdkit", "pymatgen", "matminer", "lightgbm", "ray", "s2rbench_plugins")
