@@ -323,10 +323,13 @@ def fit(run_dir, m, boot, as_json) -> None:
 
     s = summarize(run_dir, m=m, n_boot=boot)
     if as_json:
-        from ..analysis.overlap_view import run_overlap
-        from ..laws import jsonable
+        import pandas as pd
 
-        pool = run_overlap(run_dir, m=s.m, n_boot=boot)  # where the gain comes from: in pool / out of pool
+        from ..laws import jsonable
+        from ..overlap import overlap_summary
+
+        # where the gain comes from: in pool / out of pool, from the rows the summary already read
+        pool = overlap_summary(s.rows if s.rows is not None else pd.DataFrame(), m=s.m, n_boot=boot)
         click.echo(json.dumps(jsonable({**s.to_dict(), "overlap": pool}), indent=2, allow_nan=False))
         return
     click.echo(tabulate([summary_row(s)], headers="keys", tablefmt="simple", disable_numparse=True))

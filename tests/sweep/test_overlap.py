@@ -153,6 +153,25 @@ def test_summary_pairs_each_side_with_scratch_on_the_same_rows(lookup_task, tmp_
         assert e["scratch_in_pool"] > 0.3
 
 
+def test_fit_json_reports_the_split_of_the_rows_it_fitted(lookup_task, tmp_path):
+    """`s2rbench fit --json` gives the in-pool / out-of-pool split computed from the rows its summary
+    read: the same numbers as reading the run directory again (`run_overlap`)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from s2rbench.cli import cli
+
+    out = tmp_path / "fitted"
+    sweep.run(str(lookup_task), "ridge", sizes=[20, 80, 200], trials=3, m=60, out=out, progress=False)
+    res = CliRunner().invoke(cli, ["fit", str(out), "--json", "--boot", "50"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)["overlap"]
+    expected = json.loads(json.dumps(run_overlap(out, n_boot=50), default=float))
+    assert got["available"] and [e["n"] for e in got["by_n"]] == [20, 80, 200]
+    assert got == expected
+
+
 def test_entry_ranks_are_the_first_position_in_the_order():
     sim, real = canonical_ids(["a", "b", "a", "c"], ["c", "a", "z"])
     assert sim.tolist()[0] == sim.tolist()[2] and real[0] == sim[3]
