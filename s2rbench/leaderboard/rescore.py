@@ -59,24 +59,20 @@ def real_side(card: Any, featurizer: str, split: str, data_dir: Any = None) -> R
     from ..featurecache import cached_featurize
     from ..plugins import get_featurizer
     from ..sweep import protocol as proto
+    from ..sweep.prepare import split_groups
     from ..tasks import load_tables
 
     feat = get_featurizer(featurizer)
-    frame = load_tables(card, data_dir).real
+    tables = load_tables(card, data_dir)
+    frame = tables.real
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InvalidInputsWarning)
         fm = cached_featurize(feat, frame["input"].tolist(), what=f"{card.name} real")
     keep = np.ones(len(frame), bool)
     keep[fm.invalid] = False
     kept = frame[keep].reset_index(drop=True)
-    groups = None
-    if split == "group":
-        canon = [c for c, k in zip(fm.canonical, keep) if k]
-        groups = (
-            kept["group"].to_numpy(dtype=str)
-            if "group" in kept
-            else np.array([c.split("|")[0] for c in canon], dtype=str)
-        )
+    canon = [c for c, k in zip(fm.canonical, keep) if k]
+    groups = split_groups(split, kept, canon, tables.conditions)  # the sweep's own rule
     side = RealSide(
         y=kept["target"].to_numpy(dtype=np.float32),
         key=proto.fingerprint(kept),

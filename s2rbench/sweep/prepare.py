@@ -65,6 +65,20 @@ class Prepared:
         }
 
 
+def split_groups(split: str, frame: pd.DataFrame, canon: list[str], conditions: Any) -> np.ndarray | None:
+    """The groups the real train/test split keeps together, for the valid real rows ``frame``
+    (canonical inputs ``canon``): the card's ``group`` column (or the first part of a multi-part
+    input) for a group split; for a random split the copies of one input (None when none repeats).
+    The one rule, used by `prepare` and by the leaderboard's rescoring."""
+    if split not in ("random", "group"):
+        raise S2RBenchError(f"--split {split!r} must be 'random' or 'group'")
+    if split == "group":
+        if "group" in frame:
+            return frame["group"].to_numpy(dtype=str)
+        return np.array([c.split("|")[0] for c in canon], dtype=str)
+    return repeat_groups(canon, frame, conditions)
+
+
 def prepare(
     task: str | TaskCard,
     featurizer: str | None = None,
@@ -129,19 +143,9 @@ def prepare(
             f"task {card.name!r}: too few valid rows after featurizing (sim {len(sides['sim']['y'])}, real {len(sides['real']['y'])}); check the inputs"
         )
     sides["sim"] = aggregate_side(sides["sim"], card.sim.aggregate, tables.conditions)  # [sim] aggregate (default keep)
-    groups = None
-    split = split or card.protocol.split
-    if split not in ("random", "group"):
-        raise S2RBenchError(f"--split {split!r} must be 'random' or 'group'")
-    if split == "group":
-        rf = sides["real"]["frame"]
-        groups = (
-            rf["group"].to_numpy(dtype=str)
-            if "group" in rf
-            else np.array([c.split("|")[0] for c in sides["real"]["canon"]], dtype=str)
-        )
-    else:  # copies of one real input stay on one side of the split (None when no input repeats)
-        groups = repeat_groups(sides["real"]["canon"], sides["real"]["frame"], tables.conditions)
+    groups = split_groups(
+        split or card.protocol.split, sides["real"]["frame"], sides["real"]["canon"], tables.conditions
+    )
     names = list(fm.names) + list(tables.conditions)
     return Prepared(
         card=card,

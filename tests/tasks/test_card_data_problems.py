@@ -148,6 +148,11 @@ def test_repeated_real_inputs_are_reported_and_never_straddle_the_split(tmp_path
         test = {prep.real_inputs[i] for i in s.test}
         train = {prep.real_inputs[i] for i in s.train_order}
         assert not test & train, f"trial {t}: a repeated input on both sides of the split"
+    # the leaderboard's rescoring re-derives the very same splits (one grouping rule, not a copy)
+    from s2rbench.leaderboard.rescore import real_side
+
+    side = real_side(load_card(card), prep.featurizer.name, "random")
+    assert side.key == prep.real_key and np.array_equal(side.groups, prep.groups)
     # a table without repeats keeps its row-wise random split
     clean = prepare(load_card(write_pair(tmp_path / "clean", *clean_pair())))
     assert clean.groups is None
