@@ -200,9 +200,20 @@ def compare_overlap(
     return out
 
 
+def rederived_overlap(sub: dict[str, Any], card: Any, data_dir: Any = None) -> tuple[dict[str, Any] | None, float]:
+    """The ``overlap_summary`` the entry's predictions and the task's data give (see `pool_rows`), and
+    the predictions' scale."""
+    from .submission import CI, FIT_BOOT, FIT_SEED
+
+    rows, pred_scale = pool_rows(sub, card, data_dir)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return stated_overlap(rows, int(sub["results"]["m"]), FIT_BOOT, FIT_SEED, CI), pred_scale
+
+
 def overlap_problems(sub: dict[str, Any], card: Any, data_dir: Any = None) -> list[str]:
     """Problems of ``sub``'s stated ``overlap_summary`` (none when it states none)."""
-    from .submission import CI, FIT_BOOT, FIT_SEED
+    from .submission import FIT_BOOT, FIT_SEED
 
     stated = sub.get("overlap_summary")
     if stated is None:
@@ -218,12 +229,9 @@ def overlap_problems(sub: dict[str, Any], card: Any, data_dir: Any = None) -> li
             f"the leaderboard's is {FIT_BOOT} with seed {FIT_SEED}; {REGENERATE}"
         ]
     try:
-        rows, pred_scale = pool_rows(sub, card, data_dir)
+        actual, pred_scale = rederived_overlap(sub, card, data_dir)
     except (S2RBenchError, ValueError) as exc:
         return [f"overlap_summary: the in-pool / out-of-pool split cannot be re-derived to verify it ({exc})"]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        actual = stated_overlap(rows, int(sub["results"]["m"]), FIT_BOOT, FIT_SEED, CI)
     res = sub["results"]
     means = [float(np.mean(res["scratch_mae"]))] + [float(np.mean(col)) for col in zip(*res["mae"])]
     return compare_overlap(stated, actual, max(means), pred_scale)

@@ -204,3 +204,29 @@ def test_the_page_shows_the_split_at_n_max(sub, card, tmp_path):
     col = header.index(page.POOL_COLUMN)
     assert [c.strip() for c in next(ln for ln in lines if "Ridge lookup]" in ln).split("|")][col] == cell
     assert [c.strip() for c in next(ln for ln in lines if "without split" in ln).split("|")][col] == "—"
+
+
+def test_predictions_edited_with_their_mae_but_not_the_split_are_refused(sub, card):
+    """A better prediction and its MAE restated (rescoring and the fit agree); the split no longer does."""
+    from s2rbench.leaderboard.poolcheck import rederived_overlap
+    from s2rbench.leaderboard.rescore import real_side
+    from s2rbench.sweep import predictions as P
+    from s2rbench.sweep import protocol as proto
+
+    side = real_side(card, "vector", "random")
+    forged = copy.deepcopy(sub)
+    res, j = forged["results"], len(sub["results"]["sizes"]) - 1
+    for i, t in enumerate(res["trials"]):
+        test = proto.real_split(len(side.y), side.key, 0, t, card.protocol.test_fraction, side.groups).test
+        v = 0.5 * P.decode(res["predictions"]["sizes"][i][j]) + 0.5 * side.y[test]
+        res["predictions"]["sizes"][i][j] = P.encode(v)
+        res["mae"][i][j] = float(np.mean(np.abs(P.decode(P.encode(v)) - side.y[test])))
+    forged["fit"], forged["summary"] = S.stated_numbers(S.recompute(forged))
+    forged["name"] = "Better lookup"
+    forged["id"] = S.make_id(forged["name"], "lookup", S.content_hash(forged))
+    problems = _validate(forged, card)
+    assert problems and problems[0].startswith("overlap_summary.by_n[2].mae_")
+    assert all(p.startswith("overlap_summary") for p in problems), problems
+    # restated with the project's own functions it is self-consistent again (reproduction catches it)
+    forged["overlap_summary"] = rederived_overlap(forged, card)[0]
+    assert _validate(forged, card) == []
