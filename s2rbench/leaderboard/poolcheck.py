@@ -62,15 +62,15 @@ _PREP: dict[tuple, Any] = {}
 def stated_overlap(rows: pd.DataFrame, m: int, n_boot: int, seed: int, ci: float) -> dict[str, Any] | None:
     """The ``overlap_summary`` section for a run's rows (`s2rbench.overlap.overlap_summary`, as `fit`
     reports it), or None when the rows carry no in-pool / out-of-pool columns."""
+    from ..laws.jsonable import jsonable
     from ..overlap import overlap_summary
-    from .submission import _plain
 
     if rows is None or rows.empty or "n_test_in_pool" not in rows or rows["n_test_in_pool"].isna().all():
         return None
     s = overlap_summary(rows, m=int(m), n_boot=n_boot, seed=seed)
     if not s.get("available"):
         return None
-    return _plain({"m": s["m"], "n_boot": n_boot, "seed": seed, "ci": ci, "by_n": s["by_n"]})
+    return jsonable({"m": s["m"], "n_boot": n_boot, "seed": seed, "ci": ci, "by_n": s["by_n"]})
 
 
 def _prepared(card: Any, featurizer: str, split: str, exclude_overlap: bool, data_dir: Any) -> Any:
@@ -98,14 +98,7 @@ def pool_rows(sub: dict[str, Any], card: Any, data_dir: Any = None) -> tuple[pd.
     from ..sweep.units import sim_order_for
 
     res, p, data = sub["results"], sub["protocol"], sub["data"]
-    try:
-        prep = _prepared(card, sub["featurizer"]["name"], p["split"], bool(p.get("exclude_overlap")), data_dir)
-    except S2RBenchError:
-        raise
-    except Exception as exc:  # a featurizer or loader plugin that is not installed or fails
-        raise S2RBenchError(
-            f"the task cannot be prepared ({exc.__class__.__name__}: {exc}); install the plugins the submission names"
-        ) from exc
+    prep = _prepared(card, sub["featurizer"]["name"], p["split"], bool(p.get("exclude_overlap")), data_dir)
     computed = getattr(card, "loader", "tables") != "tables"
     if prep.sim_key != data.get("sim") and not (computed and len(prep.y_sim) == data.get("sim_rows")):
         raise S2RBenchError(
@@ -200,21 +193,22 @@ def compare_overlap(
     return out
 
 
-def rederived_overlap(sub: dict[str, Any], card: Any, data_dir: Any = None) -> tuple[dict[str, Any] | None, float]:
-    """The ``overlap_summary`` the entry's predictions and the task's data give (see `pool_rows`), and
-    the predictions' scale."""
-    from .submission import CI, FIT_BOOT, FIT_SEED
-
+def rederived_overlap(
+    sub: dict[str, Any], card: Any, data_dir: Any = None, *, n_boot: int, seed: int, ci: float
+) -> tuple[dict[str, Any] | None, float]:
+    """The ``overlap_summary`` the entry's predictions and the task's data give (see `pool_rows`) with
+    the given bootstrap, and the predictions' scale."""
     rows, pred_scale = pool_rows(sub, card, data_dir)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        return stated_overlap(rows, int(sub["results"]["m"]), FIT_BOOT, FIT_SEED, CI), pred_scale
+        return stated_overlap(rows, int(sub["results"]["m"]), n_boot, seed, ci), pred_scale
 
 
-def overlap_problems(sub: dict[str, Any], card: Any, data_dir: Any = None) -> list[str]:
-    """Problems of ``sub``'s stated ``overlap_summary`` (none when it states none)."""
-    from .submission import FIT_BOOT, FIT_SEED
-
+def overlap_problems(
+    sub: dict[str, Any], card: Any, data_dir: Any = None, *, n_boot: int, seed: int, ci: float
+) -> list[str]:
+    """Problems of ``sub``'s stated ``overlap_summary`` (none when it states none) against the split
+    re-derived with the leaderboard's bootstrap (``n_boot`` resamples, ``seed``, ``ci``)."""
     stated = sub.get("overlap_summary")
     if stated is None:
         return []
@@ -223,15 +217,20 @@ def overlap_problems(sub: dict[str, Any], card: Any, data_dir: Any = None) -> li
             "overlap_summary: stated, but the entry carries no predictions to verify it; "
             "regenerate the file from the run directory with `s2rbench submit`"
         ]
-    if (stated.get("n_boot"), stated.get("seed")) != (FIT_BOOT, FIT_SEED):
+    if (stated.get("n_boot"), stated.get("seed"), stated.get("ci")) != (n_boot, seed, ci):
         return [
-            f"overlap_summary: bootstrap of {stated.get('n_boot')} resamples with seed {stated.get('seed')}, "
-            f"the leaderboard's is {FIT_BOOT} with seed {FIT_SEED}; {REGENERATE}"
+            f"overlap_summary: a {stated.get('ci')} bootstrap of {stated.get('n_boot')} resamples with seed {stated.get('seed')}, "
+            f"the leaderboard's is {ci} of {n_boot} with seed {seed}; {REGENERATE}"
         ]
     try:
-        actual, pred_scale = rederived_overlap(sub, card, data_dir)
+        actual, pred_scale = rederived_overlap(sub, card, data_dir, n_boot=n_boot, seed=seed, ci=ci)
     except (S2RBenchError, ValueError) as exc:
         return [f"overlap_summary: the in-pool / out-of-pool split cannot be re-derived to verify it ({exc})"]
+    except Exception as exc:  # a featurizer, loader or sampler plugin that is not installed or fails
+        return [
+            f"overlap_summary: the in-pool / out-of-pool split cannot be re-derived to verify it "
+            f"({exc.__class__.__name__}: {exc}); install the plugins the submission names"
+        ]
     res = sub["results"]
     means = [float(np.mean(res["scratch_mae"]))] + [float(np.mean(col)) for col in zip(*res["mae"])]
     return compare_overlap(stated, actual, max(means), pred_scale)

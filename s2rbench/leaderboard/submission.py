@@ -555,6 +555,14 @@ def card_problems(sub: dict[str, Any], card: Any) -> list[str]:
     return out
 
 
+def restated_overlap(sub: dict[str, Any], card: Any, data_dir: Any = None) -> dict[str, Any] | None:
+    """The ``overlap_summary`` the check re-derives for ``sub`` (its predictions, the task's data, the
+    leaderboard's bootstrap); None where they give no split."""
+    from .poolcheck import rederived_overlap
+
+    return rederived_overlap(sub, card, data_dir, n_boot=FIT_BOOT, seed=FIT_SEED, ci=CI)[0]
+
+
 def fit_problems(sub: dict[str, Any]) -> list[str]:
     """Every stated number that the raw trial data do not reproduce (rules: `s2rbench.leaderboard.fitcheck`)."""
     from . import fitcheck
@@ -646,14 +654,16 @@ def validate(
         found = rescore(sub, card, data_dir)
         out += found
         if not found:  # the split is re-derived from predictions the rescoring has verified
-            out += overlap_problems(sub, card, data_dir)
+            out += overlap_problems(sub, card, data_dir, n_boot=FIT_BOOT, seed=FIT_SEED, ci=CI)
     elif not is_legacy(sub):
         out.append(
             "results.predictions: missing; an entry carries each trial's test predictions so that the check can rescore them — "
             "rerun the sweep with a current s2rbench and submit again"
         )
     else:
-        out += overlap_problems(sub, card, data_dir)  # a legacy entry states none (else: refused)
+        out += overlap_problems(
+            sub, card, data_dir, n_boot=FIT_BOOT, seed=FIT_SEED, ci=CI
+        )  # a legacy entry states none (else: refused)
     if recompute_fit:
         out += fit_problems(sub)
     return out

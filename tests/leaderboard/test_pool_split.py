@@ -100,6 +100,10 @@ def _validate(s: dict, card) -> list[str]:
     return S.validate(s, cards={"lookup": card})
 
 
+def _overlap(s: dict, card) -> list[str]:
+    return overlap_problems(s, card, n_boot=S.FIT_BOOT, seed=S.FIT_SEED, ci=S.CI)
+
+
 def test_a_run_with_overlap_states_the_split_fit_reports(sub, run_dir, card):
     ov = sub["overlap_summary"]
     assert S.schema_problems(sub) == []
@@ -165,13 +169,12 @@ def test_a_split_that_claims_other_sizes_or_no_evidence_is_refused(sub, card):
     bare = copy.deepcopy(sub)
     bare["results"].pop("predictions")
     assert any(
-        p.startswith("overlap_summary: stated, but the entry carries no predictions")
-        for p in overlap_problems(bare, card)
+        p.startswith("overlap_summary: stated, but the entry carries no predictions") for p in _overlap(bare, card)
     )
     # the split is re-derived from the task's simulated data: another pool cannot be checked
     other = copy.deepcopy(sub)
     other["data"]["sim"] = "0" * 64
-    got = overlap_problems(other, card)
+    got = _overlap(other, card)
     assert len(got) == 1 and "data.sim: the run's simulated-data fingerprint 000000000000" in got[0]
 
 
@@ -208,7 +211,6 @@ def test_the_page_shows_the_split_at_n_max(sub, card, tmp_path):
 
 def test_predictions_edited_with_their_mae_but_not_the_split_are_refused(sub, card):
     """A better prediction and its MAE restated (rescoring and the fit agree); the split no longer does."""
-    from s2rbench.leaderboard.poolcheck import rederived_overlap
     from s2rbench.leaderboard.rescore import real_side
     from s2rbench.sweep import predictions as P
     from s2rbench.sweep import protocol as proto
@@ -228,5 +230,5 @@ def test_predictions_edited_with_their_mae_but_not_the_split_are_refused(sub, ca
     assert problems and problems[0].startswith("overlap_summary.by_n[2].mae_")
     assert all(p.startswith("overlap_summary") for p in problems), problems
     # restated with the project's own functions it is self-consistent again (reproduction catches it)
-    forged["overlap_summary"] = rederived_overlap(forged, card)[0]
+    forged["overlap_summary"] = S.restated_overlap(forged, card)
     assert _validate(forged, card) == []
