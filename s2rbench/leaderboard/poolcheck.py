@@ -23,8 +23,10 @@ task's data, with the sweep's own functions:
    out-of-pool MAEs and counts, and `overlap_summary` of those rows the numbers to compare.
 
 Tolerances are those of a MAE (`s2rbench.leaderboard.fitcheck.tolerance`), widened by the float32
-rounding of the carried predictions (`RESCORE_RTOL` of the mean |prediction|, as the rescoring
-allows; a gain by the same relative to its scratch MAE, twice); counts must agree exactly. So a
+rounding of the carried predictions: `RESCORE_RTOL` (the rescoring's allowance, ~16 times the 2^-24
+a float32 rounding moves a value) of the largest |prediction|, which bounds the change of every
+absolute error and hence of a mean over any subset of rows; a gain 1 − a/b by that change over the
+scratch MAE b times (1 + a/b), the first-order bound of a ratio. Counts must agree exactly. So a
 stated split is a property of the data, not of the CPU's SIMD path.
 
 What cannot be verified: a sampler plugin that looks at the features of a *computed* table orders
@@ -89,8 +91,8 @@ def _prepared(card: Any, featurizer: str, split: str, exclude_overlap: bool, dat
 
 def pool_rows(sub: dict[str, Any], card: Any, data_dir: Any = None) -> tuple[pd.DataFrame, float]:
     """Store-like rows (n, m, trial, n_test and `s2rbench.overlap.POOL_COLUMNS`) re-derived from the
-    entry's predictions and the task's data, and the largest mean |prediction| of a cell (the scale of
-    the predictions' float32 rounding). Raises `S2RBenchError` when the split cannot be re-derived."""
+    entry's predictions and the task's data, and the largest |prediction| (the scale of the
+    predictions' float32 rounding). Raises `S2RBenchError` when the split cannot be re-derived."""
     from ..overlap import pool_columns
     from ..plugins import get_sampler
     from ..sweep import predictions as P
@@ -128,7 +130,7 @@ def pool_rows(sub: dict[str, Any], card: Any, data_dir: Any = None) -> tuple[pd.
             v = P.decode(text, max_rows=len(y))
             if v.size != y.size:
                 raise S2RBenchError(f"{v.size} predictions for the {y.size} test rows of trial {t}")
-            scale = max(scale, float(np.mean(np.abs(v))))
+            scale = max(scale, float(np.max(np.abs(v), initial=0.0)))
             sim_rows = order[:n] if n else np.zeros(0, np.int64)
             cols = pool_columns(prep, sim_rows, split.test, v - y, order if n == 0 else None)
             rows.append({"n": n, "m": m, "trial": int(t), "n_test": len(split.test), **cols})
@@ -175,16 +177,23 @@ def compare_overlap(
             gain = f in GAIN_FIELDS
             side = f.split("_", 1)[1]
             ref = ae.get(f"scratch_{side}") or 0.0
-            extra = 2 * float_err / ref if gain and ref > 0 else (math.inf if gain else float_err)
             kind = "unitless" if gain else "mae"
-            cmp(f"{at}.{f}", se.get(f), ae[f], tolerance(kind, float(ae[f] or 0), mae_scale) + extra)
+
+            def extra(value: Any, gain: bool = gain, ref: float = ref) -> float:
+                if not gain:
+                    return float_err
+                if ref <= 0:
+                    return math.inf  # a gain over a zero scratch MAE: nothing to compare
+                return float_err / ref * (1.0 + abs(1.0 - float(value or 0.0)))
+
+            cmp(f"{at}.{f}", se.get(f), ae[f], tolerance(kind, float(ae[f] or 0), mae_scale) + extra(ae[f]))
             if f"{f}_ci" in ae:
                 s_ci, a_ci = se.get(f"{f}_ci"), ae[f"{f}_ci"]
                 if (s_ci is None) != (a_ci is None):
                     out.append(f"{at}.{f}_ci: stated {s_ci} but the predictions give {a_ci}")
                 elif a_ci is not None:
                     for j in (0, 1):
-                        tol = tolerance(kind, float(a_ci[j] or 0), mae_scale, True) + extra
+                        tol = tolerance(kind, float(a_ci[j] or 0), mae_scale, True) + extra(a_ci[j])
                         cmp(f"{at}.{f}_ci[{j}]", s_ci[j], a_ci[j], tol)
     if len(out) > MAX_LISTED:
         out = [*out[:MAX_LISTED], f"overlap_summary: and {len(out) - MAX_LISTED} more differences"]
