@@ -21,6 +21,7 @@ from tabulate import tabulate
 
 from s2rbench import sweep
 from s2rbench.analysis import summarize
+from s2rbench.report.format import num, pct, r2, vci
 
 MODELS = ["mlp", "mlp-head", "delta", "stack", "ridge", "gbdt-delta", "gbdt-stack"]
 
@@ -47,14 +48,14 @@ def main() -> None:
             {
                 "model": model,
                 "m": s.m,
-                "scratch MAE": f"{s.scratch_mae:.4g}",
-                f"MAE at n={s.largest_n}": f"{s.mae_at_largest_n:.4g}",
-                "gain": f"{s.gain:+.1%}",
-                "gain vs mlp scratch": f"{1 - s.mae_at_largest_n / ref_scratch:+.1%}" if ref_scratch else "—",
-                "α": f"{f.alpha:.3g} [{f.alpha_ci[0]:.3g}, {f.alpha_ci[1]:.3g}]" if f else "—",
-                "C": f"{f.C:.3g}" if f else "—",
-                "R²": f"{f.r2:.2f}" if f else "—",
-                "wall s": f"{wall:.0f}",
+                "scratch MAE": num(s.scratch_mae, 4),
+                f"MAE at n={s.largest_n}": num(s.mae_at_largest_n, 4),
+                "gain": pct(s.gain, signed=True),
+                "gain vs mlp scratch": pct(1 - s.mae_at_largest_n / ref_scratch, signed=True) if ref_scratch else "—",
+                "α": vci(f.alpha, f.alpha_ci) if f else "—",
+                "C": num(f.C) if f else "—",
+                "R²": r2(f.r2) if f else "—",
+                "wall s": num(round(wall)),
             }
         )
         print(tabulate(rows[-1:], headers="keys", tablefmt="github"), flush=True)

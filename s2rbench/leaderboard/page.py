@@ -237,6 +237,28 @@ def _law_cells(f: dict[str, Any]) -> dict[str, str]:
     }
 
 
+POOL_COLUMN = "in pool · new at n_max: rows/trial: MAE (gain)"
+
+
+def _pool_cell(sub: dict[str, Any]) -> str:
+    """The entry's in-pool / out-of-pool split at its largest n (`overlap_summary`), "—" without one.
+
+    Numbers only (schema-validated), so nothing of the user's reaches the cell."""
+    by_n = (sub.get("overlap_summary") or {}).get("by_n") or []
+    if not by_n:
+        return "—"
+    e = max(by_n, key=lambda x: x["n"])
+
+    def side(label: str, key: str) -> str:
+        mae, gain = e.get(f"mae_{key}"), e.get(f"gain_{key}")
+        head = f"{label} {_g(e.get(f'n_test_{key}'), 3)}"
+        if mae is None:
+            return f"{head}: —"
+        return f"{head}: {_g(mae, 3)} ({'—' if gain is None else f'{gain:+.1%}'})"
+
+    return f"{side('in', 'in_pool')} · {side('new', 'out_pool')}"
+
+
 def _row(label: str, e: Entry) -> dict[str, str]:
     s, f, p = e.sub, e.sub["fit"], e.sub["protocol"]
     st = s["summary"]
@@ -260,6 +282,7 @@ def _row(label: str, e: Entry) -> dict[str, str]:
         "MAE at n_max [90% CI]": _ci(st["mae_at_largest_n"], st["mae_at_largest_n_ci"], 4),
         "scratch MAE": _g(st["scratch_mae"], 4),
         "gain": "—" if gain is None else f"{gain:+.1%}",
+        POOL_COLUMN: _pool_cell(s),
         **_law_cells(f),
         "verified": e.verified,
         "links": links,
@@ -297,6 +320,12 @@ How to read the tables:
   The check never compares ill-posed parameters digit by digit (their digits depend on the CPU's
   floating-point path); it compares a law's parameters within a fraction of their bootstrap spread.
 - **scratch MAE**: the same model trained on the m real samples only; **gain** = 1 − MAE(n_max) / scratch MAE.
+- **in pool · new**: where the gain comes from, at n_max. A test row is *in pool* when its canonical
+  input is among the inputs of the n_max simulated rows its trial pretrained on, *new* otherwise;
+  per side: test rows per trial, the MAE on those rows and the gain over the scratch model on the
+  same rows. "—" where the entry was made before runs stored the split (the submission file's
+  `overlap_summary` holds every n, with 90% bootstrap intervals over trials; the check re-derives
+  it from the predictions and the pretraining sets).
 - **protocol**: `full` or `quick` (the task card's two standard sweeps), trials, and m.
 """
 

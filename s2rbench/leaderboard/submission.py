@@ -5,7 +5,9 @@ A submission is one JSON file, ``leaderboard/submissions/<task>/<id>.json`` (see
 pretraining size n, and the scratch baseline n = 0, at the protocol's m), the provenance of the run
 (task card version and hash, model and featurizer with versions and hyperparameters, seeds, device,
 package versions) and the numbers the leaderboard shows: the fitted law ``E(n) = D n^-alpha + C``
-with 90% bootstrap intervals, and the mean MAE at the largest n with its interval.
+with 90% bootstrap intervals, and the mean MAE at the largest n with its interval; and, for a run that
+stored them, the MAE and gain on test rows whose input is / is not in the trial's pretraining set
+(``overlap_summary``, optional; see `s2rbench.leaderboard.poolcheck`).
 
 Nothing stated is trusted. `validate` recomputes every stated number from ``results`` with the fixed
 bootstrap of `FIT_BOOT` resamples and seed `FIT_SEED`, and reports a stated value that differs by
@@ -326,6 +328,13 @@ def build_submission(
     sub = _plain(sub)
     fit, stats = stated_numbers(recompute(sub))
     sub["fit"], sub["summary"] = fit, stats
+    # in-pool / out-of-pool test rows (issue 17): what `fit --json` reports, where the run stored the columns
+    from .poolcheck import stated_overlap
+
+    cells = at_m[at_m["n"].isin([0, *sizes]) & at_m["trial"].isin(trials)]
+    overlap = stated_overlap(cells, m, FIT_BOOT, FIT_SEED, CI)
+    if overlap is not None:
+        sub["overlap_summary"] = overlap
     sub["id"] = make_id(sub["name"], task, content_hash(sub))
     problems = schema_problems(sub) + structure_problems(sub)
     if not problems:
@@ -546,6 +555,14 @@ def card_problems(sub: dict[str, Any], card: Any) -> list[str]:
     return out
 
 
+def restated_overlap(sub: dict[str, Any], card: Any, data_dir: Any = None) -> dict[str, Any] | None:
+    """The ``overlap_summary`` the check re-derives for ``sub`` (its predictions, the task's data, the
+    leaderboard's bootstrap); None where they give no split."""
+    from .poolcheck import rederived_overlap
+
+    return rederived_overlap(sub, card, data_dir, n_boot=FIT_BOOT, seed=FIT_SEED, ci=CI)[0]
+
+
 def fit_problems(sub: dict[str, Any]) -> list[str]:
     """Every stated number that the raw trial data do not reproduce (rules: `s2rbench.leaderboard.fitcheck`)."""
     from . import fitcheck
@@ -590,7 +607,8 @@ def validate(
     ``task.hash``). Checks, in order: schema; shapes and consistency; plain-text fields and an https
     URL (`s2rbench.leaderboard.safety`); id and file location; the task card and its standard
     protocol; every per-trial MAE rescored from the carried predictions against the task's own data
-    and re-derived splits (`s2rbench.leaderboard.rescore`); and (``recompute_fit``) every stated
+    and re-derived splits (`s2rbench.leaderboard.rescore`); a stated in-pool / out-of-pool split
+    re-derived from those predictions and the pretraining sets (`s2rbench.leaderboard.poolcheck`); and (``recompute_fit``) every stated
     number against the raw trial data (`s2rbench.leaderboard.fitcheck`). Later stages run only when
     the earlier ones leave the file readable.
     """
@@ -628,15 +646,24 @@ def validate(
     out += found
     if found:
         return out  # rescoring against another card's data is meaningless
+    from .poolcheck import overlap_problems
+
     if sub["results"].get("predictions") is not None:
         from .rescore import rescore
 
-        out += rescore(sub, card, data_dir)
+        found = rescore(sub, card, data_dir)
+        out += found
+        if not found:  # the split is re-derived from predictions the rescoring has verified
+            out += overlap_problems(sub, card, data_dir, n_boot=FIT_BOOT, seed=FIT_SEED, ci=CI)
     elif not is_legacy(sub):
         out.append(
             "results.predictions: missing; an entry carries each trial's test predictions so that the check can rescore them — "
             "rerun the sweep with a current s2rbench and submit again"
         )
+    else:
+        out += overlap_problems(
+            sub, card, data_dir, n_boot=FIT_BOOT, seed=FIT_SEED, ci=CI
+        )  # a legacy entry states none (else: refused)
     if recompute_fit:
         out += fit_problems(sub)
     return out

@@ -460,6 +460,8 @@ def _forge(sub: dict, fn, name: str | None = None) -> dict:
     if name:
         forged["name"] = name
     forged["fit"], forged["summary"] = S.stated_numbers(S.recompute(forged))
+    if "overlap_summary" in forged and forged["results"].get("predictions") is not None:
+        forged["overlap_summary"] = S.restated_overlap(forged, get_task(forged["task"]["name"]))
     forged["id"] = S.make_id(forged["name"], forged["task"]["name"], S.content_hash(forged))
     return forged
 
