@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
+from .. import registry
+from ..cards import files as data_mod
+from ..cards.card import CARD_FORMAT, KIND_FEATURIZER, load_card
 from ..contracts import protocol as proto
 from ..contracts.featurizer import INPUT_KINDS, PART_SEP
 from ..errors import S2RBenchError
-from . import files as data_mod
-from .card import CARD_FORMAT, KIND_FEATURIZER, load_card
 from .guess import (
     _CONDITION_RE,
     _SIDE_WORDS,
@@ -114,9 +115,7 @@ def _pick_targets(
 def _canonical(featurizer_name: str, inputs: list[str]) -> list[str | None] | None:
     """The featurizer's canonical form of each input (None when it is not installed or fails)."""
     try:
-        from ..plugins import get_featurizer
-
-        return list(get_featurizer(featurizer_name).canonicalize(inputs))
+        return list(registry.get_featurizer(featurizer_name).canonicalize(inputs))
     except Exception:  # a guess for the grids only; a missing or failing featurizer is reported by `task check`
         return None
 
@@ -235,11 +234,9 @@ def init_card(
         raise S2RBenchError(f"{where} already exists; pass --force to overwrite it, or choose another --out")
     if (sim is None) != (real is None):
         raise S2RBenchError("task init: give both --sim and --real (or neither, for a template to fill in)")
-    from ..plugins import get_registry, plugin_of
-
-    reg = get_registry()
+    reg = registry.get_registry()
     if name in reg.tasks:
-        info = plugin_of("tasks", name)
+        info = registry.plugin_of("tasks", name)
         raise S2RBenchError(
             f"task name {name!r} is already registered ({'plugin ' + repr(info.name) if info else 'another card'}); "
             "choose another NAME"
@@ -425,9 +422,7 @@ def _kinds_line() -> str:
 
 def _featurizers_for(kind: str) -> list[str]:
     try:
-        from ..plugins import get_registry
-
-        return sorted(n for n, f in get_registry().featurizers.items() if f.input_kind == kind)
+        return sorted(n for n, f in registry.get_registry().featurizers.items() if f.input_kind == kind)
     except Exception:
         return []
 
