@@ -7,35 +7,6 @@ it needs the card; resolving a task *name*, loading a card's tables with a plugi
 authoring tools need the registry. With the card here and the rest in `s2rbench.tasks`, imports
 go one way (cards < registry < tasks) where they used to go both ways between `tasks` and the
 registry. `s2rbench.tasks.card` and `s2rbench.tasks.files` remain the same modules (aliases), and
-``from s2rbench.tasks import TaskCard, load_card, ...`` keeps working.
+``from s2rbench.tasks import TaskCard, load_card, ...`` keeps working (the public names are
+exported there, once; this package re-exports nothing).
 """
-
-from __future__ import annotations
-
-from .card import (
-    CARD_FORMAT,
-    DEFAULT_FEATURIZER,
-    KNOWN_KEYS,
-    Protocol,
-    TableSpec,
-    TaskCard,
-    load_card,
-    parse_card,
-    unknown_keys,
-)
-from .user import TASKS_PATH_ENV, UserCards, user_cards
-
-__all__ = [
-    "CARD_FORMAT",
-    "DEFAULT_FEATURIZER",
-    "KNOWN_KEYS",
-    "TASKS_PATH_ENV",
-    "Protocol",
-    "TableSpec",
-    "TaskCard",
-    "UserCards",
-    "load_card",
-    "parse_card",
-    "unknown_keys",
-    "user_cards",
-]
