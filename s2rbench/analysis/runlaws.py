@@ -229,20 +229,7 @@ def _fit_surface_data(data: RunData, *, n_boot: int, ci: float, seed: int, r2_mi
         labels=(data.n, data.m),
         fit=surf,
     )
-    per_m = [
-        _curve_report(
-            f"E(n) at m={m:g}",
-            float(m),
-            data.n,
-            data.curve(m),
-            scratch=False,
-            n_boot=n_boot,
-            ci=ci,
-            seed=seed,
-            r2_min=r2_min,
-        )
-        for m in data.m
-    ]
+    per_m = [_curve_at_m(data, m, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min) for m in data.m]
     scratch = _curve_report(
         "E0(m) (scratch)", None, data.m, data.scratch, scratch=True, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min
     )
@@ -317,15 +304,20 @@ def curve_report(
                 return c
     return data.cached(
         ("curve", float(m), n_boot, ci, seed, r2_min),
-        lambda: _curve_report(
-            f"E(n) at m={m:g}",
-            float(m),
-            data.n,
-            data.curve(m),
-            scratch=False,
-            n_boot=n_boot,
-            ci=ci,
-            seed=seed,
-            r2_min=r2_min,
-        ),
+        lambda: _curve_at_m(data, m, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min),
+    )
+
+
+def _curve_at_m(data: RunData, m: float, *, n_boot: int, ci: float, seed: int, r2_min: float) -> CurveReport:
+    """The 1-D law E(n) at one measured m: a surface report's per-m fits and `curve_report` are one fit."""
+    return _curve_report(
+        f"E(n) at m={m:g}",
+        float(m),
+        data.n,
+        data.curve(m),
+        scratch=False,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        r2_min=r2_min,
     )
