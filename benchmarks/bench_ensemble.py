@@ -195,7 +195,7 @@ def matmul_peak(d: int, hidden: tuple[int, ...], batch: int, Ts: tuple[int, ...]
         for fi, fo in zip(sizes[:-1], sizes[1:]):
             x, W, bias = torch.randn(T, batch, fi), torch.randn(T, fi, fo), torch.randn(T, 1, fo)
             out[f"baddbmm T={T} ({batch},{fi})x({fi},{fo})"] = _gflops(
-                lambda: [torch.baddbmm(bias, x, W) for _ in range(20)], 20 * 2 * T * batch * fi * fo
+                lambda x=x, W=W, bias=bias: [torch.baddbmm(bias, x, W) for _ in range(20)], 20 * 2 * T * batch * fi * fo
             )
     return out
 
@@ -223,7 +223,7 @@ def unit_flops(model: MLP, d: int, trace: list) -> float:
     for _, _, _, batch, _ in trace:
         if batch not in per_step:
             x = torch.randn(2, batch, d)
-            per_step[batch] = _counted(lambda: nw.forward(P, x, act).square().mean(1).sum().backward()) / 2
+            per_step[batch] = _counted(lambda x=x: nw.forward(P, x, act).square().mean(1).sum().backward()) / 2
     with torch.no_grad():
         per_val_row = _counted(lambda: nw.forward(P, torch.randn(2, 64, d), act)) / (2 * 64)
     total = 0.0
@@ -329,7 +329,7 @@ def estimate_full(costs: dict, card) -> None:
             continue
         ln, lc = np.log([a for a, _ in pts]), np.log([b for _, b in pts])
 
-        def cost(n: float) -> float:
+        def cost(n: float, ln=ln, lc=lc) -> float:
             x = np.log(n)
             if x <= ln[0]:
                 return float(np.exp(lc[0] + (lc[1] - lc[0]) / (ln[1] - ln[0]) * (x - ln[0])))

@@ -231,7 +231,7 @@ def per_step(
             }
         )
         p = model.hyperparameters
-        steps = lambda rows_: max(
+        steps = lambda rows_, p=p: max(
             math.ceil((rows_ - round(p["val_fraction"] * rows_)) / p["batch_size"]), p["min_steps_per_epoch"]
         )
         n_steps = epochs * (steps(n) + steps(m))

@@ -1,7 +1,7 @@
-"""Alias of `s2rbench.tasks.files` (data files: mirror, download cache, sha256), kept for old imports."""
+"""Alias of `s2rbench.cards.files` (data files: mirror, download cache, sha256), kept for old imports."""
 
 import sys
 
-from .tasks import files as _files
+from .cards import files as _files
 
 sys.modules[__name__] = _files

@@ -18,7 +18,7 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .errors import S2RBenchError
@@ -74,10 +74,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise S2RBenchError(f"cannot write {path}: {_reason(exc)}") from None
     finally:
         if tmp.exists():
-            try:
+            with suppress(OSError):
                 tmp.unlink()
-            except OSError:
-                pass
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, encoding: str = "utf-8") -> Path:

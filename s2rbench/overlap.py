@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -51,10 +52,8 @@ def input_ids(prep: Any) -> tuple[np.ndarray, np.ndarray]:
     # its real inputs (the ids travel instead)
     if ids is None or len(ids[0]) != len(prep.y_sim) or len(ids[1]) != len(prep.y_real):
         ids = canonical_ids(prep.sim_inputs, prep.real_inputs)
-        try:
+        with suppress(AttributeError):  # a frozen stand-in: recompute next time
             prep.input_ids = ids
-        except AttributeError:  # a frozen stand-in: recompute next time
-            pass
     return ids
 
 

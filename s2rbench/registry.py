@@ -205,7 +205,7 @@ def _base_class(kind: str) -> type:
         from .contracts.sampler import Sampler
 
         return Sampler
-    from .tasks import TaskCard
+    from .cards.card import TaskCard
 
     return TaskCard
 
@@ -292,7 +292,7 @@ def _make_register(kind: str, store: dict, plugin_name: str, registry: Registry)
                 return
             (obj,) = args
             if kind == "tasks" and isinstance(obj, (str, os.PathLike)):
-                from .tasks import load_card
+                from .cards.card import load_card
 
                 try:
                     obj = load_card(obj)
@@ -372,7 +372,7 @@ def get_registry() -> Registry:
         _check_hooks(pm, registry)
         _collect(pm, registry)
         # user task-card directories (S2RBENCH_TASKS_PATH) are registered like a plugin's cards
-        from .tasks.resolve import TASKS_PATH_ENV, user_cards
+        from .cards.user import TASKS_PATH_ENV, user_cards
 
         found = user_cards(set(registry.tasks))
         for card, directory in found.cards:

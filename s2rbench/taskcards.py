@@ -15,4 +15,4 @@ from .tasks.guess import (
 )
 from .tasks.init import KIND_FEATURIZER, InitResult, init_card
 from .tasks.pin import hash_card, set_sha256
-from .tasks.card import KNOWN_KEYS, unknown_keys
+from .cards.card import KNOWN_KEYS, unknown_keys

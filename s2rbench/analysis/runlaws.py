@@ -17,6 +17,7 @@ from .. import laws
 from ..errors import S2RBenchError
 from ..laws import jsonable as _jsonable
 from ..laws.decisions import interval as _interval
+from ..laws.jsonable import estimates
 from .lawcheck import R2_MIN, LawCheck, _check_law
 from .rundata import RunData, _require_surface, _sem, load_run
 
@@ -228,20 +229,7 @@ def _fit_surface_data(data: RunData, *, n_boot: int, ci: float, seed: int, r2_mi
         labels=(data.n, data.m),
         fit=surf,
     )
-    per_m = [
-        _curve_report(
-            f"E(n) at m={m:g}",
-            float(m),
-            data.n,
-            data.curve(m),
-            scratch=False,
-            n_boot=n_boot,
-            ci=ci,
-            seed=seed,
-            r2_min=r2_min,
-        )
-        for m in data.m
-    ]
+    per_m = [_curve_at_m(data, m, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min) for m in data.m]
     scratch = _curve_report(
         "E0(m) (scratch)", None, data.m, data.scratch, scratch=True, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min
     )
@@ -281,47 +269,18 @@ def fit_surface_run(
 
 
 def _surface_params(s: laws.SurfaceFit) -> dict[str, Any]:
-    return {
-        "law": "delta*(gamma + n^-alpha)*m^-beta",
-        "alpha": s.alpha,
-        "alpha_ci": s.alpha_ci,
-        "beta": s.beta,
-        "beta_ci": s.beta_ci,
-        "gamma": s.gamma,
-        "gamma_ci": s.gamma_ci,
-        "delta": s.delta,
-        "delta_ci": s.delta_ci,
-        "r2": s.r2,
-        "r2_ci": s.r2_ci,
-    }
+    params = estimates(s, ("alpha", "beta", "gamma", "delta", "r2"), interleave=True)
+    return {"law": "delta*(gamma + n^-alpha)*m^-beta", **params}
 
 
 def _curve_params(f: laws.PowerLawFit) -> dict[str, Any]:
-    return {
-        "law": "D*n^-alpha + C",
-        "alpha": f.alpha,
-        "alpha_ci": f.alpha_ci,
-        "C": f.C,
-        "C_ci": f.C_ci,
-        "D": f.D,
-        "D_ci": f.D_ci,
-        "r2": f.r2,
-        "better": f.better,
-    }
+    params = estimates(f, ("alpha", "C", "D"), interleave=True)
+    return {"law": "D*n^-alpha + C", **params, "r2": f.r2, "better": f.better}
 
 
 def _scratch_params(f: laws.PowerLawFit) -> dict[str, Any]:
-    return {
-        "law": "a*m^-b + c",
-        "a": f.D,
-        "a_ci": f.D_ci,
-        "b": f.alpha,
-        "b_ci": f.alpha_ci,
-        "c": f.C,
-        "c_ci": f.C_ci,
-        "r2": f.r2,
-        "better": f.better,
-    }
+    params = estimates(f, {"a": "D", "b": "alpha", "c": "C"}, interleave=True)
+    return {"law": "a*m^-b + c", **params, "r2": f.r2, "better": f.better}
 
 
 def surface_report(
@@ -345,15 +304,20 @@ def curve_report(
                 return c
     return data.cached(
         ("curve", float(m), n_boot, ci, seed, r2_min),
-        lambda: _curve_report(
-            f"E(n) at m={m:g}",
-            float(m),
-            data.n,
-            data.curve(m),
-            scratch=False,
-            n_boot=n_boot,
-            ci=ci,
-            seed=seed,
-            r2_min=r2_min,
-        ),
+        lambda: _curve_at_m(data, m, n_boot=n_boot, ci=ci, seed=seed, r2_min=r2_min),
+    )
+
+
+def _curve_at_m(data: RunData, m: float, *, n_boot: int, ci: float, seed: int, r2_min: float) -> CurveReport:
+    """The 1-D law E(n) at one measured m: a surface report's per-m fits and `curve_report` are one fit."""
+    return _curve_report(
+        f"E(n) at m={m:g}",
+        float(m),
+        data.n,
+        data.curve(m),
+        scratch=False,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        r2_min=r2_min,
     )

@@ -135,9 +135,8 @@ class ParamSpec:
                 return "is out of range"
             if self.high is not None and (f > self.high or (self.high_open and f == self.high)):
                 return "is out of range"
-        elif self.type is str:
-            if not isinstance(v, str):
-                return "is not a string"
+        elif self.type is str and not isinstance(v, str):
+            return "is not a string"
         if self.choices is not None and v not in self.choices:
             return "is not an allowed value"
         return None

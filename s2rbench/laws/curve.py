@@ -38,6 +38,7 @@ from .common import (
     paired_drop,
 )
 from .formula import curve_mae
+from .jsonable import estimates, fit_record
 from .jsonable import jsonable as _jsonable
 from .solve import EXPONENT_MAX
 from .solve import EXPONENT_MIN as _EXPONENT_MIN
@@ -88,16 +89,7 @@ class PurePowerLawFit:
         return curve_mae([self.alpha, 0.0, self.D], np.asarray(n, dtype=float)[None, ...])[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(
-            {
-                "alpha": self.alpha,
-                "D": self.D,
-                "alpha_ci": self.alpha_ci,
-                "D_ci": self.D_ci,
-                "r2": self.r2,
-                "aic": self.aic,
-            }
-        )
+        return _jsonable({**estimates(self, ("alpha", "D")), "r2": self.r2, "aic": self.aic})
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,14 +140,9 @@ class PowerLawFit:
 
     def to_dict(self, include_boot: bool = False) -> dict[str, Any]:
         """JSON-ready dict (lists, floats; NaN/inf become None). ``include_boot`` adds the replicates."""
-        d: dict[str, Any] = {
+        law_keys = {
             "law": "D*n^-alpha + C" if self.with_offset else "D*n^-alpha",
-            "alpha": self.alpha,
-            "C": self.C,
-            "D": self.D,
-            "alpha_ci": self.alpha_ci,
-            "C_ci": self.C_ci,
-            "D_ci": self.D_ci,
+            **estimates(self, ("alpha", "C", "D")),
             "r2": self.r2,
             "aic": self.aic,
             "criterion": self.criterion,
@@ -163,17 +150,8 @@ class PowerLawFit:
             "pure": self.pure.to_dict(),
             "n": self.n,
             "mean_mae": self.mean_mae,
-            "n_trials": self.n_trials,
-            "n_boot": int(self.boot.shape[0]),
-            "ci": self.ci,
-            "space": self.space,
-            "drop": self.drop,
-            "drop_se": self.drop_se,
-            "drop_trials": self.drop_trials,
         }
-        if include_boot:
-            d["boot"] = self.boot
-        return _jsonable(d)
+        return fit_record(self, law_keys, include_boot, space=self.space)
 
 
 def _curve_starts(lx: np.ndarray, y: np.ndarray, offset: bool) -> np.ndarray:

@@ -29,7 +29,7 @@ from .common import (
     paired_drop,
 )
 from .formula import surface_mae
-from .jsonable import jsonable as _jsonable
+from .jsonable import estimates, fit_record
 from .solve import EXPONENT_MAX
 from .solve import EXPONENT_MIN as _EXPONENT_MIN
 from .solve import GAMMA_NORM_MAX as _GAMMA_NORM_MAX
@@ -96,31 +96,16 @@ class SurfaceFit:
 
     def to_dict(self, include_boot: bool = False) -> dict[str, Any]:
         """JSON-ready dict (lists, floats; NaN/inf become None)."""
-        d: dict[str, Any] = {
+        law_keys = {
             "law": "delta*(gamma + n^-alpha)*m^-beta",
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "gamma": self.gamma,
-            "delta": self.delta,
-            "alpha_ci": self.alpha_ci,
-            "beta_ci": self.beta_ci,
-            "gamma_ci": self.gamma_ci,
-            "delta_ci": self.delta_ci,
+            **estimates(self, ("alpha", "beta", "gamma", "delta")),
             "r2": self.r2,
             "r2_ci": self.r2_ci,
             "n": self.n,
             "m": self.m,
             "mean_mae": self.mean_mae,
-            "n_trials": self.n_trials,
-            "n_boot": int(self.boot.shape[0]),
-            "ci": self.ci,
-            "drop": self.drop,
-            "drop_se": self.drop_se,
-            "drop_trials": self.drop_trials,
         }
-        if include_boot:
-            d["boot"] = self.boot
-        return _jsonable(d)
+        return fit_record(self, law_keys, include_boot)
 
 
 def fit_surface(

@@ -21,6 +21,7 @@ function of those files; `check` makes sure the stated numbers are the ones the 
 from __future__ import annotations
 
 import math
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,10 +392,8 @@ def build(root: str | Path | None = None, *, replot: bool = False) -> BuildResul
     for rel in _orphan_plots(root, entries):
         (root / rel).unlink()
         result.plots_removed.append(root / rel)
-        try:
+        with suppress(OSError):
             (root / rel).parent.rmdir()  # only when now empty
-        except OSError:
-            pass
     (root / README).write_text(render(entries), encoding="utf-8")
     return result
 

@@ -32,7 +32,7 @@ import sys
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
 from ..contracts.model import Model, generic_state_bytes
@@ -436,10 +436,8 @@ class RayExecutor:
                     yield unit, rows
         finally:  # a closed generator (driver interrupted) cancels what is still running
             for ref in inflight:
-                try:
+                with suppress(Exception):
                     ray.cancel(ref)
-                except Exception:
-                    pass
             del prep_ref, model_ref
         if failed:
             listing = "; ".join(f"{k}: {v}" for k, v in failed.items())

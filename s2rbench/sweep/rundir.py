@@ -103,10 +103,10 @@ def run_lock(run_dir: str | os.PathLike, wait: float | None = None) -> Iterator[
             wait = LOCK_WAIT_S
     path = Path(run_dir) / LOCK_NAME
     try:
-        fh = open(path, "a+", encoding="utf-8")
+        fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115  closed by `with fh:` below, outside this OSError handler
     except OSError as exc:
         raise S2RBenchError(f"cannot lock run directory {run_dir} ({os_reason(exc)}); choose another --out") from None
-    try:
+    with fh:  # closing the descriptor (also when the body raises) releases the flock
         deadline = time.monotonic() + max(0.0, wait)
         while True:
             try:
@@ -138,5 +138,3 @@ def run_lock(run_dir: str | os.PathLike, wait: float | None = None) -> Iterator[
         except OSError:  # the holder info is a courtesy; the lock itself is held
             pass
         yield
-    finally:
-        fh.close()  # closing the descriptor releases the flock

@@ -44,6 +44,34 @@ class RunResult:
     summary: Any = None
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What `run` resolved from its arguments and the card (checked sizes, counts and seed, the model
+    with its parameters, the device), handed in one piece to the part of the run that holds the lock:
+    a list of twenty positional arguments, written twice, was one slip away from a swapped pair."""
+
+    card: TaskCard
+    model: Model
+    featurizer: str
+    sampler: Sampler
+    device: str
+    run_dir: Path
+    sizes: list[int]
+    trials: int
+    seed: int
+    m: int | None
+    surface: bool
+    m_grid: list[int] | None
+    quick: bool
+    split: str
+    data_dir: str | os.PathLike | None
+    exclude_overlap: bool
+    progress: bool
+    executor: Any
+    extend: bool
+    use_cache: bool
+
+
 def _prepare(*args: Any, **kwargs: Any):
     """``s2rbench.sweep.prepare``, looked up when called: patching the package's ``prepare`` (as
     code and tests did before the sweep was split into modules) still reaches the run."""
@@ -109,82 +137,66 @@ def run(
     split = split or p.split
     run_dir = Path(out) if out else default_run_dir(card.name, model_obj.name, feat_name, quick)
     check_out_dir(run_dir)
+    settings = RunSettings(
+        card=card,
+        model=model_obj,
+        featurizer=feat_name,
+        sampler=sampler_obj,
+        device=dev,
+        run_dir=run_dir,
+        sizes=grid,
+        trials=n_trials,
+        seed=seed,
+        m=m,
+        surface=surface,
+        m_grid=m_grid,
+        quick=quick,
+        split=split,
+        data_dir=data_dir,
+        exclude_overlap=exclude_overlap,
+        progress=progress,
+        executor=executor,
+        extend=extend,
+        use_cache=use_cache,
+    )
     with run_lock(run_dir):
-        return _run_locked(
-            card,
-            model_obj,
-            feat_name,
-            sampler_obj,
-            dev,
-            run_dir,
-            grid,
-            n_trials,
-            seed,
-            m,
-            surface,
-            m_grid,
-            quick,
-            split,
-            data_dir,
-            exclude_overlap,
-            progress,
-            executor,
-            fit,
-            extend,
-            use_cache,
-        )
+        return _run_locked(settings)
 
 
-def _run_locked(
-    card,
-    model_obj,
-    feat_name,
-    sampler_obj,
-    dev,
-    run_dir,
-    grid,
-    n_trials,
-    seed,
-    m,
-    surface,
-    m_grid,
-    quick,
-    split,
-    data_dir,
-    exclude_overlap,
-    progress,
-    executor,
-    fit,
-    extend,
-    use_cache=True,
-) -> RunResult:
-    p = card.protocol
+def _run_locked(s: RunSettings) -> RunResult:
+    grid, executor = s.sizes, s.executor  # the grid loses sizes the table cannot draw; the executor defaults to local
+    p = s.card.protocol
     if (
-        is_run(run_dir) and (run_dir / "results.sqlite").stat().st_size
+        is_run(s.run_dir) and (s.run_dir / "results.sqlite").stat().st_size
     ):  # refuse another configuration (or a damaged store) before loading any data
-        with Store(run_dir, create=False) as old:
+        with Store(s.run_dir, create=False) as old:
             check_partial(
-                run_dir,
+                s.run_dir,
                 old.get_meta("config"),
                 {
-                    "task": card.name,
-                    "card_hash": card.hash,
-                    "model": model_obj.name,
-                    "hyperparameters": model_obj.hyperparameters,
-                    "featurizer": feat_name,
-                    "seed": seed,
-                    "exclude_overlap": bool(exclude_overlap),
-                    "split": split,
-                    "sampler": sampler_obj.name,
+                    "task": s.card.name,
+                    "card_hash": s.card.hash,
+                    "model": s.model.name,
+                    "hyperparameters": s.model.hyperparameters,
+                    "featurizer": s.featurizer,
+                    "seed": s.seed,
+                    "exclude_overlap": bool(s.exclude_overlap),
+                    "split": s.split,
+                    "sampler": s.sampler.name,
                 },
             )
     prep = _prepare(
-        card, feat_name, data_dir=data_dir, exclude_overlap=exclude_overlap, split=split, use_cache=use_cache
+        s.card,
+        s.featurizer,
+        data_dir=s.data_dir,
+        exclude_overlap=s.exclude_overlap,
+        split=s.split,
+        use_cache=s.use_cache,
     )
     too_big = [s for s in grid if s > len(prep.y_sim)]
     if too_big:
         warnings.warn(
-            f"task {card.name!r} has {len(prep.y_sim)} simulated rows, so sizes {too_big} cannot be drawn and are "
+            f"task {s.card.name!r} has {len(prep.y_sim)} simulated rows, so sizes {too_big} cannot be drawn and are "
             f"dropped: the law is fitted over n <= {len(prep.y_sim)} only",
             UserWarning,
             stacklevel=2,
@@ -192,100 +204,101 @@ def _run_locked(
         grid = [s for s in grid if s <= len(prep.y_sim)]
         if not grid:
             raise S2RBenchError(
-                f"no size in the grid fits the {len(prep.y_sim)} simulated rows of task {card.name!r}; pass smaller --sizes"
+                f"no size in the grid fits the {len(prep.y_sim)} simulated rows of task {s.card.name!r}; pass smaller --sizes"
             )
-    m_all = full_m(prep, seed, max(n_trials, p.trials))
-    m_run = int(m if m is not None else (p.m or m_all))
+    m_all = full_m(prep, s.seed, max(s.trials, p.trials))
+    m_run = int(s.m if s.m is not None else (p.m or m_all))
     if not 1 <= m_run <= m_all:
         raise S2RBenchError(
-            f"--m {m_run} is outside 1..{m_all} (the real training rows of task {card.name!r}); choose a smaller m"
+            f"--m {m_run} is outside 1..{m_all} (the real training rows of task {s.card.name!r}); choose a smaller m"
         )
     m_values = [m_run]
-    if surface or m_grid is not None:
+    if s.surface or s.m_grid is not None:
         wanted = [
-            int(v) for v in (m_grid if m_grid is not None else ((p.quick_m_grid or p.m_grid) if quick else p.m_grid))
+            int(v)
+            for v in (s.m_grid if s.m_grid is not None else ((p.quick_m_grid or p.m_grid) if s.quick else p.m_grid))
         ]
         if not wanted:
-            raise S2RBenchError(f"task card {card.name!r} declares no m_grid in [protocol]; add one or pass --m-grid")
+            raise S2RBenchError(f"task card {s.card.name!r} declares no m_grid in [protocol]; add one or pass --m-grid")
         bad = [v for v in wanted if not 1 <= v <= m_all]
         if bad:
             raise S2RBenchError(
-                f"m values {bad} are outside 1..{m_all} (the real training rows of task {card.name!r}); fix the m grid"
+                f"m values {bad} are outside 1..{m_all} (the real training rows of task {s.card.name!r}); fix the m grid"
             )
         m_values = sorted(set(wanted) | {m_run})
-    limits.check_plan(len(grid) + 1, len(m_values), n_trials)
-    feat_plugin = plugin_of("featurizers", feat_name)
-    model_plugin = plugin_of("models", model_obj.name)
+    limits.check_plan(len(grid) + 1, len(m_values), s.trials)
+    feat_plugin = plugin_of("featurizers", s.featurizer)
+    model_plugin = plugin_of("models", s.model.name)
     config = {
-        "task": card.name,
-        "card_version": card.version,
-        "card_hash": card.hash,
-        "card_path": str(card.path) if card.path else None,
-        "model": model_obj.name,
-        "model_version": model_obj.version,
+        "task": s.card.name,
+        "card_version": s.card.version,
+        "card_hash": s.card.hash,
+        "card_path": str(s.card.path) if s.card.path else None,
+        "model": s.model.name,
+        "model_version": s.model.version,
         "model_plugin": asdict(model_plugin) if model_plugin else None,
-        "hyperparameters": model_obj.hyperparameters,
-        "featurizer": feat_name,
+        "hyperparameters": s.model.hyperparameters,
+        "featurizer": s.featurizer,
         "featurizer_version": prep.featurizer.version,
         "featurizer_config": prep.featurizer.config(),
         "featurizer_plugin": asdict(feat_plugin) if feat_plugin else None,
-        "sampler": sampler_obj.name,
-        "sampler_version": sampler_obj.version,
-        "sampler_plugin": asdict(plugin_of("samplers", sampler_obj.name))
-        if plugin_of("samplers", sampler_obj.name)
+        "sampler": s.sampler.name,
+        "sampler_version": s.sampler.version,
+        "sampler_plugin": asdict(plugin_of("samplers", s.sampler.name))
+        if plugin_of("samplers", s.sampler.name)
         else None,
-        "seed": seed,
+        "seed": s.seed,
         "data": {"sim": prep.sim_key, "real": prep.real_key},
         "data_info": prep.data_info(),
-        "exclude_overlap": bool(exclude_overlap),
-        "target_transform": card.transform,  # the space models train and laws are fitted in ([target] transform)
-        "split": split,
+        "exclude_overlap": bool(s.exclude_overlap),
+        "target_transform": s.card.transform,  # the space models train and laws are fitted in ([target] transform)
+        "split": s.split,
         # set only when copies of one real input are kept together by a random split (None otherwise, as in older runs),
         # so an older run directory of such a task, split row by row, is refused rather than resumed with other splits
-        "split_groups": "repeated real inputs" if split == "random" and prep.groups is not None else None,
+        "split_groups": "repeated real inputs" if s.split == "random" and prep.groups is not None else None,
         "protocol": {
-            "quick": bool(quick),
-            "split": split,
+            "quick": bool(s.quick),
+            "split": s.split,
             "test_fraction": p.test_fraction,
             "sizes": grid,
-            "trials": n_trials,
+            "trials": s.trials,
             "m": m_run,
             "m_all": m_all,
             "m_grid": m_values,
             "surface": len(m_values) > 1,
             "trial_block": p.trial_block,
         },
-        "target": {"name": card.target_name, "unit": card.unit},
-        "device": dev,
-        "device_name": device_name(dev),
+        "target": {"name": s.card.target_name, "unit": s.card.unit},
+        "device": s.device,
+        "device_name": device_name(s.device),
         "packages": package_versions(),
         "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    store = Store(run_dir)
+    store = Store(s.run_dir)
     try:
-        config = store.check_identity(config, extend=extend)
+        config = store.check_identity(config, extend=s.extend)
         pr = config["protocol"]  # with extend: the union of the stored and the asked grid
         units = plan_units(
-            card.name,
-            model_obj.name,
-            feat_name,
+            s.card.name,
+            s.model.name,
+            s.featurizer,
             pr["sizes"],
             pr["m_grid"],
             int(pr["trials"]),
             p.trial_block,
-            seed,
+            s.seed,
             store.done_keys(),
-            sampler=sampler_obj.name,
+            sampler=s.sampler.name,
         )
         if executor is None:
             executor = make_executor("local")
         bar = None
-        if progress and units:
+        if s.progress and units:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=sum(len(u.trials) for u in units), desc=f"{card.name} {model_obj.name}", unit="trial")
+            bar = tqdm(total=sum(len(u.trials) for u in units), desc=f"{s.card.name} {s.model.name}", unit="trial")
         try:
-            for unit, rows in executor.map(units, prep, model_obj, dev):
+            for unit, rows in executor.map(units, prep, s.model, s.device):
                 store.commit(rows)
                 if bar is not None:
                     bar.set_postfix_str(f"n={unit.n}")
@@ -296,4 +309,4 @@ def _run_locked(
         results = store.results()
     finally:
         store.close()
-    return RunResult(run_dir=run_dir, config=config, results=results)
+    return RunResult(run_dir=s.run_dir, config=config, results=results)

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import registry
+from ..cards.card import TaskCard, _where, unknown_keys
 from ..contracts import protocol as proto
 from ..contracts.featurizer import PART_SEP, InvalidInputsWarning
 from ..errors import S2RBenchError
-from .card import TaskCard, _where, unknown_keys
 from .diagnose import decades_finding, repeat_sentence, same_file_finding, scale_findings, unit_findings
 from .guess import guess_values_kind
 from .repeats import repeat_counts, repeat_groups, repeat_keys
@@ -36,9 +37,7 @@ from .transform import transform_frame
 
 
 def _resolve_featurizer(card: TaskCard, name: str | None, where: str):
-    from ..plugins import get_registry
-
-    reg = get_registry()
+    reg = registry.get_registry()
     fname = name or card.featurizer
     field_ = "--featurizer" if name else "`featurizer`"
     same_kind = sorted(n for n, f in reg.featurizers.items() if f.input_kind == card.input_kind)

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..cards.files import cache_dir
 from ..contracts.featurizer import FeatureMatrix, Featurizer, InvalidInputsWarning, describe_invalid, featurize_with
-from .files import cache_dir
 
 #: Bumped when the file layout changes (older files are recomputed).
 CACHE_FORMAT = 2

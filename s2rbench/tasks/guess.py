@@ -274,9 +274,8 @@ def guess_values_kind(values: list[str]) -> str | None:
 
     if np.mean([all(number(x) for x in p) for p in parts]) >= 0.5:
         return "features"
-    if width == 2:
-        if np.mean([len(p) == 2 and looks_polymer(p[0]) and looks_smiles(p[1]) for p in parts]) >= 0.5:
-            return "polymer-solvent"
+    if width == 2 and np.mean([len(p) == 2 and looks_polymer(p[0]) and looks_smiles(p[1]) for p in parts]) >= 0.5:
+        return "polymer-solvent"
     if width == 1:
         g = guess_column_kind("", pd.Series([p[0] for p in parts]))
         return g.kind

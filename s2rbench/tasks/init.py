@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
+from .. import registry
+from ..cards import files as data_mod
+from ..cards.card import CARD_FORMAT, KIND_FEATURIZER, load_card
 from ..contracts import protocol as proto
 from ..contracts.featurizer import INPUT_KINDS, PART_SEP
 from ..errors import S2RBenchError
-from . import files as data_mod
-from .card import CARD_FORMAT, KIND_FEATURIZER, load_card
 from .guess import (
     _CONDITION_RE,
     _SIDE_WORDS,
@@ -114,9 +115,7 @@ def _pick_targets(
 def _canonical(featurizer_name: str, inputs: list[str]) -> list[str | None] | None:
     """The featurizer's canonical form of each input (None when it is not installed or fails)."""
     try:
-        from ..plugins import get_featurizer
-
-        return list(get_featurizer(featurizer_name).canonicalize(inputs))
+        return list(registry.get_featurizer(featurizer_name).canonicalize(inputs))
     except Exception:  # a guess for the grids only; a missing or failing featurizer is reported by `task check`
         return None
 
@@ -235,11 +234,9 @@ def init_card(
         raise S2RBenchError(f"{where} already exists; pass --force to overwrite it, or choose another --out")
     if (sim is None) != (real is None):
         raise S2RBenchError("task init: give both --sim and --real (or neither, for a template to fill in)")
-    from ..plugins import get_registry, plugin_of
-
-    reg = get_registry()
+    reg = registry.get_registry()
     if name in reg.tasks:
-        info = plugin_of("tasks", name)
+        info = registry.plugin_of("tasks", name)
         raise S2RBenchError(
             f"task name {name!r} is already registered ({'plugin ' + repr(info.name) if info else 'another card'}); "
             "choose another NAME"
@@ -383,22 +380,10 @@ def init_card(
         notes.append(
             what + ('; proposed split = "group"' if split == "group" else "; they stay on one side of every split")
         )
-    text = _filled(
-        name,
-        path,
-        today,
-        kind,
-        featurizer,
-        sides,
-        files,
-        card_dir,
-        n_sim,
-        n_real,
-        train,
-        same_file,
-        split=split,
-        split_comment=split_comment,
+    draft = _Draft(
+        name, path, today, kind, featurizer, sides, files, card_dir, n_sim, train, same_file, split, split_comment
     )
+    text = _filled(draft)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     load_card(path)  # what init writes must parse
@@ -425,9 +410,7 @@ def _kinds_line() -> str:
 
 def _featurizers_for(kind: str) -> list[str]:
     try:
-        from ..plugins import get_registry
-
-        return sorted(n for n, f in get_registry().featurizers.items() if f.input_kind == kind)
+        return sorted(n for n, f in registry.get_registry().featurizers.items() if f.input_kind == kind)
     except Exception:
         return []
 
@@ -485,56 +468,60 @@ def _qint(v: list[int]) -> str:
     return "[" + ", ".join(str(int(x)) for x in v) + "]"
 
 
-def _filled(
-    name,
-    path,
-    today,
-    kind,
-    featurizer,
-    sides,
-    files,
-    card_dir,
-    n_sim,
-    n_real,
-    train,
-    same_file,
-    *,
-    split: str = "random",
-    split_comment: str = "",
-) -> str:
-    feats = _featurizers_for(kind)
+@dataclass(frozen=True)
+class _Draft:
+    """What `init_card` inferred from the two tables, from which `_filled` writes the card."""
+
+    name: str
+    path: Path
+    today: str
+    kind: str
+    featurizer: str
+    sides: dict[str, SideGuess]
+    files: dict[str, Path]
+    card_dir: Path
+    n_sim: int
+    train: int
+    same_file: bool
+    split: str = "random"
+    split_comment: str = ""
+
+
+def _filled(d: _Draft) -> str:
+    """The text of the card that `init_card` inferred from the two tables."""
+    feats = _featurizers_for(d.kind)
     feat_comment = ""
-    if featurizer and feats and featurizer not in feats:
-        feat_comment = f"  # not installed here; installed for {kind}: {', '.join(feats)}"
+    if d.featurizer and feats and d.featurizer not in feats:
+        feat_comment = f"  # not installed here; installed for {d.kind}: {', '.join(feats)}"
     elif len(feats) > 1:
-        feat_comment = f"  # for {kind} inputs also: {', '.join(f for f in feats if f != featurizer)}"
+        feat_comment = f"  # for {d.kind} inputs also: {', '.join(f for f in feats if f != d.featurizer)}"
     elif not feats:
-        feat_comment = f"  # no featurizer for {kind} inputs is installed here"
-    t_real = sides["real"].target or sides["sim"].target or "value"
+        feat_comment = f"  # no featurizer for {d.kind} inputs is installed here"
+    t_real = d.sides["real"].target or d.sides["sim"].target or "value"
     head = TEMPLATE_HEAD.format(
-        today=today,
-        from_files=f" from {files['sim'].name} and {files['real'].name}",
-        card_name=path.name,
+        today=d.today,
+        from_files=f" from {d.files['sim'].name} and {d.files['real'].name}",
+        card_name=d.path.name,
         fmt=CARD_FORMAT,
-        name=_q(name),
-        title=_q(f"{property_name(t_real)}: simulation ({files['sim'].name}) to experiment ({files['real'].name})"),
-        description=f"Simulated: {sides['sim'].rows} rows of {files['sim'].name}. Real: {sides['real'].rows} rows of {files['real'].name}.\n"
+        name=_q(d.name),
+        title=_q(f"{property_name(t_real)}: simulation ({d.files['sim'].name}) to experiment ({d.files['real'].name})"),
+        description=f"Simulated: {d.sides['sim'].rows} rows of {d.files['sim'].name}. Real: {d.sides['real'].rows} rows of {d.files['real'].name}.\n"
         "Say what was simulated (method, settings) and measured, and cite the sources.",
         kinds=_kinds_line(),
-        kind=_q(kind),
-        kind_comment=f"  # guessed: {sides['sim'].why}",
-        featurizer=_q(featurizer),
+        kind=_q(d.kind),
+        kind_comment=f"  # guessed: {d.sides['sim'].why}",
+        featurizer=_q(d.featurizer),
         featurizer_comment=feat_comment,
         target_name=_q(property_name(t_real)),
-        unit=_q(unit_of(t_real) or unit_of(sides["sim"].target or "")),
+        unit=_q(unit_of(t_real) or unit_of(d.sides["sim"].target or "")),
     )
     body = ""
-    for side, g in sides.items():
+    for side, g in d.sides.items():
         inp = _q(g.input[0]) if len(g.input) == 1 else (_qlist(g.input) if g.input else _q("FILL_IN"))
         alts = ""
         if g.alternatives:
             alts = f"# other numeric columns that could be the target: {', '.join(g.alternatives[:12])}{' ...' if len(g.alternatives) > 12 else ''}\n"
-        units = {k: unit_of(v.target or "") for k, v in sides.items()}
+        units = {k: unit_of(v.target or "") for k, v in d.sides.items()}
         if units["sim"] and units["real"] and units["sim"] != units["real"]:
             other = "real" if side == "sim" else "sim"
             alts += (
@@ -561,22 +548,22 @@ def _filled(
             else "",
             aggregate=AGGREGATE_COMMENT if side == "sim" else "",
         )
-    keys = {"data": files["sim"]} if same_file else files
+    keys = {"data": d.files["sim"]} if d.same_file else d.files
     for key, f in keys.items():
-        rel = os.path.relpath(f.resolve(), card_dir)
+        rel = os.path.relpath(f.resolve(), d.card_dir)
         body += TEMPLATE_FILE.format(
             key=key, path=_q(Path(rel).as_posix()), sha=f"\nsha256 = {_q(data_mod.sha256_of(f))}"
         )
-    sizes = _sizes(n_sim)
+    sizes = _sizes(d.n_sim)
     quick = sorted(set(sizes[::2]) | {sizes[-1]})
-    grid = _m_grid(train)
+    grid = _m_grid(d.train)
     body += TEMPLATE_PROTOCOL.format(
         sizes=_qint(sizes),
-        sizes_comment=f" (the simulated table has {n_sim} usable rows)",
+        sizes_comment=f" (the simulated table has {d.n_sim} usable rows)",
         quick_sizes=_qint(quick),
         m_grid=_qint(grid),
         quick_m_grid=_qint(_quick_m_grid(grid)),
-        split=_q(split),
-        split_comment=split_comment,
+        split=_q(d.split),
+        split_comment=d.split_comment,
     )
     return head + body

@@ -15,10 +15,10 @@ from typing import Any
 
 import tomllib
 
+from ..cards import files as data_mod
+from ..cards.card import TaskCard, _where, load_card
+from ..cards.files import fetch_file
 from ..errors import S2RBenchError
-from . import files as data_mod
-from .card import TaskCard, _where, load_card
-from .files import fetch_file
 
 # ---------------------------------------------------------------------------------------------
 # task hash

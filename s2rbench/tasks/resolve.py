@@ -1,20 +1,29 @@
 """Which card a task name or path means: the registered tasks, card files, and S2RBENCH_TASKS_PATH.
 
-`user_cards` reads the directories on ``S2RBENCH_TASKS_PATH`` and returns plain data (cards, where
-they came from, problems); the plugin registry records them. So this module never needs the
-registry's types, and a bad card there is one reported problem, not a failure of every command.
+Name resolution is a look-up in the plugin registry, so this module sits above it (the registry
+< tasks). The registry needs only the card itself (`s2rbench.cards`: TaskCard, the parser, the
+cards of ``S2RBENCH_TASKS_PATH``), which lies below it: one direction, no cycle. `user_cards`
+and `TASKS_PATH_ENV` live in `s2rbench.cards.user` and stay importable from here.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import registry
+from ..cards.card import TaskCard, _where, load_card
+from ..cards.user import TASKS_PATH_ENV, UserCards, user_cards
 from ..errors import S2RBenchError
-from .card import TaskCard, _where, load_card
 
-TASKS_PATH_ENV = "S2RBENCH_TASKS_PATH"
+__all__ = [
+    "TASKS_PATH_ENV",
+    "UserCards",
+    "builtin_card_dir",
+    "check_unique_name",
+    "get_task",
+    "user_cards",
+]
 
 
 def builtin_card_dir() -> Path:
@@ -32,39 +41,6 @@ def builtin_card_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "cards"
 
 
-@dataclass
-class UserCards:
-    """The cards found on S2RBENCH_TASKS_PATH: (card, directory) pairs, and one line per card refused."""
-
-    cards: list[tuple[TaskCard, str]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-def user_cards(taken: set[str] | frozenset[str] = frozenset()) -> UserCards:
-    """Load every card in the directories of S2RBENCH_TASKS_PATH (os.pathsep-separated).
-
-    A card that fails to load, or names a task in `taken` (or one found earlier), is a problem, not an error.
-    """
-    out = UserCards()
-    names = set(taken)
-    raw = os.environ.get(TASKS_PATH_ENV, "")
-    for d in filter(None, raw.split(os.pathsep)):
-        for card_path in sorted(Path(d).expanduser().glob("*.toml")):
-            try:
-                card = load_card(card_path)
-            except S2RBenchError as exc:
-                out.problems.append(str(exc))
-                continue
-            if card.name in names:
-                out.problems.append(
-                    f"task card {card_path} names task {card.name!r}, which is already registered; rename it (`name` in the card)"
-                )
-                continue
-            names.add(card.name)
-            out.cards.append((card, str(d)))
-    return out
-
-
 def get_task(name_or_path: str | os.PathLike) -> TaskCard:
     """A registered task by name, or a card file by path (anything ending in .toml)."""
     s = str(name_or_path)
@@ -72,16 +48,12 @@ def get_task(name_or_path: str | os.PathLike) -> TaskCard:
         card = load_card(s)
         check_unique_name(card)
         return card
-    from ..plugins import _lookup
-
-    return _lookup("tasks", s)
+    return registry._lookup("tasks", s)
 
 
 def check_unique_name(card: TaskCard) -> None:
     """A card file must not reuse the name of another registered task (results are stored by task name)."""
-    from ..plugins import get_registry, plugin_of
-
-    other = get_registry().tasks.get(card.name)
+    other = registry.get_registry().tasks.get(card.name)
     if other is None:
         return
     other_path = getattr(other, "path", None)
@@ -89,7 +61,7 @@ def check_unique_name(card: TaskCard) -> None:
         return
     if getattr(other, "hash", None) == card.hash:  # the same card, e.g. a copy of a built-in one: the same task
         return
-    info = plugin_of("tasks", card.name)
+    info = registry.plugin_of("tasks", card.name)
     src = f"{other_path}" if other_path else (f"plugin {info.name!r}" if info else "another plugin")
     raise S2RBenchError(
         f"{_where(card.path, card.name)} names task {card.name!r}, which is already registered ({src}); "

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import registry
+from ..cards import files as data_mod
+from ..cards.card import Filter, TableSpec, TaskCard, _where
+from ..cards.files import fetch_file
 from ..contracts.featurizer import PART_SEP
 from ..errors import S2RBenchError
-from . import files as data_mod
-from .card import Filter, TableSpec, TaskCard, _where
-from .files import fetch_file
 from .transform import transform_frame
 
 
@@ -168,9 +169,7 @@ def load_tables(card: TaskCard, data_dir: str | os.PathLike | None = None) -> Ta
     if card.loader == "tables":
         tables = tables_loader(card, data_dir)
     else:
-        from ..plugins import get_loader
-
-        tables = get_loader(card.loader)(card, data_dir)
+        tables = registry.get_loader(card.loader)(card, data_dir)
         if card.transform != "none":  # a plugin loader's tables get the card's transform too
             for side in ("sim", "real"):
                 setattr(

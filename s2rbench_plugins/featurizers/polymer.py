@@ -64,6 +64,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 
 import numpy as np
 
@@ -522,10 +523,8 @@ def _rows_chunk(kind: str, width: int, args: tuple, items: Sequence[str]) -> np.
     func = _ROW_FUNCS[kind]
     block = rdBase.BlockLogs()  # noqa: F841
     for i, s in enumerate(items):
-        try:
+        with suppress(Exception):
             out[i] = func(s, *args)
-        except Exception:
-            pass
     return out
 
 

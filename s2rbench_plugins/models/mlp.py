@@ -450,7 +450,9 @@ class MLP(Model):
                 }
         return self._predict(params, X_real, scal, dev)
 
-    #: hyperparameters that stage 1 (pretraining) reads: models that share them share pretrained weights
+    #: hyperparameters that stage 1 (pretraining) reads: models that share them share pretrained weights.
+    #: The strategies read the same tuple (their own defaults and specs, in this order); the order only
+    #: otherwise enters the in-process memo key of `_pretrain`
     PRETRAIN_KEYS = (
         "hidden",
         "activation",
@@ -461,8 +463,8 @@ class MLP(Model):
         "pretrain_patience",
         "min_steps_per_epoch",
         "val_fraction",
-        "input_clip",
         "precision",
+        "input_clip",
         "optimizer",
     )
 

@@ -85,21 +85,8 @@ ALPHAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0, OFFSET_ONLY)
 # MIN_SPLIT_ROWS (fewer real training rows: no validation split, fallback documented above), val_split
 # and real_rows are the rule every built-in model shares; they live in ``_network`` and stay importable here
 
-#: the ``mlp`` hyperparameters that pretraining reads
-PRETRAIN_KEYS = (
-    "hidden",
-    "activation",
-    "lr",
-    "weight_decay",
-    "batch_size",
-    "pretrain_epochs",
-    "pretrain_patience",
-    "min_steps_per_epoch",
-    "val_fraction",
-    "precision",
-    "input_clip",
-    "optimizer",
-)
+#: the ``mlp`` hyperparameters that pretraining reads (one list, the network's own)
+PRETRAIN_KEYS = MLP.PRETRAIN_KEYS
 
 
 # ---------------------------------------------------------------------- shared pieces

@@ -648,7 +648,7 @@ def test_numpy_floating_point_warnings_do_not_reach_the_user():
             np.exp(np.array([1000.0]))
             np.log(np.array([-1.0]))
             np.array([1.0]) / np.array([0.0])
-        warnings.warn("a warning that matters", UserWarning)
+        warnings.warn("a warning that matters", UserWarning, stacklevel=2)
         click.echo("done")
 
     try:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import suppress
 
 import pandas as pd
 import pytest
@@ -137,7 +138,7 @@ def test_local_executor_refuses_up_front(tmp_path, monkeypatch):
     import s2rbench.sweep.executors as ex
 
     monkeypatch.setattr(ex, "available_memory_bytes", lambda device="cpu": 1000)
-    with pytest.raises(S2RBenchError, match="needs about .* more than the 0.00 GiB available on cpu"):
+    with pytest.raises(S2RBenchError, match=r"needs about .* more than the 0.00 GiB available on cpu"):
         sweep.run("synthetic", out=tmp_path / "r", executor=make_executor("local"), **SWEEP)
     assert _stored(tmp_path / "r").empty  # refused before any unit ran
 
@@ -293,11 +294,9 @@ def test_killed_driver_process_resumes(cluster, tmp_path):
     while not stored and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
         if (out / "results.sqlite").exists():
-            with sqlite3.connect(out / "results.sqlite", timeout=30) as con:
-                try:
-                    stored = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
-                except sqlite3.OperationalError:  # the table is not created yet
-                    pass
+            # an OperationalError: the table is not created yet
+            with sqlite3.connect(out / "results.sqlite", timeout=30) as con, suppress(sqlite3.OperationalError):
+                stored = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
     if proc.poll() is not None:
         pytest.fail(f"the driver ended before it could be killed:\n{proc.stdout.read().decode()[-3000:]}")
     os.kill(proc.pid, signal.SIGKILL)
@@ -325,5 +324,5 @@ def test_ray_device_and_resource_checks(cluster, prep):
     with pytest.raises(S2RBenchError, match="the Ray cluster has 0 GPUs"):
         list(gpu.map([unit], prep, model, "cuda"))
     huge = sweep.WorkUnit("synthetic", "ridge", "vector", 8192, 240, tuple(range(10**6)), 0)
-    with pytest.raises(S2RBenchError, match="more than the .* GiB the largest Ray node offers"):
+    with pytest.raises(S2RBenchError, match=r"more than the .* GiB the largest Ray node offers"):
         list(ex.map([huge], prep, model, "cpu"))

@@ -64,7 +64,7 @@ def test_resume_skips_finished_work_and_crash_loses_nothing_finished(tmp_path):
     sweep.run("synthetic", out=out, executor=again, **FAST)
     assert again.ran == []
     # more trials is another protocol: refused, unless asked for explicitly; then only the new ones run
-    with pytest.raises(S2RBenchError, match="different trials.*--extend"):
+    with pytest.raises(S2RBenchError, match=r"different trials.*--extend"):
         sweep.run("synthetic", out=out, executor=CountingExecutor(), **{**FAST, "trials": 6})
     more = CountingExecutor()
     sweep.run("synthetic", out=out, executor=more, extend=True, **{**FAST, "trials": 6})

@@ -88,7 +88,7 @@ def test_missing_column_nan_target_and_malformed_csv(tmp_path):
     with pytest.raises(S2RBenchError, match=r"column\(s\) \['z'\] not in the table"):
         load_tables(load_card(p))
     p = write_card(tmp_path, **{"real.csv": 'x,y\n"1,1",\n"2,2",3\n'})
-    with pytest.raises(S2RBenchError, match="1 missing value.*drop_missing_target"):
+    with pytest.raises(S2RBenchError, match=r"1 missing value.*drop_missing_target"):
         load_tables(load_card(p))
     p = write_card(tmp_path, **{"real.csv": 'x,y\n"1,1",abc\n"2,2",3\n'})
     with pytest.raises(S2RBenchError, match="non-numeric"):
@@ -100,7 +100,7 @@ def test_missing_column_nan_target_and_malformed_csv(tmp_path):
 
 def test_hash_mismatch_names_file_and_fix(tmp_path):
     p = write_card(tmp_path, sim_sha='sha256 = "' + "0" * 64 + '"')
-    with pytest.raises(S2RBenchError, match="has sha256 .* expects 000000000000.* delete it"):
+    with pytest.raises(S2RBenchError, match=r"has sha256 .* expects 000000000000.* delete it"):
         load_tables(load_card(p))
 
 

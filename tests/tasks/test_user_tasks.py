@@ -398,6 +398,11 @@ def _sub(old: str, new: str):
     return edit
 
 
+def _append(path: Path, text: str) -> None:
+    with open(path, "a") as fh:
+        fh.write(text)
+
+
 def _rewrite_real(fn):
     def files(d: Path) -> None:
         frame = pd.read_csv(d / "real.csv")
@@ -422,7 +427,7 @@ MISTAKES = {
     ),
     "hash mismatch": (
         None,
-        lambda d: open(d / "real.csv", "a").write("1,2,3,4,5,6,1.0\n"),
+        lambda d: _append(d / "real.csv", "1,2,3,4,5,6,1.0\n"),
         False,
         ["[files.real]", "has sha256", "the card expects", "run `s2rbench task hash"],
     ),
