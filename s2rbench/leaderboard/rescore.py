@@ -91,6 +91,11 @@ def fingerprint_f32(frame: Any) -> str:
     fingerprint is e79ad1b9e339… natively and 31d60fec7f14… with ``OPENBLAS_CORETYPE=Sandybridge``.
     Models see float32 inputs and targets, and a 1-ulp float64 difference changes a float32 value
     with probability ~2^-29, so this fingerprint says "the same data" on every code path.
+
+    Since synthetic card 2.1.0 (generator "spectral-exact", every bit fixed by IEEE 754 operations
+    and tested under these code paths) the synthetic table is bit-identical everywhere, so this
+    fallback is only needed for entries of pre-2.1 synthetic cards and for plugins' computed tables;
+    it stays for them.
     """
     import hashlib
 

@@ -21,6 +21,15 @@ variance (Σλ_k/d), so a learner that standardises its columns (every built-in 
 all of them by one factor and keeps the spectrum, where a diagonal spectrum would be flattened to
 the identity. Simulated targets are y; real targets are y + offset (+ noise·N(0, 1), default 0).
 
+``"spectral-exact"`` (cards 2.1). The same design, the same constants to the last digit or so, and
+the same random draws as "spectral", computed so that every bit of the table is the same on every
+CPU code path: the Hadamard mixing is a butterfly of elementwise adds and subtracts (`fwht`), the
+teacher a loop over features of elementwise multiply-adds (`dot_rows`), the spectrum's constants
+are computed in software (`spectrum_exact`). "spectral" multiplies matrices, so its table's last
+bits depend on the BLAS kernel (``OPENBLAS_CORETYPE=Sandybridge``) and NumPy's SIMD power
+(``NPY_DISABLE_CPU_FEATURES=X86_V4``), and with them the table's fingerprint and every split
+derived from it; it stays, unchanged, for card 2.0.0 (``cards/archive/``) and its entries.
+
 Why α = (b − 1) / (2a) for `ridge` with its defaults (derivation, with the measurements, in
 docs/synthetic.md). Pretraining solves (XᵀX + λI)w = Xᵀy on n rows (λ = alpha_pretrain, the penalty
 in sum form, so the effective per-row ridge is λ/n). For n ≫ the number of learned modes, mode k is
@@ -39,6 +48,8 @@ regularisation, O(k*/n)) make the local slope a little steeper at small n; they 
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
@@ -59,7 +70,9 @@ SPECTRAL_DEFAULTS = {
     "noise": 0.0,
     "seed": 20221,
 }
-GENERATORS = ("v1", "spectral")
+#: "spectral-exact" is "spectral" computed with operations whose every bit is fixed by IEEE 754 (card 2.1)
+GENERATORS = ("v1", "spectral", "spectral-exact")
+SPECTRAL = ("spectral", "spectral-exact")
 #: a card is data from anyone: bound what it may make us allocate (values written as text)
 MAX_VALUES = 4_000_000
 
@@ -119,8 +132,7 @@ def hadamard(d: int) -> np.ndarray:
     return _h(d).astype(np.float64) / np.sqrt(d)
 
 
-def generate_spectral(o: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Generator "spectral" (synthetic cards 2.x): linear teacher, power-law spectra (module docstring)."""
+def _check_spectral(o: dict) -> None:
     d = int(o["dim"])
     if d < 2 or d & (d - 1):
         raise S2RBenchError(
@@ -131,6 +143,12 @@ def generate_spectral(o: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise S2RBenchError(
             f"synthetic card: [options] spectrum_decay = {a} and teacher_decay = {b} must both exceed 1"
         )
+
+
+def generate_spectral(o: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generator "spectral" (synthetic cards 2.x): linear teacher, power-law spectra (module docstring)."""
+    d = int(o["dim"])
+    _check_spectral(o)
     rng = np.random.Generator(np.random.PCG64(int(o["seed"]) + 1))
     lam, w = spectrum(o)
     w = w * rng.choice([-1.0, 1.0], size=d)
@@ -150,11 +168,91 @@ def generate_spectral(o: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _frame_fast(xs, ys), _frame_fast(xr, yr)
 
 
+def spectrum_exact(o: dict) -> tuple[np.ndarray, np.ndarray]:
+    """`spectrum` with every constant computed once, in software, to 40 significant digits (`decimal`),
+    and rounded to float64 once: (√λ_k, w_k) for generator "spectral-exact".
+
+    Why not NumPy: ``k**-a`` on an array goes to NumPy's SIMD power (SVML on AVX-512: the 2.0.0 table
+    changes under ``NPY_DISABLE_CPU_FEATURES=X86_V4``) and ``lam.sum()`` to a pairwise SIMD sum. Why not
+    `math.pow`: glibc picks an FMA or a plain variant of pow by CPU. `decimal` is libmpdec, the same
+    digits on every CPU; ``float(Decimal)`` rounds correctly, so these floats are the exact values
+    rounded once (up to the last of 40 digits). Returns √λ rather than λ: the generator scales z by it.
+    """
+    import decimal
+
+    d, a, b = int(o["dim"]), float(o["spectrum_decay"]), float(o["teacher_decay"])
+    with decimal.localcontext(decimal.Context(prec=40)):
+        D = decimal.Decimal
+        k = [D(i) for i in range(1, d + 1)]
+        lam = [ki ** -D(a) for ki in k]  # D(a): the card's float exactly
+        power = [ki ** -D(b) for ki in k]
+        s_lam, s_pow = sum(lam, D(0)), sum(power, D(0))  # in order k = 1…d, at 40 digits
+        lam = [x * d / s_lam for x in lam]
+        power = [x / s_pow for x in power]
+        sqrt_lam = [x.sqrt() for x in lam]
+        w = [(p / x).sqrt() for p, x in zip(power, lam)]
+    return np.array([float(x) for x in sqrt_lam]), np.array([float(x) for x in w])
+
+
+def fwht(z: np.ndarray) -> np.ndarray:
+    """H z for every row of z, H the normalised Walsh–Hadamard matrix in Sylvester order (the
+    `hadamard` matrix): the fast butterfly, log2(d) rounds of elementwise a + b, a − b in a fixed
+    order, then one division by √d. Each is one IEEE operation per value, so the result is the same
+    on every BLAS and SIMD path (a matmul sums in whatever order its kernel blocks)."""
+    rows, d = z.shape
+    x = np.array(z, dtype=np.float64, order="C")
+    h = 1
+    while h < d:
+        v = x.reshape(rows, d // (2 * h), 2, h)
+        a, b = v[:, :, 0, :], v[:, :, 1, :]
+        x = np.stack([a + b, a - b], axis=2).reshape(rows, d)
+        h *= 2
+    return x / math.sqrt(d)  # correctly rounded √d (exactly 8 for d = 64)
+
+
+def dot_rows(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """z @ w as Σ_k z[:, k]·w_k in the order k = 0, 1, …: one elementwise multiply and one add per
+    feature (no BLAS, no pairwise SIMD reduction), so every bit is fixed."""
+    acc = np.zeros(z.shape[0], dtype=np.float64)
+    for k in range(z.shape[1]):
+        acc = acc + z[:, k] * w[k]
+    return acc
+
+
+def generate_spectral_exact(o: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generator "spectral-exact" (synthetic cards 2.1): the design of "spectral" and its random draws
+    (the same seed gives the same signs and the same z), computed bit-identically on every CPU code path.
+
+    Every value of the table is a fixed sequence of IEEE 754 operations that round correctly
+    (+, −, ×, ÷, √, rint) on NumPy's random draws and on constants computed in software
+    (`spectrum_exact`): no matmul, dot, einsum or float reduction, no SIMD transcendental. The draws
+    are NumPy's ziggurat (`Generator.normal`): its values are integer × table products; only the
+    wedge test (exp) and the tail (log1p, |z| > 3.65) call glibc's scalar libm, which NumPy's
+    dispatch does not reach. tests/plugins/test_synthetic.py hashes the table under NumPy without
+    AVX-512, OpenBLAS Sandybridge/Haswell kernels, torch's default ATen path and glibc without FMA/AVX2.
+    """
+    d = int(o["dim"])
+    _check_spectral(o)
+    rng = np.random.Generator(np.random.PCG64(int(o["seed"]) + 1))
+    sqrt_lam, w = spectrum_exact(o)
+    w = w * rng.choice([-1.0, 1.0], size=d)
+
+    def draw(rows: int) -> tuple[np.ndarray, np.ndarray]:
+        z = rng.normal(size=(rows, d)) * sqrt_lam
+        # as in "spectral": the teacher reads the exact z, the model x = Hz written to 6 decimals
+        return np.round(fwht(z), 6), dot_rows(z, w)
+
+    xs, ys = draw(int(o["sim_rows"]))
+    xr, yr = draw(int(o["real_rows"]))
+    yr = yr + float(o["offset"]) + float(o["noise"]) * rng.normal(size=len(yr))
+    return _frame_fast(xs, ys), _frame_fast(xr, yr)
+
+
 def theory_alpha(options: dict) -> float | None:
     """The exponent theory gives `ridge` (defaults) on this configuration, or None where it gives none
     (generator v1, real noise, or a teacher outside 1 < b < 2a + 1)."""
     o = {**SPECTRAL_DEFAULTS, **options}
-    if o.get("generator", "v1") != "spectral" or float(o["noise"]) != 0.0:
+    if o.get("generator", "v1") not in SPECTRAL or float(o["noise"]) != 0.0:
         return None
     a, b = float(o["spectrum_decay"]), float(o["teacher_decay"])
     return (b - 1) / (2 * a) if a > 1 and 1 < b < 2 * a + 1 else None
@@ -167,7 +265,7 @@ def generate(options: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
             f"synthetic card: [options] generator = {kind!r} is unknown; use one of {', '.join(GENERATORS)}"
         )
     o = {
-        **(SPECTRAL_DEFAULTS if kind == "spectral" else DEFAULTS),
+        **(SPECTRAL_DEFAULTS if kind in SPECTRAL else DEFAULTS),
         **{k: v for k, v in options.items() if k != "generator"},
     }
     try:
@@ -178,6 +276,8 @@ def generate(options: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise S2RBenchError(
             f"synthetic card: [options] (sim_rows + real_rows) × dim = {rows} × {d} must be positive and at most {MAX_VALUES:,}"
         )
+    if kind == "spectral-exact":
+        return generate_spectral_exact(o)
     return generate_spectral(o) if kind == "spectral" else generate_v1(o)
 
 

@@ -11,6 +11,7 @@ import jsonschema
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from cpupaths import CPU_PATHS, path_id, run_under
 
 from s2rbench import leaderboard as lb
 from s2rbench import submission as S
@@ -412,37 +413,15 @@ def test_a_curve_without_a_law_shows_no_law_instead_of_parameters():
     assert good["α [90% CI]"] == "0.3 [0.25, 0.35]" and good["C [90% CI]"] == "0.3 [0.2, 0.4]"
 
 
-#: Code paths the check must agree on: NumPy without its AVX-512 kernels, OpenBLAS forced to older
-#: cores, torch's ATen dispatch at default/avx2. One subprocess each (a flag is read at import time).
-#: The native path is the in-process test above.
-CPU_PATHS = (
-    {"NPY_DISABLE_CPU_FEATURES": "X86_V4", "ATEN_CPU_CAPABILITY": "avx2", "OPENBLAS_CORETYPE": "Haswell"},
-    {"NPY_DISABLE_CPU_FEATURES": "AVX512_SKX", "OPENBLAS_CORETYPE": "Sandybridge", "ATEN_CPU_CAPABILITY": "default"},
-)
-
-
-@pytest.mark.parametrize("env", CPU_PATHS, ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "native")
+@pytest.mark.parametrize("env", CPU_PATHS, ids=path_id)
 def test_the_repository_leaderboard_passes_the_check_on_every_cpu_code_path(env, data_dir):
-    """Issue 18: what the check verifies is a property of the data, not of the SIMD path."""
-    import os
-    import subprocess
-    import sys
+    """Issue 18: what the check verifies is a property of the data, not of the SIMD path.
 
-    full = {**os.environ, **env, "S2RBENCH_DATA_DIR": str(data_dir)}
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from s2rbench.cli import cli; cli()",
-            "leaderboard",
-            "check",
-            "--root",
-            str(REPO / "leaderboard"),
-        ],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    The code paths (tests/cpupaths.py): NumPy without its AVX-512 kernels, OpenBLAS forced to older
+    cores, torch's ATen dispatch at default/avx2. The native path is the in-process test above."""
+    res = run_under(
+        {**env, "S2RBENCH_DATA_DIR": str(data_dir)},
+        ["-c", "from s2rbench.cli import cli; cli()", "leaderboard", "check", "--root", str(REPO / "leaderboard")],
     )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "leaderboard OK" in res.stdout and "Traceback" not in res.stderr
