@@ -162,9 +162,9 @@ by the network's choices alone.
 cost of pretraining, so the width stays (128, 64) and is not selected per trial (a per-trial width
 would multiply pretraining, the dominant cost, by the number of widths). (4) Features: the wider
 composition set ``magpie-ward`` (Ward et al. 2016 as matminer composes it: magpie's 132 columns +
-stoichiometry p-norms, valence-orbital averages and fractions, max/mean ionic character = 148; the
-issue's "155" is not a set matminer composes) against ``magpie``, with and without averaging the
-polymorphs (an own-data copy of the card with ``[sim] aggregate = "mean"``), measured with the CLI
+stoichiometry p-norms, valence-orbital averages and fractions, max/mean ionic character = 148;
+which 155 columns the issue's implementation used is not known here) against ``magpie``, with and
+without averaging the polymorphs (an own-data copy of the card with ``[sim] aggregate = "mean"``), measured with the CLI
 (``s2rbench run`` as above plus ``--featurizer``; same seed, so the same splits and orders in each
 pair; 4 trials; ``s2rbench fit``; wall time of the run on a shared 2-core machine at load 5-7):
 
@@ -180,10 +180,11 @@ magpie-ward    mean       0.789    0.781  0.798  0.676  0.611   0.044 [0.041, 0.
 These runs postdate the real split that keeps repeated real inputs together (three compositions
 repeat in the experimental table), so every trial's split differs from the rows above and
 ``magpie``/keep no longer gives 0.826 ... 0.610 (α 0.052, R² 0.98): compare within this table.
-The wider set changes little: -0.03 eV at n = 10⁴ (4/4 trials, with or without averaging), within
-±0.01 at 10² and 10³, and at 3·10⁴ +0.008 without averaging (1/4 trials better) and -0.027 with it
-(4/4; paired Wilcoxon p = 0.125, the smallest 4 trials allow). Averaging is no longer a gain with
-``magpie`` at n >= 10³ (+0.015 to +0.017 eV). No combination reaches the issue's target (α >= 0.06,
+The wider set changes little: -0.03 eV at n = 10⁴ (better in 4/4 trials without averaging, 3/4
+with it), within ±0.01 at 10² and 10³, and at 3·10⁴ +0.008 without averaging (1/4 better) and
+-0.027 with it (4/4; paired Wilcoxon p = 0.125, the smallest 4 trials allow). Averaging is no
+longer the gain it was: with ``magpie`` -0.022 eV at 10² but +0.015 / +0.006 / +0.017 at 10³ / 10⁴ /
+3·10⁴; with ``magpie-ward`` -0.037 at 10², +0.001 / +0.002 at 10³ / 10⁴, -0.018 at 3·10⁴. No combination reaches the issue's target (α >= 0.06,
 R² >= 0.95, MAE <= 0.57 eV at 3·10⁴): the best at 3·10⁴ is ``magpie-ward`` with averaging, 0.611 eV,
 and only ``magpie-ward``/keep passes the law's R² >= 0.9. Run directories: /work/runs/feat/{magpie,
 magpie-mean,ward,ward-mean} (not in the repository).
