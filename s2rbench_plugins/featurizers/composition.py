@@ -51,7 +51,16 @@ from s2rbench.contracts.featurizer import Featurizer
 from s2rbench.hookspecs import hookimpl
 from s2rbench_plugins.featurizers._pool import process_pool
 
-__all__ = ["MAGPIE_PROPERTIES", "MAGPIE_STATS", "Magpie", "canonical_formula", "register_featurizers"]
+__all__ = [
+    "MAGPIE_PROPERTIES",
+    "MAGPIE_STATS",
+    "Magpie",
+    "canonical_formula",
+    "composition_pairs",
+    "element_index",
+    "magpie_statistics",
+    "register_featurizers",
+]
 
 #: The 22 element properties of matminer's "magpie" preset, in its order.
 MAGPIE_PROPERTIES: tuple[str, ...] = (
@@ -99,6 +108,14 @@ def _element_order() -> dict:
     return {el: (rank[el.symbol], el.symbol) for el in Element.__members__.values()}
 
 
+@lru_cache(maxsize=1)
+def element_index() -> dict[str, int]:
+    """Symbol → row of the element tables (`magpie_table`): every pymatgen `Element`, in its order."""
+    from pymatgen.core import Element
+
+    return {el.symbol: i for i, el in enumerate(Element)}
+
+
 @lru_cache(maxsize=2)
 def magpie_table(impute_nan: bool = True) -> tuple[dict[str, int], np.ndarray]:
     """(symbol → row, elements × `MAGPIE_PROPERTIES` array) from matminer's MagpieData.
@@ -107,15 +124,14 @@ def magpie_table(impute_nan: bool = True) -> tuple[dict[str, int], np.ndarray]:
     (including its imputation of missing values when ``impute_nan``).
     """
     from matminer.utils.data import MagpieData
-    from pymatgen.core import Element
 
     data = MagpieData(impute_nan=impute_nan)
-    symbols = [el.symbol for el in Element]
+    index = element_index()
     table = np.array(
-        [[float(data.all_elemental_props[p].get(sym, np.nan)) for p in MAGPIE_PROPERTIES] for sym in symbols],
+        [[float(data.all_elemental_props[p].get(sym, np.nan)) for p in MAGPIE_PROPERTIES] for sym in index],
         dtype=np.float64,
     )
-    return {sym: i for i, sym in enumerate(symbols)}, table
+    return index, table
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,17 +235,35 @@ def _parse_canonical(formulas: Sequence[str], index: dict[str, int]) -> tuple[np
     return rows, elems, amounts
 
 
-def magpie_statistics(formulas: Sequence[str], impute_nan: bool = True) -> np.ndarray:
-    """(len(formulas), 22 * 6) Magpie features for canonical formulas, matminer's column order."""
-    index, table = magpie_table(impute_nan)
+def composition_pairs(formulas: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, element row, amount, starts) of the (composition, element) pairs of canonical formulas.
+
+    Pairs of one composition are contiguous, ``starts`` holds each composition's first pair; element
+    rows index `magpie_table`. The one parse that `magpie_statistics` and featurizers built on it
+    (``magpie-ward``) share.
+    """
+    rows, elems, amounts = _parse_canonical(formulas, element_index())
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, dtype=np.int64)
+    if len(starts) != len(formulas):  # a formula without element tokens
+        raise ValueError("magpie_statistics needs canonical formulas (from canonical_formula)")
+    return rows, elems, amounts, starts
+
+
+def magpie_statistics(
+    formulas: Sequence[str],
+    impute_nan: bool = True,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """(len(formulas), 22 * 6) Magpie features for canonical formulas, matminer's column order.
+
+    ``pairs``: `composition_pairs` of ``formulas``, when the caller has them already.
+    """
+    _, table = magpie_table(impute_nan)
     n = len(formulas)
     n_props = len(MAGPIE_PROPERTIES)
     if n == 0:
         return np.zeros((0, n_props * len(MAGPIE_STATS)))
-    rows, elems, amounts = _parse_canonical(formulas, index)
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    if len(starts) != n or len(rows) == 0:
-        raise ValueError("magpie_statistics needs canonical formulas (from canonical_formula)")
+    rows, elems, amounts, starts = composition_pairs(formulas) if pairs is None else pairs
     # property-major layout: each reduceat then runs over contiguous memory (several times faster)
     values = np.ascontiguousarray(table.T[:, elems])  # (properties, pairs)
     total = np.add.reduceat(amounts, starts)
@@ -292,4 +326,7 @@ class Magpie(Featurizer):
 
 @hookimpl
 def register_featurizers(register):
+    from s2rbench_plugins.featurizers.ward import MagpieWard  # builds on this module
+
     register(Magpie())
+    register(MagpieWard())

@@ -20,6 +20,7 @@ from rdkit import Chem
 from s2rbench.featurizers import PART_SEP, InvalidInputsWarning, featurize_with
 from s2rbench_plugins.featurizers import composition as cf
 from s2rbench_plugins.featurizers import polymer as pf
+from s2rbench_plugins.featurizers import ward as wf
 
 N_DESC = len(pf.DESCRIPTORS)
 N_ATT = len(pf.ATTACHMENT_FEATURES)
@@ -231,6 +232,7 @@ def test_registered_through_the_plugin_hook():
         ("molecule-rdkit", "molecule"),
         ("polymer-solvent", "polymer-solvent"),
         ("magpie", "composition"),
+        ("magpie-ward", "composition"),
     ]:
         f = get_featurizer(name)
         assert f.name == name and f.input_kind == kind and f.description
@@ -342,6 +344,110 @@ def test_magpie_parallel_parsing_matches_serial(monkeypatch):
 def test_magpie_statistics_need_canonical_input():
     with pytest.raises(ValueError):
         cf.magpie_statistics(["NaCl", "not canonical"])
+
+
+# --------------------------------------------------------------------------------------------
+# magpie-ward (Ward et al. 2016: magpie + Stoichiometry + ValenceOrbital + ionic character)
+# --------------------------------------------------------------------------------------------
+
+
+def _matminer_ward(impute_nan: bool = True):
+    """matminer's featurizers of the set, in magpie-ward's order. IonProperty(fast=True) changes only
+    ``compound possible`` (dropped by `_matminer_ward_rows`), and works on fractional formulas."""
+    composite = _matminer_composition()
+    base = composite.ElementProperty.from_preset("magpie")
+    return [
+        composite.ElementProperty("magpie", base.features, base.stats, impute_nan=impute_nan),
+        composite.Stoichiometry(),
+        composite.ValenceOrbital(impute_nan=impute_nan),
+        composite.IonProperty(impute_nan=impute_nan, fast=True),
+    ]
+
+
+def _matminer_ward_rows(featurizers, formulas):
+    from pymatgen.core import Composition
+
+    labels = [label for f in featurizers for label in f.feature_labels()]
+    keep = [i for i, label in enumerate(labels) if label != "compound possible"]
+    rows = [[v for f in featurizers for v in f.featurize(Composition(x))] for x in formulas]
+    return np.array(rows, dtype=np.float64)[:, keep], [labels[i] for i in keep]
+
+
+def _real_formulas(data_dir, per_file=15):
+    import pandas as pd
+
+    formulas: list[str] = []
+    for name in ("mp_gap.csv", "expt_gap.csv"):
+        table = pd.read_csv(data_dir / "bandgap" / name, nrows=3000)
+        formulas += table["formula"].sample(per_file, random_state=2).tolist()
+    return formulas
+
+
+def test_ward_names_and_values_match_matminer():
+    ref, labels = _matminer_ward_rows(_matminer_ward(), FORMULAS)
+    fm = _featurize_quietly(wf.MagpieWard(), FORMULAS)
+    assert fm.names == labels and len(labels) == 132 + 6 + 8 + 2
+    np.testing.assert_allclose(fm.X, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_ward_real_formulas_match_matminer(data_dir):
+    """30 real formulas (15 Materials Project, 15 experimental), every column to 1e-6 relative."""
+    formulas = _real_formulas(data_dir)
+    ref, _ = _matminer_ward_rows(_matminer_ward(), formulas)
+    fm = _featurize_quietly(wf.MagpieWard(), formulas)
+    assert len(set(formulas)) == 30 and np.isfinite(fm.X).all()
+    np.testing.assert_allclose(fm.X, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_ward_without_imputation_matches_matminer():
+    """Noble gases have no Pauling electronegativity: NaN ionic character without imputation."""
+    formulas = ["He", "HeF2", "Fe2O3", "XeF2", "ArNa"]
+    f = wf.MagpieWard(impute_nan=False)
+    X = f.featurize_canonical(f.canonicalize(formulas))
+    ref, _ = _matminer_ward_rows(_matminer_ward(impute_nan=False), formulas)
+    assert np.isnan(ref[1, -2]) and np.isfinite(ref[2]).all()
+    np.testing.assert_allclose(X, ref, rtol=RTOL, atol=ATOL, equal_nan=True)
+
+
+def test_ward_extends_magpie():
+    """The first 132 columns are magpie's, exactly; canonical forms and invalid rows are magpie's."""
+    inputs = [*FORMULAS, "Xx2O", "not a formula"]
+    magpie, ward = cf.Magpie(), wf.MagpieWard()
+    assert ward.canonicalize(inputs) == magpie.canonicalize(inputs)
+    a, b = featurize_with_quiet_invalid(magpie, inputs), featurize_with_quiet_invalid(ward, inputs)
+    assert b.invalid == a.invalid == [len(FORMULAS), len(FORMULAS) + 1]
+    assert b.names[:132] == a.names and np.array_equal(b.X[:, :132], a.X, equal_nan=True)
+    assert ward.config()["omitted"] == ["compound possible"] and ward.config() != magpie.config()
+
+
+def test_ward_values_by_hand():
+    """NaCl: 2 elements at 1/2; Na 3s1, Cl 3s2 3p5; Pauling 0.93 and 3.16."""
+    f = wf.MagpieWard()
+    fm = _featurize_quietly(f, ["NaCl", "Fe"])
+    col = dict(zip(fm.names, fm.X[0]))
+    assert col["0-norm"] == 2 and col["2-norm"] == pytest.approx(0.5**0.5)
+    assert col["avg s valence electrons"] == pytest.approx(1.5) and col["avg p valence electrons"] == 2.5
+    assert col["frac p valence electrons"] == pytest.approx(2.5 / 4)
+    char = 1 - np.exp(-((3.16 - 0.93) ** 2) / 4)
+    assert col["max ionic char"] == pytest.approx(char) and col["avg ionic char"] == pytest.approx(char / 4)
+    single = dict(zip(fm.names, fm.X[1]))
+    assert single["max ionic char"] == single["avg ionic char"] == 0 and single["10-norm"] == 1
+
+
+def test_ward_is_vectorised_over_element_counts():
+    """The pairwise ionic character runs once per distinct element count; rows stay in place."""
+    f = wf.MagpieWard()
+    canon = f.canonicalize(["KNaCaMgSiAlO7", "Fe", "NaCl", "LiFePO4", "NaCl", "YBa2Cu3O7"])
+    together = f.featurize_canonical(canon)
+    alone = np.vstack([f.featurize_canonical([c]) for c in canon])
+    np.testing.assert_allclose(together, alone, rtol=1e-12, atol=0)
+    assert f.featurize_canonical([]).shape == (0, 148)
+
+
+def test_ward_passes_the_check_kit():
+    from s2rbench import testing
+
+    testing.check_featurizer(wf.MagpieWard())
 
 
 # --------------------------------------------------------------------------------------------
