@@ -107,7 +107,7 @@ def test_the_2_1_table_is_bit_identical_on_every_cpu_code_path():
     Sandybridge and Haswell kernels, torch's default ATen path and glibc's libm without FMA/AVX2.
 
     Measured on this machine (Xeon with AVX-512, numpy 2.4.6, OpenBLAS 0.3.31), sha256 of the table
-    (first 16 digits): card 2.1.0 d117a35c5528fab1 on all seven paths of SINGLE_PATHS. Card 2.0.0
+    (first 16 digits): card 2.1.0 4ba899c91952b2de on all seven paths of SINGLE_PATHS. Card 2.0.0
     (matmul mixing, SIMD power): 4655065c18b6bc20 by default (and with NumPy's AVX512_ICL target,
     OpenBLAS Haswell, ATen default or glibc without FMA), fbe370e418495945 with NumPy's X86_V4
     target off, ffd2bbef718d1ad7 with OPENBLAS_CORETYPE=Sandybridge, 270974a37bc86264 with both:
