@@ -513,11 +513,13 @@ def test_end_to_end_on_a_real_synthetic_surface_run(tmp_path):
     runner = CliRunner()
     d = json.loads(runner.invoke(cli, ["surface", r, "--json", "--boot", "50"]).stdout)
     assert d["run"]["m_grid"] == [30, 60, 120] and d["surface"]["r2"] > 0.5
-    target = 0.98 * d["surface"]["mean_mae"][-1][-1]
+    # 10% below the measured error at the largest cell: beyond the grid for any law that fits it
+    # (at 2% below, a law that under-predicts the last cell can place the target inside the grid)
+    target = 0.9 * d["surface"]["mean_mae"][-1][-1]
     d = json.loads(runner.invoke(cli, ["plan", r, "--target-mae", f"{target}", "--json", "--boot", "50"]).stdout)
     assert d["m"] == 120 and d["target_mae"] == pytest.approx(target)
-    if d["reachable"]:
-        assert d["n_extrapolation"]["direction"] == "above" and d["n_extrapolation"]["factor"] > 1
+    assert d["reachable"]  # ridge's law on this task has no floor (C = 0, theory's family)
+    assert d["n_extrapolation"]["direction"] == "above" and d["n_extrapolation"]["factor"] > 1
     d = json.loads(
         runner.invoke(
             cli,
