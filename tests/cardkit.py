@@ -3,6 +3,7 @@ featurizer: no chemistry, milliseconds) whose data problems are built in on purp
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -114,5 +115,56 @@ def write_pair(
             sim_file=sim_file,
             real_file=real_file,
         )
+    )
+    return card
+
+
+def write_lookup_task(root: Path, title: str) -> Path:
+    """A vector card whose simulated inputs are 0..199 and real inputs 100..239 (the real value of an
+    input equals its simulated one): 100 of the 140 real inputs are in the pool, so a run shows the
+    in-pool / out-of-pool split (tests/sweep/test_overlap.py, tests/leaderboard/test_pool_split.py)."""
+    rng = np.random.Generator(np.random.PCG64(7))
+    values = rng.normal(size=240)
+    pd.DataFrame({"x": [f"{k}" for k in range(200)], "y": values[:200]}).to_csv(root / "sim.csv", index=False)
+    pd.DataFrame({"x": [f"{k}" for k in range(100, 240)], "y": values[100:]}).to_csv(root / "real.csv", index=False)
+
+    def sha(name: str) -> str:
+        return hashlib.sha256((root / name).read_bytes()).hexdigest()
+
+    card = root / "lookup.toml"
+    card.write_text(
+        f"""format = 1
+name = "lookup"
+version = "0.1.0"
+title = "{title}"
+input_kind = "vector"
+featurizer = "vector"
+[target]
+name = "y"
+unit = "arb."
+[sim]
+file = "sim"
+input = "x"
+target = "y"
+[real]
+file = "real"
+input = "x"
+target = "y"
+[files.sim]
+path = "sim.csv"
+sha256 = "{sha("sim.csv")}"
+[files.real]
+path = "real.csv"
+sha256 = "{sha("real.csv")}"
+[protocol]
+split = "random"
+test_fraction = 0.25
+sizes = [20, 80, 200]
+quick_sizes = [20, 80, 200]
+trials = 4
+quick_trials = 4
+trial_block = 4
+seed = 0
+"""
     )
     return card

@@ -6,13 +6,12 @@ forged one, the page shows it at n_max, and entries without it still pass."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from cardkit import write_lookup_task
 
 from s2rbench import leaderboard as lb
 from s2rbench import submission as S
@@ -23,54 +22,10 @@ from s2rbench.sweep.store import Store
 from s2rbench.tasks import load_card
 
 
-def _sha(p: Path) -> str:
-    return hashlib.sha256(p.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def lookup(tmp_path_factory) -> Path:
     """An own-data card: simulated inputs 0..199, real inputs 100..239 (100 of 140 in the pool)."""
-    root = tmp_path_factory.mktemp("lookup")
-    rng = np.random.Generator(np.random.PCG64(7))
-    truth = rng.normal(size=240)
-    pd.DataFrame({"x": [f"{k}" for k in range(200)], "y": truth[:200]}).to_csv(root / "sim.csv", index=False)
-    pd.DataFrame({"x": [f"{k}" for k in range(100, 240)], "y": truth[100:]}).to_csv(root / "real.csv", index=False)
-    (root / "lookup.toml").write_text(
-        f'''format = 1
-name = "lookup"
-version = "0.1.0"
-title = "half of the real inputs are simulated too"
-input_kind = "vector"
-featurizer = "vector"
-[target]
-name = "y"
-unit = "arb."
-[sim]
-file = "sim"
-input = "x"
-target = "y"
-[real]
-file = "real"
-input = "x"
-target = "y"
-[files.sim]
-path = "sim.csv"
-sha256 = "{_sha(root / "sim.csv")}"
-[files.real]
-path = "real.csv"
-sha256 = "{_sha(root / "real.csv")}"
-[protocol]
-split = "random"
-test_fraction = 0.25
-sizes = [20, 80, 200]
-quick_sizes = [20, 80, 200]
-trials = 4
-quick_trials = 4
-trial_block = 4
-seed = 0
-'''
-    )
-    return root / "lookup.toml"
+    return write_lookup_task(tmp_path_factory.mktemp("lookup"), "half of the real inputs are simulated too")
 
 
 @pytest.fixture(scope="module")
