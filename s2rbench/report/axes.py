@@ -22,7 +22,8 @@ def size_label(v: float) -> str:
         return "∞"
     for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
-            return f"{v / div:.2g}{suf}"
+            # two significant digits, never in exponent form (100,000 is "100k", not "1e+02k")
+            return f"{float(f'{v / div:.2g}'):g}{suf}"
     return f"{v:.3g}"
 
 
