@@ -221,10 +221,23 @@ log = logging.getLogger(__name__)
 
 #: pretrained weights of recent (simulated table, trials, hyperparameters), see `MLP._pretrain`
 _PRETRAINED: collections.OrderedDict[str, tuple[list, tuple]] = collections.OrderedDict()
-_PRETRAINED_MAX = 16
+#: the memo's bound, in bytes of weights and scalers (not a count of entries): a full protocol has
+#: 28 units or more (7 sizes x 4 trial blocks), and comparing strategies in one process
+#: (benchmarks/run_strategies.py --full) runs all units of one model before the next, so a bound of
+#: 16 entries evicted every unit before the next model asked for it and each strategy pretrained
+#: again. One entry is small: 25 replicas of a 132-128-64-1 network and their scalers are 2.6 MB.
+_PRETRAINED_MAX_BYTES = 512 * 2**20
 
 #: float32 values of minibatch inputs gathered ahead (2**23: 32 MiB)
 _PREGATHER_FLOATS = 2**23
+
+
+def _memo_bytes() -> int:
+    """Bytes held by the pretraining memo (weights and scalers of every entry)."""
+    return sum(
+        sum(int(q.numel()) * q.element_size() for q in params) + sum(np.asarray(a).nbytes for a in scal)
+        for params, scal in _PRETRAINED.values()
+    )
 
 
 def pick_lowest(losses: np.ndarray) -> int:
@@ -541,7 +554,7 @@ class MLP(Model):
                 patience=int(p["pretrain_patience"]),
             )
             hit = _PRETRAINED[key] = ([q.detach().clone() for q in params], scal)
-            while len(_PRETRAINED) > _PRETRAINED_MAX:
+            while len(_PRETRAINED) > 1 and _memo_bytes() > _PRETRAINED_MAX_BYTES:
                 _PRETRAINED.popitem(last=False)
         else:
             _PRETRAINED.move_to_end(key)

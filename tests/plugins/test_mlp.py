@@ -364,6 +364,24 @@ def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
     assert len(mlp_plugin._PRETRAINED) == 3
 
 
+def test_pretraining_memo_is_bounded_by_bytes_not_by_a_count_of_units(monkeypatch):
+    """A full protocol's units (28 and more) all stay in the memo, so that strategies compared in one
+    process pretrain each unit once; the bound is on bytes: past it, the oldest entries go first."""
+    block, _, _ = make_block(T=2, n=60, m=30)
+    mlp_plugin._PRETRAINED.clear()
+    for s in range(30):
+        MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 10 * s))
+    assert len(mlp_plugin._PRETRAINED) == 30
+    first = next(iter(mlp_plugin._PRETRAINED))
+    one = mlp_plugin._memo_bytes() // 30
+    monkeypatch.setattr(mlp_plugin, "_PRETRAINED_MAX_BYTES", 5 * one)
+    MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 1000))
+    assert len(mlp_plugin._PRETRAINED) == 5
+    assert first not in mlp_plugin._PRETRAINED
+    assert mlp_plugin._memo_bytes() <= 5 * one
+    mlp_plugin._PRETRAINED.clear()
+
+
 def test_finetuning_rate_is_chosen_per_trial_on_its_validation_rows():
     """The candidates of the learning-rate grid train as extra replicas of the block: each trial's
     ``selected`` names the rate with the lowest validation MAE among those it reports; a one-value
