@@ -8,7 +8,15 @@ submit``, ``report`` and ``compare`` read. Prints one line per model: wall time 
 process (a model after ``mlp`` pays no pretraining, so the time is what it adds), its scratch MAE,
 the MAE at the largest n, the gain over its own scratch and over ``mlp``'s scratch, and the law.
 
-    python benchmarks/run_strategies.py TASK [--out runs/] [--models mlp,mlp-head,...] [--full]
+    python benchmarks/run_strategies.py TASK [--out runs/] [--models mlp,mlp-head,...] [--full] [--by-size]
+
+``--by-size`` (the default with ``--full``) runs the grid one size at a time, every model at that
+size before the next size: each run directory grows by ``extend`` (`s2rbench.sweep.run`), so the run
+directories end identical in grid and rows to one-call runs, and the memo is needed only for the
+units of one size. A run that is stopped (a full bandgap protocol takes hours) is resumed by running
+the command again; only the size that was running when it stopped pretrains again for the
+strategies after ``mlp``. Without it, a run stopped during ``mlp`` would pretrain every later
+strategy from scratch when resumed in a new process.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from tabulate import tabulate
 
 from s2rbench import sweep
 from s2rbench.analysis import summarize
+from s2rbench.tasks import get_task
 from s2rbench.report.format import num, pct, r2, vci
 
 MODELS = ["mlp", "mlp-head", "delta", "stack", "ridge", "gbdt-delta", "gbdt-stack"]
@@ -33,13 +42,35 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--full", action="store_true", help="the card's full protocol instead of the quick one")
     ap.add_argument("--m", type=int, default=None)
+    ap.add_argument(
+        "--by-size",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one size at a time, every model at it (default: with --full)",
+    )
     a = ap.parse_args()
+    models = a.models.split(",")
+    outs = {model: Path(a.out) / f"{a.task}-{model}-{'full' if a.full else 'quick'}" for model in models}
+    walls = dict.fromkeys(models, 0.0)
+    by_size = a.full if a.by_size is None else a.by_size
+    if by_size:
+        p = get_task(a.task).protocol
+        grid = list(p.sizes if a.full else p.quick_sizes)
+        for k in range(1, len(grid) + 1):
+            for model in models:
+                t0 = time.perf_counter()
+                sweep.run(
+                    a.task, model, quick=not a.full, sizes=grid[:k], extend=True, m=a.m, out=outs[model], progress=False
+                )
+                walls[model] += time.perf_counter() - t0
+                print(f"{a.task} {model}: n <= {grid[k - 1]} done, {walls[model]:.0f} s so far", flush=True)
     rows, ref_scratch = [], None
-    for model in a.models.split(","):
-        out = Path(a.out) / f"{a.task}-{model}-{'full' if a.full else 'quick'}"
+    for model in models:
+        out = outs[model]
         t0 = time.perf_counter()
-        sweep.run(a.task, model, quick=not a.full, m=a.m, out=out, progress=False, fit=False)
-        wall = time.perf_counter() - t0
+        if not by_size:
+            sweep.run(a.task, model, quick=not a.full, m=a.m, out=out, progress=False, fit=False)
+        wall = walls[model] + time.perf_counter() - t0
         s = summarize(out)
         if model == "mlp":
             ref_scratch = s.scratch_mae

@@ -71,6 +71,19 @@ def test_resume_skips_finished_work_and_crash_loses_nothing_finished(tmp_path):
     assert sum(len(u.trials) for u in more.ran) == 5 * 2
 
 
+def test_a_grid_grown_one_size_at_a_time_is_the_grid_run_at_once(tmp_path):
+    """What ``benchmarks/run_strategies.py --by-size`` relies on: growing a run by ``extend``, one
+    size at a time, gives the same rows and the same protocol as one call over the whole grid."""
+    once = sweep.run("synthetic", out=tmp_path / "once", **FAST)
+    sizes = FAST["sizes"]
+    for k in range(1, len(sizes) + 1):
+        grown = sweep.run("synthetic", out=tmp_path / "grown", extend=True, **{**FAST, "sizes": sizes[:k]})
+    cols = ["n", "m", "trial", "seed", "mae", "rmse", "n_test"]
+    a, b = (r.results.sort_values(["n", "trial"])[cols].reset_index(drop=True) for r in (once, grown))
+    pd.testing.assert_frame_equal(a, b)
+    assert grown.config["protocol"] == once.config["protocol"]
+
+
 def test_resume_refuses_another_configuration(tmp_path):
     out = tmp_path / "r"
     sweep.run("synthetic", out=out, **FAST)
