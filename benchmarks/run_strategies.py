@@ -29,8 +29,8 @@ from tabulate import tabulate
 
 from s2rbench import sweep
 from s2rbench.analysis import summarize
-from s2rbench.tasks import get_task
 from s2rbench.report.format import num, pct, r2, vci
+from s2rbench.tasks import get_task
 
 MODELS = ["mlp", "mlp-head", "delta", "stack", "ridge", "gbdt-delta", "gbdt-stack"]
 
