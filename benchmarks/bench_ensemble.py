@@ -25,30 +25,49 @@ one validation pass of each shape, times the replicas x steps and replicas x val
 model recorded (``MLP.trace``): counting inside the run itself would slow it down several times.
 Times are process CPU seconds (the machine is shared; the wall clock includes waiting for a core).
 
-Measured here (2 cores shared by about 15 busy processes, load average 14-20; an idle machine
-gave 106 GFLOP/s on the matmul and 43-51 GFLOP/s of training, issue 20):
+One step, without the run around it (``--steps``): gather, standardize, forward, backward and the
+fused AdamW of G replicas x batch B at the bandgap shapes, timed in a grid, the matmul peak in the
+same run; then the torch profiler's table of 50 steps of one shape (``--steps-profile GxB``):
 
-- peak: 2048^2 matmul 113-151 GFLOP/s (it varied with the load between runs); batched products
-  (T=4, batch 64) 132 -> 128: 78-130, 128 -> 64: 55-93; (T=25) 70 and 58 GFLOP/s.
-- T = 4, n = 10^4: v3 332.7 GFLOP in 29.9 CPU s (11.1 GFLOP/s), v4 353.4 GFLOP in 24.2 CPU s
-  (14.6 GFLOP/s; 6% more FLOPs: the fine-tuning candidates), test MAE 0.6690 / 0.6691 eV:
-  v4 trains the unit in 0.81x the CPU time. Both at 10-13% of this (loaded) machine's peak;
-  70% was NOT reached. The T = 4 x 3*10^4 and T = 25 units did not finish in the time this
-  session had on the loaded machine (a T = 25 unit is about 6x the FLOPs of a T = 4 one).
+    python benchmarks/bench_ensemble.py --steps [--steps-profile 25x64]
 
-Profile (torch profiler, T = 4, n = 10^4, 3 rounds per stage, v4; shares of the profiler's self
-time): batched matmuls (bmm in the backward pass 15%, baddbmm forward 13%) 28%; elementwise work of
-the forward/backward passes (standardize: sub, mul, clamp; SiLU and its backward; loss) about 30%;
-copies and dtype conversions 5%; the optimizer step 4% (fused kernel; v3's foreach optimizer:
-sqrt, lerp, addcdiv and its share of mul about 12% of v3's profile, and 2.6x longer per step at
-T = 25 measured side by side: 2.8 vs 1.07 ms); gathers of minibatch
-rows 4%; once-per-unit checks of the tables (informative columns, NaN scans) 5%; validation passes
-about 6% of the FLOPs (468,270 replica-rows forward vs 44,155 replica-steps of 64 rows forward and
-backward). Replicas dropped by early stopping: a T = 4 unit ends with 1-3 replicas stacked, so the
-per-step overhead (Python, autograd engine, ~40 small kernels) is shared by fewer rows; at T = 4 the
-step is overhead-bound (the matmuls of one step are 32 MFLOP, 0.3-0.4 ms at peak), which is why the
-rate stays far below the peak: reaching 70% needs more rows per kernel call (a larger batch, or
-T = 25 blocks) or a fused step (CUDA graphs / torch.compile, not tried here).
+Measured here, 2026-12-01, issue 20 (one thread; the machine's 2 cores shared with two sweeps,
+load average 2.8-3.0; these supersede the figures of the loaded machine, load 14-20, that this
+docstring held before):
+
+- peak, measured in the same runs: 2048^2 matmul 112.6-112.7 GFLOP/s; the ensemble's own batched
+  products (batch 64) 132 -> 128: 91-92 (T = 4 and 25; 68 in the ``--bandgap`` run), 128 -> 64:
+  89 (T = 4), 61-73 (T = 25).
+- the training of whole units (``--bandgap --units 25x10000,25x30000``, one run): T = 25,
+  n = 10^4: 2,212.6 GFLOP in 117.9 CPU s = 18.8 GFLOP/s (17% of the 2048^2 peak), test MAE 0.6747;
+  T = 25, n = 3*10^4: 7,910.0 GFLOP in 402.5 CPU s = 19.7 GFLOP/s (17%), MAE 0.6206. The full
+  protocol estimated from these two units (4 units of 25 trials per n, extrapolated beyond 3*10^4
+  with their log-log slope) is 2.37 CPU h, not the 3.6 of README's estimate from the quick runs'
+  4-trial units on the loaded machine; n = 10^5 is 1.7 of the 2.37 h. So the full bandgap protocol
+  is 2.4x the issue's target of 1 CPU h, and 70% of peak is NOT reached.
+- one step (``--steps``; GFLOP/s of forward + backward, % of the 2048^2 peak): T = 25: batch 64
+  8.70 ms, 27.8 GFLOP/s (25%); 128: 34.6 (31%); 256: 40.7 (36%); 512: 45.7 (41%). T = 4: batch 64
+  2.62 ms, 14.7 GFLOP/s (13%) up to 37.1 (33%) at 512. A whole unit runs below its step rate
+  (18.8 vs 27.8) because of the validation passes (n = 10^4: 2.8 M replica-rows forward against
+  17.7 M forward and backward, about 5% of the FLOPs), the per-round Python work and the replicas dropped by early stopping (fewer rows per kernel call).
+
+Where a step's time goes (profile, 50 steps, T = 25, batch 64; self CPU time): the batched matmuls
+43% (three bmm of the backward pass 24%, two baddbmm of the forward pass 20%: in the step they run
+at 35-65 GFLOP/s, below the 64-81 GFLOP/s of the same shapes timed alone); the fused AdamW 14%
+(one pass over 25 x 25k parameters and their moments); SiLU forward and backward 11%; the other
+elementwise work (standardize: sub, mul, clamp; the output layer's product and sum; the loss) 14%;
+copies 3%; the gather of the minibatch rows 3%. At T = 4 (an earlier profile) the step is
+overhead-bound: its matmuls are 32 MFLOP, 0.3-0.4 ms at peak, against 2.6 ms a step.
+
+What this means: with eager PyTorch kernels on this CPU the per-replica products (64 x 132 x 128)
+are too small for the gemm to reach its large-matrix rate, and a third of each step is elementwise
+work and the optimizer, which no matmul speed-up removes. Seventy per cent of peak would need
+larger products (a batch of 512 gives 41%, and changes the numbers: a new model version, measured
+at equal accuracy first; at T = 4 and n = 3*10^4 a batch of 256 with lr 3e-3 trained the unit in
+79 against 115 CPU s, test MAE 0.6088 vs 0.6053 eV over 4 trials: two runs one after the other,
+not side by side, so an indication only) and fused elementwise kernels
+(torch.compile's CPU backend or a hand-written kernel; not tried: recompilation as replicas drop out
+of the stack, and bit-equality across block sizes, would have to be re-established).
 """
 
 from __future__ import annotations
@@ -411,6 +430,64 @@ def profile_unit(block, params: dict, name: str) -> None:
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
 
 
+def step_report(args) -> None:
+    """One training step of the ``mlp`` (gather, standardize, forward, backward, fused AdamW) at the
+    bandgap shapes (d = 132, 132 -> 128 -> 64 -> 1), for replicas x batch in a grid, with the matmul
+    peak measured in the same run: where the time of a step goes once the run's bookkeeping
+    (validation, early stopping, the Python loop over rounds) is taken out, and how much a larger
+    batch would buy. Ends with the torch profiler's table of one shape (``--steps-profile GxB``)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from s2rbench_plugins.models import _network as net
+
+    torch.set_num_threads(1)
+    d, n, hidden = 132, 10_000, [128, 64]
+    flop_row = sum(a * b for a, b in zip([d, *hidden], [*hidden, 1])) * 2 * 3  # forward + backward
+    peak = matmul_peak(d, tuple(hidden), 64, (4, 25))
+    print(f"\n== fp32 matmul peak, 1 thread, load avg {os.getloadavg()[0]:.1f}")
+    for k, v in peak.items():
+        print(f"  {k:<40} {v:7.1f} GFLOP/s")
+    ref = max(peak.values())
+
+    def make(G: int, B: int):
+        gen = torch.Generator().manual_seed(0)
+        X = torch.randn(n, d, generator=gen)
+        P = [q.clone().requires_grad_(True) for q in net.init_params(np.arange(G), [d, *hidden, 1], "cpu")]
+        opt = net.AdamW(P, lr=1e-3, weight_decay=1e-2, fused=True)
+        mu, isd = torch.zeros(G, 1, d), torch.ones(G, 1, d)
+        act = net.activation("silu")
+        idx = torch.randint(0, n, (G, B), generator=gen)
+        y = torch.randn(G, B, generator=gen)
+
+        def step() -> None:
+            xs = net.standardize(net.gather_rows(X, idx), mu, isd, False, 5.0)
+            (net.forward(opt.params, xs, act) - y).square().mean(1).sum().backward()
+            opt.step()
+
+        return step
+
+    print(f"\n{'replicas':>8} {'batch':>6} {'ms/step':>8} {'GFLOP/s':>8} {'% peak':>7} {'us/row':>7}")
+    for G in (4, 25):
+        for B in (64, 128, 256, 512):
+            step = make(G, B)
+            step()
+            k = max(10, 4000 // (G * B // 16))
+            c0 = time.process_time()
+            for _ in range(k):
+                step()
+            ms = (time.process_time() - c0) / k * 1e3
+            rate = G * B * flop_row / ms / 1e6
+            print(f"{G:8d} {B:6d} {ms:8.2f} {rate:8.1f} {100 * rate / ref:6.0f}% {1e3 * ms / (G * B):7.2f}", flush=True)
+    G, B = (int(v) for v in args.steps_profile.split("x"))
+    step = make(G, B)
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(50):
+            step()
+    print(f"\n== profile of 50 steps, {G} replicas x batch {B}")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=20)
@@ -452,7 +529,16 @@ def main() -> None:
     ap.add_argument("--no-current", action="store_true", help="with --bandgap: only the --variant sets")
     ap.add_argument("--profile-only", action="store_true", help="with --bandgap: only the profiles, of every variant")
     ap.add_argument("--profile", action="store_true", help="with --bandgap: torch profiler of the first unit")
+    ap.add_argument(
+        "--steps",
+        action="store_true",
+        help="instead: one training step at the bandgap shapes, replicas x batch in a grid, with the peak",
+    )
+    ap.add_argument("--steps-profile", default="25x64", metavar="GxB", help="with --steps: the shape to profile")
     args = ap.parse_args()
+    if args.steps:
+        step_report(args)
+        return
     if args.bandgap:
         import ast
 
