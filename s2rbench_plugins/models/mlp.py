@@ -221,10 +221,11 @@ log = logging.getLogger(__name__)
 
 #: pretrained weights of recent (simulated table, trials, hyperparameters), see `MLP._pretrain`
 _PRETRAINED: collections.OrderedDict[str, tuple[list, tuple]] = collections.OrderedDict()
-#: the memo's bound, in bytes of weights and scalers (not a count of entries): a full protocol has
-#: 28 units or more (7 sizes x 4 trial blocks), and comparing strategies in one process
-#: (benchmarks/run_strategies.py --full) runs all units of one model before the next, so a bound of
-#: 16 entries evicted every unit before the next model asked for it and each strategy pretrained
+#: the memo's bound, in bytes of weights and scalers (not a count of entries): bandgap's full
+#: protocol pretrains 28 units (7 sizes x 4 blocks of 25 trials; chi and polymer-density 14, in
+#: blocks of 50), and comparing strategies in one process (benchmarks/run_strategies.py --full
+#: without --by-size) runs all units of one model before the next, so the former bound of 16
+#: entries evicted bandgap's units before the next model asked for them and each strategy pretrained
 #: again. One entry is small: 25 replicas of a 132-128-64-1 network and their scalers are 2.6 MB.
 _PRETRAINED_MAX_BYTES = 512 * 2**20
 

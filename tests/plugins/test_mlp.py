@@ -365,8 +365,8 @@ def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
 
 
 def test_pretraining_memo_is_bounded_by_bytes_not_by_a_count_of_units(monkeypatch):
-    """A full protocol's units (28 and more) all stay in the memo, so that strategies compared in one
-    process pretrain each unit once; the bound is on bytes: past it, the oldest entries go first."""
+    """All of a full protocol's units (bandgap: 28) stay in the memo, so that strategies compared in
+    one process pretrain each unit once; the bound is on bytes: past it, the oldest entries go first."""
     block, _, _ = make_block(T=2, n=60, m=30)
     mlp_plugin._PRETRAINED.clear()
     for s in range(30):
