@@ -534,6 +534,33 @@ def test_a_forged_prediction_is_caught_by_reproduction(sub_a):
     )
 
 
+def test_the_reproduced_block_follows_the_protocol_not_the_entry(sub_a, sub_b):
+    """Every entry of one protocol re-runs the same block (strategies that share a pretraining then
+    share it in a batch reproduction); editing an entry's name or text cannot move it, a new seed can."""
+    from types import SimpleNamespace
+
+    from s2rbench.leaderboard.reproduce import protocol_key, sample
+
+    def many(sub, **protocol):  # 40 trials in blocks of 1, so that the pick has 40 places to go
+        d = copy.deepcopy(sub)
+        d["results"]["trials"] = list(range(40))
+        d["protocol"].update(protocol)
+        return d
+
+    card = SimpleNamespace(protocol=SimpleNamespace(trial_block=1))
+    a, b = many(sub_a), many(sub_b)
+    assert a["model"]["hyperparameters"] != b["model"]["hyperparameters"] and a["protocol"] == b["protocol"]
+    assert S.content_hash(a) != S.content_hash(b)
+    assert sample(a, card) == sample(b, card)  # two entries, one protocol: one block
+    renamed = copy.deepcopy(a)
+    renamed["name"], renamed["description"] = "Another name", "other words"
+    assert sample(renamed, card) == sample(a, card)
+    keys = {protocol_key(many(sub_a, seed=seed)) for seed in range(8)}
+    picks = {sample(many(sub_a, seed=seed), card)[1][1] for seed in range(8)}
+    assert len(keys) == 8 and len(picks) > 1  # the protocol does choose the block
+    assert all(len(u[1]) == 1 for u in sample(a, card))
+
+
 def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub_b):
     res = CliRunner().invoke(cli, ["leaderboard", "reproduce", sub_a["id"], "--root", str(two), "--record"])
     assert res.exit_code == 0, res.output
