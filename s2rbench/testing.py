@@ -19,7 +19,8 @@ What is checked (docs/plugins.md, "The check kit", says why each matters):
   (simulated targets outside every trial's pretraining rows, and one trial's data for another
   trial: trials of a block are independent); n == 0 (the scratch baseline) works; non-finite
   inputs give an `S2RBenchError` or finite output, never another exception; the model pickles and
-  the copy predicts the same numbers.
+  the copy predicts the same numbers; a model that declares ``trials_independent`` predicts a trial
+  trained alone bit for bit as within its block.
 - featurizers: the matrix has one row per input and ``len(feature_names())`` columns; canonicalize
   is idempotent; an invalid input becomes a NaN row and is listed; featurizing two halves gives
   the rows of the whole (the harness may featurize in chunks); it pickles.
@@ -244,6 +245,25 @@ def check_model_pickles(model: Model) -> None:
     )
 
 
+def check_model_trial_alone_equals_trial_in_block(model: Model) -> None:
+    """Only for a model that declares ``trials_independent`` (the harness then runs it one trial
+    per unit): the last trial of the kit's block, trained alone, predicts bit for bit what it
+    predicts within the block."""
+    block = _block_for(model)
+    base = _predict(_fast(model), block)
+    k = block.n_trials - 1
+    alone = _replace(
+        block,
+        **{f: getattr(block, f)[k : k + 1] for f in ("sim_idx", "train_idx", "train_mask", "y_train", "seeds")},
+    )
+    out = _predict(_fast(model), alone)
+    assert out.shape == (1, len(block.X_real)) and np.array_equal(base[k], out[0]), (
+        f"{_label(model)}: trial {k} trained alone predicts other numbers than within its block "
+        f"(max diff {np.nanmax(np.abs(base[k] - out[-1])):.3g}); a model whose trials share work must not declare "
+        "trials_independent"
+    )
+
+
 MODEL_CHECKS: tuple[Check, ...] = (
     check_model_output_shape,
     check_model_scratch_baseline,
@@ -450,6 +470,8 @@ SAMPLER_CHECKS: tuple[Check, ...] = (
 def checks_for(obj: Any) -> tuple[Check, ...]:
     """The checks that apply to `obj` (a model, featurizer or sampler instance)."""
     if isinstance(obj, Model):
+        if getattr(obj, "trials_independent", False):
+            return (*MODEL_CHECKS, check_model_trial_alone_equals_trial_in_block)
         return MODEL_CHECKS
     if isinstance(obj, Featurizer):
         return FEATURIZER_CHECKS

@@ -195,6 +195,13 @@ class Model:
     #: True for a model that trains a block's trials in groups that fit in memory (see
     #: `state_bytes`): the harness then needs room for one trial's ``per_trial`` at least, not T
     chunks_replicas: bool = False
+    #: True for a model that trains the trials of a block one after another, each from its own
+    #: seed and rows only, so that a trial's predictions are the same bit for bit whether it is
+    #: trained alone or within any block (the check kit tests it). The harness then runs the model
+    #: one trial per unit: a stopped run loses at most one trial's work, and ``--workers`` can train
+    #: the trials of one n side by side. (A batched ensemble that shares work across a block keeps
+    #: it False and gets blocks of the card's ``trial_block``.)
+    trials_independent: bool = False
     #: per trial of the last `fit_predict`: what the model's validation selected (see above)
     selected: list[dict[str, Any] | None] | None = None
 

@@ -285,7 +285,7 @@ def _run_locked(s: RunSettings) -> RunResult:
             pr["sizes"],
             pr["m_grid"],
             int(pr["trials"]),
-            p.trial_block,
+            1 if getattr(s.model, "trials_independent", False) else p.trial_block,
             s.seed,
             store.done_keys(),
             sampler=s.sampler.name,

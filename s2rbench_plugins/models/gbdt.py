@@ -86,6 +86,8 @@ def _finite_or_nan(X: np.ndarray) -> np.ndarray:
 
 class _GBDT(Model):
     version = "1"
+    #: each trial's boosters are trained alone from its seed: the harness runs one trial per unit
+    trials_independent = True
     defaults: dict[str, Any] = {
         "learning_rate": 0.05,
         "num_leaves": 31,

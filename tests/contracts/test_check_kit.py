@@ -88,6 +88,15 @@ class _CrashesOnNaN(_Mean):
         return super().fit_predict(block)
 
 
+class _BlockSized(_Mean):
+    """Declares independent trials, but its numbers depend on how many trials share the block."""
+
+    trials_independent = True
+
+    def fit_predict(self, block):
+        return super().fit_predict(block) + 1e-3 * block.n_trials
+
+
 class _WrongShape(_Mean):
     def fit_predict(self, block):
         return super().fit_predict(block).T
@@ -102,11 +111,18 @@ class _WrongShape(_Mean):
         (_Coupled(), "trials of a block must be independent"),
         (_CrashesOnNaN(), "non-finite inputs raised ValueError"),
         (_WrongShape(), "expected (T, M)"),
+        (_BlockSized(), "trained alone predicts other numbers than within its block"),
     ],
 )
 def test_the_model_checks_catch_what_they_name(model, fragment):
     with pytest.raises(AssertionError, match=re.escape(fragment)):
         testing.check_model(model)
+
+
+def test_the_trial_alone_check_applies_exactly_to_models_that_declare_independent_trials():
+    assert testing.check_model_trial_alone_equals_trial_in_block not in testing.checks_for(_Mean())
+    assert testing.check_model_trial_alone_equals_trial_in_block in testing.checks_for(_BlockSized())
+    testing.check_model_trial_alone_equals_trial_in_block(_Mean())  # a model without shared work passes it
 
 
 def test_a_correct_model_passes_and_s2rbench_errors_are_allowed_on_non_finite_inputs():

@@ -84,6 +84,27 @@ def test_a_grid_grown_one_size_at_a_time_is_the_grid_run_at_once(tmp_path):
     assert grown.config["protocol"] == once.config["protocol"]
 
 
+def test_a_model_with_independent_trials_runs_one_trial_per_unit_with_the_same_rows(tmp_path, monkeypatch):
+    """``trials_independent`` changes the scheduling (units of one trial: resumable per trial, and
+    parallel over ``--workers``), never the numbers."""
+    blocks = CountingExecutor()
+    a = sweep.run("synthetic", out=tmp_path / "a", executor=blocks, **FAST).results
+    assert {len(u.trials) for u in blocks.ran} == {4}
+    monkeypatch.setattr(type(get_model("ridge")), "trials_independent", True)
+    single = CountingExecutor()
+    b = sweep.run("synthetic", out=tmp_path / "b", executor=single, **FAST).results
+    assert [len(u.trials) for u in single.ran] == [1] * (5 * 4)  # scratch + 4 sizes, 4 trials each
+    cols = ["n", "m", "trial", "seed", "mae", "rmse", "n_test"]
+    x, y = (r.sort_values(["n", "trial"])[cols].reset_index(drop=True) for r in (a, b))
+    pd.testing.assert_frame_equal(x, y)
+    # a stopped run keeps every finished trial: a crash after 6 units loses nothing of them
+    crashing = CountingExecutor(fail_after=6)
+    with pytest.raises(RuntimeError):
+        sweep.run("synthetic", out=tmp_path / "c", executor=crashing, **FAST)
+    with Store(tmp_path / "c") as store:
+        assert len(store.results()) == 6
+
+
 def test_resume_refuses_another_configuration(tmp_path):
     out = tmp_path / "r"
     sweep.run("synthetic", out=out, **FAST)
