@@ -257,9 +257,12 @@ def check_model_trial_alone_equals_trial_in_block(model: Model) -> None:
         **{f: getattr(block, f)[k : k + 1] for f in ("sim_idx", "train_idx", "train_mask", "y_train", "seeds")},
     )
     out = _predict(_fast(model), alone)
-    assert out.shape == (1, len(block.X_real)) and np.array_equal(base[k], out[0]), (
+    assert out.shape == (1, len(block.X_real)), (
+        f"{_label(model)}: a block of one trial gave predictions of shape {out.shape}, expected (1, M)"
+    )
+    assert np.array_equal(base[k], out[0]), (
         f"{_label(model)}: trial {k} trained alone predicts other numbers than within its block "
-        f"(max diff {np.nanmax(np.abs(base[k] - out[-1])):.3g}); a model whose trials share work must not declare "
+        f"(max diff {np.nanmax(np.abs(base[k] - out[0])):.3g}); a model whose trials share work must not declare "
         "trials_independent"
     )
 
