@@ -561,6 +561,32 @@ def test_the_reproduced_block_follows_the_protocol_not_the_entry(sub_a, sub_b):
     assert all(len(u[1]) == 1 for u in sample(a, card))
 
 
+def test_a_model_with_independent_trials_reproduces_one_trial_as_its_run_trained_it(sub_a, monkeypatch):
+    """Such a model ran one trial per unit, so reproduction re-runs one trial (not the card's block
+    of 25: for the roost-small quick entry that is ~24 CPU min instead of ~1.6 h)."""
+    from types import SimpleNamespace
+
+    from s2rbench.leaderboard.reproduce import reproduce, sample
+    from s2rbench.plugins import get_model
+    from s2rbench.tasks import get_task
+
+    d = copy.deepcopy(sub_a)
+    d["results"]["trials"] = list(range(40))
+    card25 = SimpleNamespace(protocol=SimpleNamespace(trial_block=25))
+    assert [len(u[1]) for u in sample(d, card25)] in ([25, 25], [15, 15])
+    alone = sample(d, card25, independent=True)
+    assert [len(u[1]) for u in alone] == [1, 1] and alone[0][1] == alone[1][1] and alone[0][1][0] in range(40)
+
+    card = get_task("synthetic")
+    assert len(sub_a["results"]["trials"]) > 1 and card.protocol.trial_block > 1
+    monkeypatch.setattr(type(get_model(sub_a["model"]["name"])), "trials_independent", True, raising=False)
+    rep = reproduce(sub_a, card)
+    assert rep.reproduced, rep.problems
+    assert [len(u["trials"]) for u in rep.units] == [1, 1] and rep.describe().endswith(
+        f"trial {rep.units[0]['trials'][0]}"
+    )
+
+
 def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub_b):
     res = CliRunner().invoke(cli, ["leaderboard", "reproduce", sub_a["id"], "--root", str(two), "--record"])
     assert res.exit_code == 0, res.output
