@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..errors import S2RBenchError
 from ..laws.jsonable import jsonable
+from ..sweep.identity import filled_hyperparameters
 from ..sweep.store import Store
 from .lawcheck import law_verdict
 from .summary import Summary, summarize_rows
@@ -192,7 +193,8 @@ def compare(run_dirs: Sequence[str | os.PathLike], *, m: int | None = None, n_bo
             raise S2RBenchError(
                 f"run {d} holds no results at m={m} (it has m in {sorted(set(r['m'].tolist()))}); pass --m with a value every run holds"
             )
-    factors = [k for k in FACTORS + SECONDARY if len({_canon(c.get(k)) for c in configs}) > 1]
+    keyed = [{**c, "hyperparameters": filled_hyperparameters(c)} for c in configs]
+    factors = [k for k in FACTORS + SECONDARY if len({_canon(c.get(k)) for c in keyed}) > 1]
     primary = [k for k in factors if k in FACTORS]
     notes: list[str] = []
     if not factors:

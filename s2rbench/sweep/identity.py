@@ -84,10 +84,35 @@ def _refuse(run_dir: Any, key: str, old: Any, new: Any, extend_hint: bool) -> S2
     )
 
 
+def filled_hyperparameters(config: dict[str, Any]) -> Any:
+    """The run's hyperparameters, with any key it lacks taken from the installed model's defaults
+    when that model is the version the run was made with.
+
+    Why: a plugin may add an opt-in hyperparameter within a version only if its default reproduces
+    the version's numbers (``mlp``'s pretraining levers, issue 20), so a run recorded before the key
+    existed ran at that default. Without the fill such a run could not be resumed or extended (its
+    stored hyperparameters would differ from the call's), and `compare` would report every such
+    pair of runs as differing in hyperparameters. Another version's defaults say nothing about the
+    run, and an uninstalled model has none to give: the recorded set is then kept as it is."""
+    hp = config.get("hyperparameters")
+    if not isinstance(hp, dict):
+        return hp
+    try:
+        from ..plugins import get_model
+
+        model = get_model(str(config.get("model")))
+    except Exception:  # an uninstalled or unknown model: what was recorded is all there is
+        return hp
+    if str(model.version) != str(config.get("model_version")):
+        return hp
+    return {**json.loads(_canon(model.hyperparameters)), **hp}
+
+
 def check_partial(run_dir: Any, old: dict[str, Any] | None, partial: dict[str, Any]) -> None:
     """Refuse early (before any data is loaded) a top-level identity field that already differs."""
     if not old:
         return
+    old = {**old, "hyperparameters": filled_hyperparameters(old)}
     for k in IDENTITY_KEYS:
         if k in partial and k in old and _canon(old[k]) != _canon(partial[k]):
             raise _refuse(run_dir, k, old[k], partial[k], False)
@@ -105,6 +130,8 @@ def reconcile(
     it existed) is not compared."""
     if not old:
         return new, None
+    if "hyperparameters" in old:
+        old = {**old, "hyperparameters": filled_hyperparameters(old)}
     for k in IDENTITY_KEYS:
         if _canon(old.get(k)) != _canon(new.get(k)):
             raise _refuse(run_dir, k, old.get(k), new.get(k), False)

@@ -294,6 +294,8 @@ class AdamW:
         self.m = [torch.zeros_like(q) for q in params]
         self.v = [torch.zeros_like(q) for q in params]
         self.t = 0
+        #: optional schedule: the scalar learning rate of step t (1, 2, ...), set before each step
+        self.lr_at: Callable[[int], float] | None = None
         lr_arr = np.asarray(lr, dtype=np.float64)
         self.scalar_lr = lr_arr.ndim == 0
         if self.scalar_lr:
@@ -309,6 +311,8 @@ class AdamW:
         torch = torch_module()
         with torch.no_grad():
             self.t += 1
+            if self.lr_at is not None and self.scalar_lr:
+                self.lr = float(self.lr_at(self.t))
             if self.fused_ids:
                 f = self.fused_ids
                 torch._foreach_add_(self._steps, 1.0)
@@ -359,6 +363,17 @@ class AdamW:
         self.v = [a[keep_t].clone() for a in self.v]
         if not self.scalar_lr:
             self._lr = self._lr[keep_t]
+
+
+def cosine_lr(peak: float, total_steps: int) -> Callable[[int], float]:
+    """``peak * (1 + cos(pi * (t - 1) / total)) / 2`` for step t = 1 .. total (then 0): the first
+    step takes the peak rate, the schedule reaches 0 after ``total`` steps."""
+    total = max(int(total_steps), 1)
+
+    def lr_at(t: int) -> float:
+        return 0.5 * peak * (1.0 + math.cos(math.pi * min(t - 1, total) / total))
+
+    return lr_at
 
 
 def scalers(X: np.ndarray, rows: np.ndarray, y: np.ndarray, mask: np.ndarray):

@@ -247,6 +247,10 @@ def pick_lowest(losses: np.ndarray) -> int:
     return int(np.argmin(np.where(np.isfinite(losses), losses, np.inf))) if np.isfinite(losses).any() else 0
 
 
+#: pretraining learning-rate schedules (``pretrain_schedule``); see "Pretraining levers" in the module docstring
+PRETRAIN_SCHEDULES = ("constant", "cosine")
+
+
 class MLP(Model):
     name = "mlp"
     version = "4"
@@ -271,6 +275,9 @@ class MLP(Model):
         "precision": "fp32",
         "input_clip": 5.0,
         "optimizer": "fused",
+        "pretrain_schedule": "constant",
+        "pretrain_lr": 0.0,
+        "pretrain_batch_size": 0,
     }
     param_specs: dict[str, ParamSpec] = {
         "hidden": ParamSpec(int, low=1, high=65536, sequence=True, max_len=32, doc="layer widths"),
@@ -296,6 +303,13 @@ class MLP(Model):
         "precision": ParamSpec(str, choices=net.PRECISIONS),
         "input_clip": ParamSpec(float, low=0.0, doc="0: no clipping"),
         "optimizer": ParamSpec(str, choices=("fused", "foreach")),
+        "pretrain_schedule": ParamSpec(
+            str,
+            choices=PRETRAIN_SCHEDULES,
+            doc="pretraining learning rate: constant, or a cosine decay to 0 over pretrain_epochs rounds",
+        ),
+        "pretrain_lr": ParamSpec(float, low=0.0, doc="pretraining learning rate (peak); 0: lr"),
+        "pretrain_batch_size": ParamSpec(int, low=0, high=2**20, doc="pretraining minibatch; 0: batch_size"),
     }
     #: fast settings for the check kit (s2rbench.testing): a tiny network, a few epochs
     check_params: dict[str, Any] = {
@@ -342,6 +356,15 @@ class MLP(Model):
         for key in ("batch_size", "min_steps_per_epoch"):
             if int(p[key]) < 1:
                 raise S2RBenchError(f"mlp: {key} must be >= 1, got {p[key]!r}")
+        if p.get("pretrain_schedule", "constant") not in PRETRAIN_SCHEDULES:
+            raise S2RBenchError(
+                f"mlp: pretrain_schedule must be one of {', '.join(PRETRAIN_SCHEDULES)}, got {p['pretrain_schedule']!r}"
+            )
+        if not float(p.get("pretrain_lr", 0.0)) >= 0.0 or int(p.get("pretrain_batch_size", 0)) < 0:
+            raise S2RBenchError(
+                "mlp: pretrain_lr and pretrain_batch_size must be >= 0 (0: lr and batch_size), "
+                f"got {p.get('pretrain_lr')!r} and {p.get('pretrain_batch_size')!r}"
+            )
         for key, low in (
             ("pretrain_epochs", 0),
             ("finetune_epochs", 0),
@@ -422,7 +445,7 @@ class MLP(Model):
         sizes = [d, *widths, 1]
         weights = sum(fi * fo + fo for fi, fo in zip(sizes[:-1], sizes[1:]))
         J = len(self.finetune_grid()) if n > 0 else 1  # fine-tuning candidates: J replicas per trial
-        rows = int(p["batch_size"]) + min(max(n, m, n_real), net.CHUNK)
+        rows = max(int(p["batch_size"]), int(p.get("pretrain_batch_size") or 0)) + min(max(n, m, n_real), net.CHUNK)
         per_trial += 4 * max(5, 1 + 5 * J) * weights + 4 * 3 * J * rows * (d + sum(widths))
         return int(once), int(per_trial)
 
@@ -512,6 +535,9 @@ class MLP(Model):
         "precision",
         "input_clip",
         "optimizer",
+        "pretrain_schedule",
+        "pretrain_lr",
+        "pretrain_batch_size",
     )
 
     def _pretrain(self, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tuple[list, tuple]:
@@ -550,9 +576,11 @@ class MLP(Model):
                 seeds,
                 stage=1,
                 dev=dev,
-                lr=float(p["lr"]),
+                lr=float(p.get("pretrain_lr") or 0.0) or float(p["lr"]),
                 epochs=int(p["pretrain_epochs"]),
                 patience=int(p["pretrain_patience"]),
+                batch=int(p.get("pretrain_batch_size") or 0) or int(p["batch_size"]),
+                schedule=str(p.get("pretrain_schedule", "constant")),
             )
             hit = _PRETRAINED[key] = ([q.detach().clone() for q in params], scal)
             while len(_PRETRAINED) > 1 and _memo_bytes() > _PRETRAINED_MAX_BYTES:
@@ -562,15 +590,40 @@ class MLP(Model):
         params, scal = hit
         return [q.clone() for q in params], tuple(np.array(a, copy=True) for a in scal)
 
-    def _train_stage(self, params, X, rows, y, mask, scal, seeds, *, stage, dev, lr, epochs, patience):
+    def _train_stage(
+        self,
+        params,
+        X,
+        rows,
+        y,
+        mask,
+        scal,
+        seeds,
+        *,
+        stage,
+        dev,
+        lr,
+        epochs,
+        patience,
+        batch: int | None = None,
+        schedule: str = "constant",
+    ):
         """Train replicas (stacked params, leading dim G) on rows[k][mask[k]] of the shared matrix X;
-        return the per-replica best parameters."""
+        return the per-replica best parameters. ``batch``: the minibatch (None: ``batch_size``);
+        ``schedule="cosine"``: the (scalar) ``lr`` decays as a cosine from its value to 0 over
+        ``epochs`` rounds, step by step (a function of the step count alone, shared by every
+        replica, so a trial's numbers still do not depend on its block)."""
         torch = net.torch_module()
         p = self.params
         act = net.activation(p["activation"])
         G = rows.shape[0]
         st = net.Stage(
-            mask, seeds, stage, float(p["val_fraction"]), int(p["batch_size"]), int(p["min_steps_per_epoch"])
+            mask,
+            seeds,
+            stage,
+            float(p["val_fraction"]),
+            int(p["batch_size"]) if batch is None else int(batch),
+            int(p["min_steps_per_epoch"]),
         )
         mu, isd, ymu, ysd = scal
         y_std = np.where(mask, (y - ymu[:, None]) / ysd[:, None], 0.0)
@@ -612,6 +665,10 @@ class MLP(Model):
             weight_decay=float(p["weight_decay"]),
             fused=p.get("optimizer", "fused") == "fused",
         )
+        if schedule == "cosine":
+            if lr_arr.ndim != 0:
+                raise S2RBenchError("mlp: a cosine schedule needs one learning rate, not a grid")
+            opt.lr_at = net.cosine_lr(float(lr_arr), epochs * st.steps)
         wait = np.zeros(G, dtype=np.int64)
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
         start_loss = best_loss.copy()

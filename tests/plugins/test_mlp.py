@@ -420,3 +420,50 @@ def test_torch_imported_by_the_first_fit_gets_the_units_thread_limit():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["1", "1"]
+
+
+def test_pretraining_levers_are_opt_in_recorded_and_keep_trials_independent(monkeypatch):
+    """Issue 20's levers (``pretrain_schedule``, ``pretrain_lr``, ``pretrain_batch_size``): the
+    defaults are the version-4 path; the cosine schedule decays stage 1's rate step by step to 0 over
+    ``pretrain_epochs`` rounds and leaves fine-tuning's grid alone; the pretraining batch is stage 1's
+    only; and a trial still trains to the same numbers alone as in its block."""
+    from s2rbench_plugins.models import _network as net
+
+    f = net.cosine_lr(2e-3, 4)
+    assert [f(t) for t in (1, 3, 5, 9)] == pytest.approx([2e-3, 1e-3, 0.0, 0.0], abs=1e-12)
+    hp = MLP().hyperparameters
+    assert (hp["pretrain_schedule"], hp["pretrain_lr"], hp["pretrain_batch_size"]) == ("constant", 0.0, 0)
+    for bad in ({"pretrain_schedule": "linear"}, {"pretrain_lr": -1e-3}, {"pretrain_batch_size": -1}):
+        with pytest.raises(S2RBenchError, match=next(iter(bad))):
+            MLP(**bad)
+
+    rates: list[tuple[int, float]] = []  # (stage-1 optimizer id, lr) of every step taken with a scalar rate
+    step = net.AdamW.step
+
+    def spy(self):
+        step(self)
+        if self.scalar_lr:
+            rates.append((id(self), self.lr))
+
+    monkeypatch.setattr(net.AdamW, "step", spy)
+    block, _, _ = make_block(T=3, n=120, m=30)
+    kw = {**FAST, "pretrain_epochs": 6, "pretrain_patience": 100, "finetune_lr": (3e-4, 1e-3)}
+    plain = MLP(**kw)
+    plain.trace = []
+    base = plain.fit_predict(block)
+    # constant: every stage-1 step at lr (fine-tuning trains a grid: one rate per replica, not scalar)
+    assert {lr for _, lr in rates} == {plain.params["lr"]} and len({i for i, _ in rates}) == 1
+    assert {t[3] for t in plain.trace if t[0] == 1} == {plain.params["batch_size"]}
+    rates.clear()
+    lever = MLP(**kw, pretrain_schedule="cosine", pretrain_lr=4e-3, pretrain_batch_size=16)
+    lever.trace = []
+    mlp_plugin._PRETRAINED.clear()
+    got = lever.fit_predict(block)
+    lrs = [lr for _, lr in rates]
+    assert lrs[0] == pytest.approx(4e-3) and lrs == sorted(lrs, reverse=True) and lrs[-1] < 4e-3 * 0.01
+    assert {t[3] for t in lever.trace if t[0] == 1} == {16}
+    assert {t[3] for t in lever.trace if t[0] == 2} == {t[3] for t in plain.trace if t[0] == 2}
+    assert not np.allclose(got, base)
+    for k in range(3):
+        mlp_plugin._PRETRAINED.clear()
+        np.testing.assert_array_equal(lever.fit_predict(sub_block(block, [k]))[0], got[k])

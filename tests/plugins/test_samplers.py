@@ -524,6 +524,36 @@ def test_compare_detects_a_model_factor(runs):
     assert d["factor"] == ["hyperparameters"] and {r["pairs"] for r in d["per_n"] if r["run"] != d["reference"]} == {3}
 
 
+def test_compare_fills_a_hyperparameter_the_older_run_did_not_record(runs, tmp_path):
+    """A run made before a model gained an opt-in hyperparameter (same version, a default that
+    reproduces it: issue 20's pretraining levers of ``mlp``) does not differ in it from a new run."""
+    import shutil
+    import sqlite3
+
+    def edited(name: str, fn) -> str:
+        d = tmp_path / name
+        shutil.copytree(runs["random"], d)
+        with sqlite3.connect(d / "results.sqlite") as db:
+            cfg = json.loads(db.execute("select value from meta where key = 'config'").fetchone()[0])
+            fn(cfg)
+            db.execute("update meta set value = ? where key = 'config'", (json.dumps(cfg),))
+        return str(d)
+
+    dropped = sorted(set(cfg_hp(runs["random"])) - set(RIDGE))[0]  # a key the run left at its default
+    older = edited("older", lambda c: c["hyperparameters"].pop(dropped))
+    d = json.loads(CliRunner().invoke(cli, ["compare", str(runs["random"]), older, "--json", "--boot", "20"]).stdout)
+    assert d["factor"] == [] and any("same configuration" in n for n in d["notes"]), d
+    # another version: its defaults say nothing about the older run, so the gap is reported
+    other = edited("other", lambda c: (c["hyperparameters"].pop(dropped), c.update(model_version="0")))
+    d = json.loads(CliRunner().invoke(cli, ["compare", str(runs["random"]), other, "--json", "--boot", "20"]).stdout)
+    assert set(d["factor"]) == {"hyperparameters", "model_version"}, d
+
+
+def cfg_hp(run_dir) -> dict:
+    with Store(run_dir, create=False) as store:
+        return store.get_meta("config")["hyperparameters"]
+
+
 def test_compare_refuses_mismatched_runs(runs, toy_task, tmp_path):
     runner = CliRunner()
     toy = sweep.run(

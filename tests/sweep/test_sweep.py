@@ -114,6 +114,29 @@ def test_resume_refuses_another_configuration(tmp_path):
         sweep.run("synthetic", out=out, **{**FAST, "model_params": {**RIDGE, "alpha_finetune": 2.0}})
 
 
+def test_a_run_recorded_before_a_hyperparameter_existed_resumes_and_extends(tmp_path):
+    """A model may gain an opt-in hyperparameter within a version (its default reproduces the
+    version: ``mlp``'s pretraining levers); a run stored without the key ran at that default and is
+    resumed, not refused. A key set to another value, or another model version, is still refused."""
+    out = tmp_path / "r"
+    small = {**FAST, "sizes": FAST["sizes"][:2]}
+    sweep.run("synthetic", out=out, **small)
+    with Store(out) as store:
+        cfg = store.get_meta("config")
+        dropped = sorted(set(cfg["hyperparameters"]) - set(RIDGE))[0]  # a key the run left at its default
+        default = cfg["hyperparameters"].pop(dropped)
+        store.set_meta("config", cfg)
+    grown = sweep.run("synthetic", out=out, extend=True, **FAST)
+    assert grown.config["hyperparameters"][dropped] == default and len(grown.results) == 4 * (len(FAST["sizes"]) + 1)
+    with Store(out) as store:
+        cfg = store.get_meta("config")
+        cfg["hyperparameters"].pop(dropped)
+        cfg["model_version"] = "0"
+        store.set_meta("config", cfg)
+    with pytest.raises(S2RBenchError, match="different hyperparameters"):
+        sweep.run("synthetic", out=out, **FAST)
+
+
 def test_unit_is_pure_and_independent_of_block(tmp_path):
     prep = sweep.prepare("synthetic")
     model = get_model("ridge").with_params(**RIDGE)
