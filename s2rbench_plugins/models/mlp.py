@@ -196,6 +196,45 @@ the issue's target (α >= 0.06, R² >= 0.95, MAE <= 0.57 eV at 3·10⁴): the be
 nothing measurable (featurizing the simulated table takes seconds; the run time is the network's).
 Run directories: /work/runs/feat/{magpie,magpie-mean,ward,ward-mean}[-t8,-t16] (not in the repository).
 
+Pretraining levers (opt-in, issue 20; not adopted)
+--------------------------------------------------
+``pretrain_schedule`` ("constant" | "cosine": the pretraining rate decays as a cosine from
+``pretrain_lr`` to 0 over ``pretrain_epochs`` rounds, step by step, early stopping still on),
+``pretrain_lr`` (0: ``lr``) and ``pretrain_batch_size`` (0: ``batch_size``) change stage 1 only.
+Their defaults are version 4's path (same numbers, so the version stays 4, and a run recorded before
+they existed resumes and compares as equal: ``s2rbench.sweep.identity.filled_hyperparameters``).
+They exist to measure the issue's "full bandgap protocol in <= 1 CPU h at equal accuracy" before a
+version 5 adopts anything. Measured side by side in one process (``benchmarks/bench_ensemble.py
+--bandgap --units 8x100,...,8x100000 --variant ...``: 8 trials of bandgap, m = 200, seed 3, one
+thread, the other core busy; CPU s of the unit / mean test MAE in eV):
+
+=======  ===============  ==============================  =====================================
+n        version 4        cosine, 60 rounds from 2e-3     cosine, 60 rounds from 4e-3, batch 256
+=======  ===============  ==============================  =====================================
+10²      12.8 / 0.7859    10.6 / 0.7762                   9.3 / 0.7490
+10^2.5   9.4 / 0.7678     8.2 / 0.7831                    12.1 / 0.7791
+10³      9.9 / 0.7513     8.7 / 0.7449                    8.9 / 0.7394
+10^3.5   18.0 / 0.7077    12.9 / 0.7007                   13.1 / 0.7002
+10⁴      52.8 / 0.6629    38.7 / 0.6668                   27.1 / 0.6681
+10^4.5   144.4 / 0.6023   91.8 / 0.6062                   66.3 / 0.6003
+10⁵      744.4 / 0.5473   407.2 / 0.5737                  324.9 / 0.5669
+all      992 CPU s        578 (0.58x)                     462 (0.47x)
+=======  ===============  ==============================  =====================================
+
+Up to 3·10⁴ both levers keep the accuracy (within ±0.012 eV of version 4 at every n but 10², where
+they are better) at 0.46-0.73x the CPU time, and the batch of 256 lifts the training's FLOP rate
+from 16-20 to 22-26 GFLOP/s at n >= 10⁴. At n = 10⁵, the point that costs 70% of the full protocol,
+a 60-round budget loses 0.020-0.026 eV: version 4 pretrains ~130 rounds there (1.39 M
+replica-steps for 8 replicas), and the simulated validation score that early stopping watches is
+not what decides the real error (see bench_ensemble.py). Longer budgets
+give back less: in a second run (the same 8 trials at n = 3·10⁴, side by side) a batch of 256 at a
+constant 3e-3 with version 4's early stopping took 0.72x the CPU time for 0.6086 eV (+0.006), a
+150-round cosine from 4e-3 at batch 256 0.65x for 0.6072 (+0.005). (That run's n = 10⁵ units were
+stopped to free the cores for the gbdt-stack full protocol.) So no lever measured here reaches the
+issue's target: at the savings that keep the accuracy (0.65-0.72x at 3·10⁴, less at 10⁵, where the
+long pretraining is what the accuracy needs) the full protocol would take ~1.5-1.7 CPU h, not
+<= 1, and version 4 stays the default.
+
 Memory: a unit's T replicas are stacked when they fit in the device's free memory (the model's own
 estimate, ``MLP.state_bytes``, which the harness also uses to plan units; with a 20% margin); otherwise they train in consecutive groups
 of as many as fit (``last_groups`` records the group sizes). On a CPU this changes no number (see
