@@ -112,7 +112,8 @@ def check_partial(run_dir: Any, old: dict[str, Any] | None, partial: dict[str, A
     """Refuse early (before any data is loaded) a top-level identity field that already differs."""
     if not old:
         return
-    old = {**old, "hyperparameters": filled_hyperparameters(old)}
+    if "hyperparameters" in old:  # a store written before the field existed is not compared on it
+        old = {**old, "hyperparameters": filled_hyperparameters(old)}
     for k in IDENTITY_KEYS:
         if k in partial and k in old and _canon(old[k]) != _canon(partial[k]):
             raise _refuse(run_dir, k, old[k], partial[k], False)
