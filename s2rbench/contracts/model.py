@@ -263,3 +263,10 @@ def informative_columns(X_sim: np.ndarray, X_real: np.ndarray) -> np.ndarray:
         a, b = np.asarray(X_sim[0], np.float64), np.asarray(X_real[0], np.float64)
         v |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
     return np.flatnonzero(v)
+
+
+def trials_per_unit(model: Any, trial_block: int) -> int:
+    """How many trials one unit of work trains together: the card's ``trial_block``, or one for a
+    model that declares ``trials_independent``. The runner plans units by it, and a reproduction
+    re-runs a block of this size, so that both see the units the run itself trained."""
+    return 1 if getattr(model, "trials_independent", False) else max(1, int(trial_block))

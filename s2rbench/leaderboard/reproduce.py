@@ -96,14 +96,16 @@ def protocol_key(sub: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
 
 
-def sample(sub: dict[str, Any], card: Any, independent: bool = False) -> list[tuple[int, tuple[int, ...]]]:
+def sample(sub: dict[str, Any], card: Any, model: Any = None) -> list[tuple[int, tuple[int, ...]]]:
     """The (n, trial block) units re-run: smallest and largest n of one trial block, chosen by `protocol_key`.
 
-    ``independent``: the model declares ``trials_independent``, so the run's units, and the block
-    re-run, are single trials (see the module docstring).
+    The block has the size of the run's units (`trials_per_unit`): single trials for a ``model`` that
+    declares ``trials_independent`` (see the module docstring), else the card's ``trial_block``.
     """
+    from ..contracts.model import trials_per_unit
+
     trials = list(sub["results"]["trials"])
-    block = 1 if independent else max(1, int(card.protocol.trial_block))
+    block = trials_per_unit(model, card.protocol.trial_block)
     blocks = [tuple(trials[i : i + block]) for i in range(0, len(trials), block)]
     pick = blocks[int(protocol_key(sub)[:8], 16) % len(blocks)]
     sizes = sub["results"]["sizes"]
@@ -172,7 +174,7 @@ def reproduce(sub: dict[str, Any], card: Any, data_dir: Any = None) -> Reproduct
     )
     sizes = sub["results"]["sizes"]
     index = {t: i for i, t in enumerate(sub["results"]["trials"])}
-    for n, trials in sample(sub, card, independent=bool(getattr(model, "trials_independent", False))):
+    for n, trials in sample(sub, card, model):
         unit = WorkUnit(
             card.name,
             model.name,

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .. import limits
-from ..contracts.model import Model
+from ..contracts.model import Model, trials_per_unit
 from ..contracts.sampler import Sampler
 from ..errors import S2RBenchError
 from ..plugins import get_model, get_sampler, plugin_of
@@ -285,7 +285,7 @@ def _run_locked(s: RunSettings) -> RunResult:
             pr["sizes"],
             pr["m_grid"],
             int(pr["trials"]),
-            1 if getattr(s.model, "trials_independent", False) else p.trial_block,
+            trials_per_unit(s.model, p.trial_block),
             s.seed,
             store.done_keys(),
             sampler=s.sampler.name,

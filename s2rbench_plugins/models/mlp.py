@@ -395,15 +395,6 @@ class MLP(Model):
         for key in ("batch_size", "min_steps_per_epoch"):
             if int(p[key]) < 1:
                 raise S2RBenchError(f"mlp: {key} must be >= 1, got {p[key]!r}")
-        if p.get("pretrain_schedule", "constant") not in PRETRAIN_SCHEDULES:
-            raise S2RBenchError(
-                f"mlp: pretrain_schedule must be one of {', '.join(PRETRAIN_SCHEDULES)}, got {p['pretrain_schedule']!r}"
-            )
-        if not float(p.get("pretrain_lr", 0.0)) >= 0.0 or int(p.get("pretrain_batch_size", 0)) < 0:
-            raise S2RBenchError(
-                "mlp: pretrain_lr and pretrain_batch_size must be >= 0 (0: lr and batch_size), "
-                f"got {p.get('pretrain_lr')!r} and {p.get('pretrain_batch_size')!r}"
-            )
         for key, low in (
             ("pretrain_epochs", 0),
             ("finetune_epochs", 0),
@@ -484,7 +475,7 @@ class MLP(Model):
         sizes = [d, *widths, 1]
         weights = sum(fi * fo + fo for fi, fo in zip(sizes[:-1], sizes[1:]))
         J = len(self.finetune_grid()) if n > 0 else 1  # fine-tuning candidates: J replicas per trial
-        rows = max(int(p["batch_size"]), int(p.get("pretrain_batch_size") or 0)) + min(max(n, m, n_real), net.CHUNK)
+        rows = max(int(p["batch_size"]), int(p["pretrain_batch_size"])) + min(max(n, m, n_real), net.CHUNK)
         per_trial += 4 * max(5, 1 + 5 * J) * weights + 4 * 3 * J * rows * (d + sum(widths))
         return int(once), int(per_trial)
 
@@ -615,11 +606,11 @@ class MLP(Model):
                 seeds,
                 stage=1,
                 dev=dev,
-                lr=float(p.get("pretrain_lr") or 0.0) or float(p["lr"]),
+                lr=float(p["pretrain_lr"]) or float(p["lr"]),
                 epochs=int(p["pretrain_epochs"]),
                 patience=int(p["pretrain_patience"]),
-                batch=int(p.get("pretrain_batch_size") or 0) or int(p["batch_size"]),
-                schedule=str(p.get("pretrain_schedule", "constant")),
+                batch=int(p["pretrain_batch_size"]) or int(p["batch_size"]),
+                schedule=str(p["pretrain_schedule"]),
             )
             hit = _PRETRAINED[key] = ([q.detach().clone() for q in params], scal)
             while len(_PRETRAINED) > 1 and _memo_bytes() > _PRETRAINED_MAX_BYTES:

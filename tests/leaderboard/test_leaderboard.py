@@ -574,7 +574,7 @@ def test_a_model_with_independent_trials_reproduces_one_trial_as_its_run_trained
     d["results"]["trials"] = list(range(40))
     card25 = SimpleNamespace(protocol=SimpleNamespace(trial_block=25))
     assert [len(u[1]) for u in sample(d, card25)] in ([25, 25], [15, 15])
-    alone = sample(d, card25, independent=True)
+    alone = sample(d, card25, SimpleNamespace(trials_independent=True))
     assert [len(u[1]) for u in alone] == [1, 1] and alone[0][1] == alone[1][1] and alone[0][1][0] in range(40)
 
     card = get_task("synthetic")
