@@ -11,6 +11,11 @@ trials of a quick run), so a quick protocol can show a direction, never signific
 
 Runs of different tasks, seeds or m are refused (one line). Runs whose real tables differ (e.g. two
 featurizers that drop different unparseable real rows) are compared without the paired test.
+
+A run can also be given as an already-read `RunSource` (its configuration and rows): that is how the
+CLI compares a leaderboard submission file, whose raw per-trial rows stand in for a run directory,
+so a new run is compared with a published entry trial by trial (the layer that reads submissions is
+above this one, so it hands over the rows rather than this module reading the file).
 """
 
 from __future__ import annotations
@@ -46,6 +51,15 @@ SECONDARY = (
     "card_hash",
 )
 TEST = "Wilcoxon signed-rank (two-sided), paired by trial, vs the first run"
+
+
+@dataclass(frozen=True)
+class RunSource:
+    """A run already read: where it came from, its configuration and its stored rows (store columns)."""
+
+    path: Path
+    config: dict[str, Any]
+    rows: pd.DataFrame
 
 
 @dataclass
@@ -123,7 +137,9 @@ class Comparison:
         return importlib.import_module("s2rbench.report.compare").mae_table(self)
 
 
-def _load(run_dir: str | os.PathLike) -> tuple[dict[str, Any], pd.DataFrame]:
+def _load(run_dir: str | os.PathLike | RunSource) -> tuple[dict[str, Any], pd.DataFrame]:
+    if isinstance(run_dir, RunSource):
+        return run_dir.config, run_dir.rows
     with Store(run_dir, create=False) as store:
         return store.get_meta("config") or {}, store.results()
 
@@ -149,6 +165,7 @@ def _paired_p(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def _labels(configs: list[dict[str, Any]], keys: list[str], dirs: list[Path]) -> list[str]:
+    dirs = [d.with_suffix("") if d.suffix == ".json" else d for d in dirs]  # a submission: its id
     labels = []
     for cfg, d in zip(configs, dirs):
         parts = []
@@ -163,14 +180,19 @@ def _labels(configs: list[dict[str, Any]], keys: list[str], dirs: list[Path]) ->
     return labels
 
 
-def compare(run_dirs: Sequence[str | os.PathLike], *, m: int | None = None, n_boot: int = 1000) -> Comparison:
-    """Compare runs of one task, seed and m; the first is the reference of the paired tests."""
+def compare(
+    run_dirs: Sequence[str | os.PathLike | RunSource], *, m: int | None = None, n_boot: int = 1000
+) -> Comparison:
+    """Compare runs of one task, seed and m; the first is the reference of the paired tests.
+
+    Each run is a run directory or a `RunSource` (e.g. a leaderboard submission read by the CLI).
+    """
     if len(run_dirs) < 2:
         raise S2RBenchError("compare needs at least two run directories (RUN_DIR RUN_DIR...)")
-    dirs = [Path(d) for d in run_dirs]
+    dirs = [d.path if isinstance(d, RunSource) else Path(d) for d in run_dirs]
     if len({d.resolve() for d in dirs}) < len(dirs):
         raise S2RBenchError("the same run directory is given twice; compare different runs")
-    loaded = [_load(d) for d in dirs]
+    loaded = [_load(d) for d in run_dirs]
     configs = [c for c, _ in loaded]
     for key, what in (("task", "tasks"), ("seed", "seeds")):
         vals = [c.get(key) for c in configs]

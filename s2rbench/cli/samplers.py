@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 
 @click.command()
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--m",
     "m",
@@ -24,11 +24,13 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
     """Compare RUN_DIRS of one task, seed and m: fitted laws, MAE per n, a paired test per n.
 
     The first RUN_DIR is the reference of the paired test (Wilcoxon signed-rank, trials paired).
+    A leaderboard submission file (leaderboard/submissions/TASK/ID.json) can stand for a run: its
+    raw per-trial rows are compared like a run's.
     """
     from ..analysis.compare import compare as compare_runs
     from ..report.compare import plot
 
-    cmp = compare_runs(list(run_dirs), m=m, n_boot=boot)
+    cmp = compare_runs([_run_or_submission(p) for p in run_dirs], m=m, n_boot=boot)
     png = plot(cmp, out) if out else None
     if as_json:
         d = cmp.to_dict()
@@ -46,6 +48,24 @@ def compare(run_dirs, m, out, boot, as_json) -> None:
         click.echo(f"Note: {note}")
     if png:
         click.echo(f"plot: {png}")
+
+
+def _run_or_submission(path: str):
+    """A run directory as given, or a submission file read as a run (`s2rbench.leaderboard.as_run`)."""
+    from pathlib import Path
+
+    from ..errors import S2RBenchError
+
+    p = Path(path)
+    if p.is_dir() or not p.exists():
+        return p  # a run directory (a missing one gets the store's own error)
+    if p.suffix.lower() != ".json":
+        raise S2RBenchError(
+            f"{path} is a file, but compare takes run directories or leaderboard submission files (.json)"
+        )
+    from ..leaderboard.submission import as_run
+
+    return as_run(p)
 
 
 @click.command()

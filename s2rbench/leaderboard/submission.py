@@ -172,6 +172,38 @@ def summary_config(sub: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def as_run(path: str | Path):
+    """A submission file as a run to compare (`s2rbench.analysis.compare.RunSource`): its raw rows
+    and the configuration a run directory would hold, after the same bounded read, schema and shape
+    checks as `leaderboard check` (a file handed in is hostile until checked). One-line error else."""
+    from ..analysis.compare import RunSource
+
+    path = Path(path)
+    sub, err = load_json(path)
+    if err:
+        raise S2RBenchError(f"submission {path} {err}")
+    problems = schema_problems(sub) or structure_problems(sub)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise S2RBenchError(
+            f"submission {path} is not a valid leaderboard entry: {problems[0]}{more}; "
+            "`s2rbench leaderboard check` lists every problem"
+        )
+    config = summary_config(sub)
+    proto = sub["protocol"]
+    config.update(
+        {
+            "data": {"real": sub["data"].get("real"), "sim": sub["data"].get("sim")},
+            "split": proto.get("split"),
+            "exclude_overlap": proto.get("exclude_overlap"),
+            "sampler": (sub.get("sampler") or {}).get("name"),
+            "sampler_version": (sub.get("sampler") or {}).get("version"),
+            "submission": sub["id"],
+        }
+    )
+    return RunSource(path=path, config=config, rows=rows_frame(sub))
+
+
 def recompute(sub: dict[str, Any]):
     """The `s2rbench.analysis.Summary` of a submission's raw rows (fixed bootstrap, so reproducible)."""
     from ..analysis import summarize_rows

@@ -38,6 +38,14 @@ def fit_table(self: Comparison) -> list[dict[str, Any]]:
     return rows
 
 
+def _p_value(p: Any) -> str:
+    """A p-value as printed: below 1e-4 as a bound (100 paired trials give p ~ 1e-18, which `num`
+    would print as 0, and no test of trials gives p = 0)."""
+    if p is not None and np.isfinite(p) and p < 1e-4:
+        return "<1e-4"
+    return num(p)
+
+
 def mae_table(self: Comparison) -> list[dict[str, Any]]:
     out = []
     for n, grp in self.per_n.groupby("n", sort=True):
@@ -50,8 +58,9 @@ def mae_table(self: Comparison) -> list[dict[str, Any]]:
             r = r.iloc[0]
             cell = f"{num(r['mean'], 4)} ± {num(r['sem'], 2)}" if np.isfinite(r["sem"]) else num(r["mean"], 4)
             if e.label != self.reference and self.paired and r["pairs"] > 0:
-                p = num(r["p"])
-                cell += f" (Δ {'+' if r['diff'] > 0 else ''}{num(r['diff'])}, p={p}, better {int(r['wins'])}/{int(r['pairs'])})"
+                p = _p_value(r["p"])
+                p = p if p.startswith("<") else f"={p}"
+                cell += f" (Δ {'+' if r['diff'] > 0 else ''}{num(r['diff'])}, p{p}, better {int(r['wins'])}/{int(r['pairs'])})"
             row[e.label] = cell
         out.append(row)
     return out

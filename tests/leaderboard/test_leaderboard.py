@@ -766,3 +766,31 @@ def test_the_float32_fingerprint_ignores_last_bit_differences_of_a_computed_tabl
     assert fingerprint(frame) != fingerprint(nudged)
     assert fingerprint_f32(frame) == fingerprint_f32(nudged)
     assert fingerprint_f32(frame) != fingerprint_f32(frame.assign(target=frame["target"] * (1 + 1e-6)))
+
+
+def test_compare_takes_a_submission_file_as_the_run_it_was_made_from(two, run_dir, run_dir_b, sub_a, sub_b):
+    """A submission's raw rows stand in for its run: the same numbers, paired by trial; the file is
+    read with the same bounded, schema-checked read as the check, and a broken one is one Error line."""
+    file_a, file_b = _file(two, sub_a), _file(two, sub_b)
+    runner = CliRunner()
+    d = json.loads(runner.invoke(cli, ["compare", str(run_dir), str(file_a), "--json", "--boot", "20"]).stdout)
+    assert d["paired"] and d["factor"] == []  # the entry has its run's configuration
+    per_n = {(r["run"], r["n"]): r for r in d["per_n"]}
+    ref, sub = d["runs"][0]["run"], d["runs"][1]["run"]
+    for n in {r["n"] for r in d["per_n"]}:
+        assert per_n[(sub, n)]["mean"] == pytest.approx(per_n[(ref, n)]["mean"], rel=1e-12)
+        assert per_n[(sub, n)]["diff"] == pytest.approx(0.0, abs=1e-12) and per_n[(sub, n)]["p"] == 1.0
+    # two entries, and an entry against another run: the factor is what differs between them
+    d = json.loads(runner.invoke(cli, ["compare", str(file_a), str(file_b), "--json", "--boot", "20"]).stdout)
+    assert "hyperparameters" in d["factor"] and d["paired"]
+    mixed = json.loads(runner.invoke(cli, ["compare", str(file_a), str(run_dir_b), "--json", "--boot", "20"]).stdout)
+    assert [r["mean"] for r in mixed["per_n"]] == pytest.approx([r["mean"] for r in d["per_n"]], rel=1e-12)
+    # hostile or wrong files: one line each, no traceback
+    _edit(file_b, lambda s: s["results"].update(mae="forged"))
+    other = two / "notes.txt"
+    other.write_text("not a run")
+    for args, culprit in (([file_a, file_b], str(file_b)), ([file_a, other], str(other))):
+        res = runner.invoke(cli, ["compare", *map(str, args)])
+        lines = [line for line in res.output.splitlines() if line.strip()]
+        assert res.exit_code != 0 and "Traceback" not in res.output
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and culprit in lines[0], res.output
