@@ -164,6 +164,10 @@ def _paired_p(a: np.ndarray, b: np.ndarray) -> float | None:
         return None
 
 
+def _short(v: Any) -> str:
+    return str(v) if not isinstance(v, (dict, list, tuple)) else _canon(v)[:40]
+
+
 def _labels(configs: list[dict[str, Any]], keys: list[str], dirs: list[Path]) -> list[str]:
     dirs = [d.with_suffix("") if d.suffix == ".json" else d for d in dirs]  # a submission: its id
     labels = []
@@ -171,7 +175,12 @@ def _labels(configs: list[dict[str, Any]], keys: list[str], dirs: list[Path]) ->
         parts = []
         for k in keys:
             v = cfg.get(k)
-            parts.append(str(v) if not isinstance(v, (dict, list)) else _canon(v)[:40])
+            if isinstance(v, dict):  # e.g. hyperparameters: only the entries that differ between the runs
+                others = [c.get(k) if isinstance(c.get(k), dict) else {} for c in configs]
+                diff = [name for name in sorted(v) if len({_canon(o.get(name, "<unset>")) for o in others}) > 1]
+                parts.append(", ".join(f"{name}={_short(v[name])}" for name in diff) or "defaults")
+                continue
+            parts.append(str(v) if not isinstance(v, list) else _canon(v)[:40])
         labels.append(" · ".join(parts) if parts else d.name)
     if len(set(labels)) < len(labels):
         labels = [f"{lab} ({d.name})" if keys else d.name for lab, d in zip(labels, dirs)]
@@ -228,7 +237,7 @@ def compare(
     extra = [k for k in factors if k not in FACTORS]
     if primary and extra:
         notes.append(f"the runs also differ in {', '.join(extra)}")
-    labels = _labels(configs, primary or extra, dirs)
+    labels = _labels(keyed, primary or extra, dirs)
     # pairing: the same real table and split give each trial the same test rows
     split_keys = [
         (

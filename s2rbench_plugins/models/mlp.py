@@ -288,6 +288,8 @@ def pick_lowest(losses: np.ndarray) -> int:
 
 #: pretraining learning-rate schedules (``pretrain_schedule``); see "Pretraining levers" in the module docstring
 PRETRAIN_SCHEDULES = ("constant", "cosine")
+#: training losses (``pretrain_loss``, ``finetune_loss``); see "The training loss" in the module docstring
+LOSSES = ("mse", "l1", "huber")
 
 
 class MLP(Model):
@@ -317,6 +319,8 @@ class MLP(Model):
         "pretrain_schedule": "constant",
         "pretrain_lr": 0.0,
         "pretrain_batch_size": 0,
+        "pretrain_loss": "mse",
+        "finetune_loss": "mse",
     }
     param_specs: dict[str, ParamSpec] = {
         "hidden": ParamSpec(int, low=1, high=65536, sequence=True, max_len=32, doc="layer widths"),
@@ -349,6 +353,12 @@ class MLP(Model):
         ),
         "pretrain_lr": ParamSpec(float, low=0.0, doc="pretraining learning rate (peak); 0: lr"),
         "pretrain_batch_size": ParamSpec(int, low=0, high=2**20, doc="pretraining minibatch; 0: batch_size"),
+        "pretrain_loss": ParamSpec(str, choices=LOSSES, doc="training loss on the simulated rows: mse, l1 or huber"),
+        "finetune_loss": ParamSpec(
+            str,
+            choices=LOSSES,
+            doc="training loss on the real rows (fine-tuning and the scratch baseline): mse, l1 or huber",
+        ),
     }
     #: fast settings for the check kit (s2rbench.testing): a tiny network, a few epochs
     check_params: dict[str, Any] = {
@@ -512,6 +522,7 @@ class MLP(Model):
                 lr=lrs[0],
                 epochs=int(p["finetune_epochs"]),
                 patience=int(p["finetune_patience"]),
+                loss=str(p["finetune_loss"]),
             )
             for k in ids:
                 self._sel[int(k)] = None
@@ -534,6 +545,7 @@ class MLP(Model):
                 lr=lr_rep,
                 epochs=int(p["finetune_epochs"]),
                 patience=int(p["finetune_patience"]),
+                loss=str(p["finetune_loss"]),
             )
             loss = best_loss.reshape(G, J)
             choice = np.array([pick_lowest(loss[g]) for g in range(G)])
@@ -568,6 +580,7 @@ class MLP(Model):
         "pretrain_schedule",
         "pretrain_lr",
         "pretrain_batch_size",
+        "pretrain_loss",
     )
 
     def _pretrain(self, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tuple[list, tuple]:
@@ -611,6 +624,7 @@ class MLP(Model):
                 patience=int(p["pretrain_patience"]),
                 batch=int(p["pretrain_batch_size"]) or int(p["batch_size"]),
                 schedule=str(p["pretrain_schedule"]),
+                loss=str(p["pretrain_loss"]),
             )
             hit = _PRETRAINED[key] = ([q.detach().clone() for q in params], scal)
             while len(_PRETRAINED) > 1 and _memo_bytes() > _PRETRAINED_MAX_BYTES:
@@ -637,12 +651,15 @@ class MLP(Model):
         patience,
         batch: int | None = None,
         schedule: str = "constant",
+        loss: str = "mse",
     ):
         """Train replicas (stacked params, leading dim G) on rows[k][mask[k]] of the shared matrix X;
         return the per-replica best parameters. ``batch``: the minibatch (None: ``batch_size``);
         ``schedule="cosine"``: the (scalar) ``lr`` decays as a cosine from its value to 0 over
         ``epochs`` rounds, step by step (a function of the step count alone, shared by every
-        replica, so a trial's numbers still do not depend on its block)."""
+        replica, so a trial's numbers still do not depend on its block). ``loss``: the per-replica
+        mean training loss in standardized units, "mse", "l1" or "huber" (delta 1); early stopping
+        watches the validation MAE whatever the loss."""
         torch = net.torch_module()
         p = self.params
         act = net.activation(p["activation"])
@@ -703,6 +720,14 @@ class MLP(Model):
         best_loss[cur] = val_mae(P, cur_t)  # the starting point (pretrained weights) is a candidate
         start_loss = best_loss.copy()
 
+        if loss == "mse":
+            objective = lambda out, t: (out - t).square()  # version 4's arithmetic, unchanged
+        elif loss == "l1":
+            objective = lambda out, t: (out - t).abs()
+        elif loss == "huber":
+            objective = lambda out, t: torch.nn.functional.huber_loss(out, t, reduction="none", delta=1.0)
+        else:
+            raise S2RBenchError(f"mlp: unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
         trace = self.trace
         for epoch in range(epochs):
             g = cur.size
@@ -720,8 +745,7 @@ class MLP(Model):
                 c1 = min(c0 + chunk, st.steps)
                 xs = net.standardize(net.gather_rows(X, rb[c0:c1]), mu_c.unsqueeze(0), isd_c.unsqueeze(0), impute, clip)
                 for s in range(c1 - c0):
-                    loss = (net.forward(P, xs[s], act) - yb[c0 + s]).square().mean(1).sum()
-                    loss.backward()
+                    objective(net.forward(P, xs[s], act), yb[c0 + s]).mean(1).sum().backward()
                     opt.step()
 
             vl = val_mae(P, cur_t)

@@ -467,3 +467,43 @@ def test_pretraining_levers_are_opt_in_recorded_and_keep_trials_independent(monk
     for k in range(3):
         mlp_plugin._PRETRAINED.clear()
         np.testing.assert_array_equal(lever.fit_predict(sub_block(block, [k]))[0], got[k])
+
+
+def test_the_training_losses_are_opt_in_each_trains_its_stage_and_keep_trials_independent():
+    """``pretrain_loss`` / ``finetune_loss`` (mse | l1 | huber): mse is the version-4 path; the
+    fine-tuning loss changes the real-data stage (fine-tuning, and the scratch baseline's training),
+    never the pretrained weights; the pretraining loss changes those (and the memo key); a trial
+    trains to the same numbers alone as in its block whatever the loss."""
+    hp = MLP().hyperparameters
+    assert (hp["pretrain_loss"], hp["finetune_loss"]) == ("mse", "mse")
+    assert "pretrain_loss" in MLP.PRETRAIN_KEYS and "finetune_loss" not in MLP.PRETRAIN_KEYS
+    for key in ("pretrain_loss", "finetune_loss"):
+        with pytest.raises(S2RBenchError, match=key):
+            MLP(**{key: "hinge"})
+    block, _, _ = make_block(T=3, n=120, m=30)
+    kw = {**FAST, "finetune_lr": (3e-4, 1e-3)}
+    preds, pretrained = {}, {}
+    for loss in ("mse", "l1", "huber"):
+        mlp_plugin._PRETRAINED.clear()
+        preds[loss] = MLP(**kw, finetune_loss=loss).fit_predict(block)
+        ((key, (weights, _)),) = mlp_plugin._PRETRAINED.items()
+        pretrained[loss] = (key, [w.clone() for w in weights])
+    for loss in ("l1", "huber"):
+        assert pretrained[loss][0] == pretrained["mse"][0]  # stage 1 does not read the loss...
+        for a, b in zip(pretrained[loss][1], pretrained["mse"][1]):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)  # ...and trains the same weights
+        assert not np.allclose(preds[loss], preds["mse"])  # stage 2 does
+    assert not np.allclose(preds["l1"], preds["huber"])
+    for k in range(3):
+        mlp_plugin._PRETRAINED.clear()
+        alone = MLP(**kw, finetune_loss="l1").fit_predict(sub_block(block, [k]))
+        np.testing.assert_array_equal(alone[0], preds["l1"][k])
+    mlp_plugin._PRETRAINED.clear()
+    l1_pre = MLP(**kw, pretrain_loss="l1").fit_predict(block)
+    ((key, (weights, _)),) = mlp_plugin._PRETRAINED.items()
+    assert key != pretrained["mse"][0]
+    assert not all(torch.equal(a, b) for a, b in zip(weights, pretrained["mse"][1]))
+    assert not np.allclose(l1_pre, preds["mse"])
+    scratch, _, _ = make_block(T=3, n=0, m=30)
+    s_mse, s_l1 = (MLP(**kw, finetune_loss=loss).fit_predict(scratch) for loss in ("mse", "l1"))
+    assert not np.allclose(s_mse, s_l1)  # the scratch baseline trains with the same loss

@@ -522,6 +522,8 @@ def test_compare_detects_a_model_factor(runs):
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert d["factor"] == ["hyperparameters"] and {r["pairs"] for r in d["per_n"] if r["run"] != d["reference"]} == {3}
+    # each run is labelled by the hyperparameters that differ, not by the start of the whole dict
+    assert [r["run"] for r in d["runs"]] == ["random_features=64", "random_features=32"]
 
 
 def test_compare_fills_a_hyperparameter_the_older_run_did_not_record(runs, tmp_path):
