@@ -27,7 +27,7 @@ import numpy as np
 
 from s2rbench.analysis.lawcheck import law_verdict
 from s2rbench.laws import fit_power_law
-from s2rbench.laws.families import FAMILIES, backtest_families, fit_family
+from s2rbench.laws.families import FAMILIES, backtest_families, fit_family, pick_family
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- backtest-families:start -->", "<!-- backtest-families:end -->"
@@ -71,7 +71,7 @@ def table(root: Path, holdout: int, n_boot: int) -> str:
             bt = backtest_families(e["n"], e["mae"], holdout=holdout, n_boot=n_boot, seed=0)
             v = law_verdict(fit_power_law(e["n"], e["mae"], n_boot=n_boot, seed=0))
         cells = []
-        good: list[tuple[float, str]] = []
+        good: dict[str, float] = {}
         for f in fams:
             r = bt.results.get(f, {})
             cells.append(
@@ -84,13 +84,13 @@ def table(root: Path, holdout: int, n_boot: int) -> str:
                     full = fit_family(f, e["n"], e["mae"], n_boot=n_boot, seed=0)
                 ok = law_verdict(full.to_dict()).holds
                 if ok:
-                    good.append((r["mean_abs_rel_error"], f))
+                    good[f] = r["mean_abs_rel_error"]
             per_task.setdefault(e["task"], {}).setdefault(f, []).append(ok)
         law = "law" if v.holds else "no law"
         lines.append(
             f"| {e['task']} | {e['strategy']} | {e['protocol']} | {len(e['n'])} × {e['mae'].shape[0]} | "
             + " | ".join(cells)
-            + f" | {min(good)[1] if good else 'none'} | {law} |"
+            + f" | {pick_family(good) or 'none'} | {law} |"
         )
     lines.append("")
     for task, res in per_task.items():

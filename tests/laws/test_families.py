@@ -200,3 +200,17 @@ def test_pool_split_is_shown_when_the_overlap_module_and_columns_exist(tmp_path,
     fake.overlap_table = lambda summary: summary
     monkeypatch.setitem(sys.modules, "s2rbench.overlap", fake)
     assert pool_split(rows) == [{"rows": "in pool", "MAE": 0.55}]
+
+
+def test_the_chosen_family_does_not_hang_on_the_last_digits_of_a_tie():
+    """Backtest errors within 0.1 percentage point are a tie, won by the simpler family: the broken
+    law with alpha1 = 0 is the small-data law, and which of two equal fits is smaller by 1e-9 depends
+    on the CPU's code path."""
+    from s2rbench.laws.families import TIE_TOL, pick_family
+
+    assert pick_family({"small-data": 0.005 + 1e-9, "broken": 0.005}) == "small-data"
+    assert pick_family({"broken": 0.0123, "small-data": 0.0123 + TIE_TOL / 2}) == "small-data"
+    assert pick_family({"power": 0.02, "small-data": 0.02 - TIE_TOL / 2, "broken": 0.01}) == "broken"
+    assert pick_family({"power": 0.0300, "small-data": 0.0305}) == "power"  # same parameter count: FAMILIES order
+    assert pick_family({"small-data": 0.0200, "broken": 0.0200 - 2 * TIE_TOL}) == "broken"  # a real difference
+    assert pick_family({}) is None and pick_family({"power": float("nan")}) is None
