@@ -31,6 +31,18 @@ same run; then the torch profiler's table of 50 steps of one shape (``--steps-pr
 
     python benchmarks/bench_ensemble.py --steps [--steps-profile 25x64]
 
+Measured 2026-12-02 on another CPU (an AMD EPYC with AVX-512, 2 cores, idle: load 0.2; ``--bandgap``
+with its default units, one run): 2048^2 matmul 97.9 GFLOP/s, the ensemble's batched products 87-90;
+the same units do the same work (2,212.6 and 7,910.9 GFLOP at T = 25, n = 10^4 and 3*10^4, against
+2,212.6 and 7,910.0 there; test MAEs 0.6747 / 0.6207 against 0.6747 / 0.6206: float32 sums in
+another SIMD order move an early-stopping round now and then) at 36-49 GFLOP/s: T = 4 n = 10^4 10.2 CPU s (37% of
+peak), 3*10^4 33.7 s (42%); T = 25 n = 10^4 45.4 s (50%), 3*10^4 167.7 s (48%). The full protocol
+estimated from the T = 25 units is 1.05 CPU h (2.37 on the machine below). So the fraction of peak
+is a property of the CPU as much as of the code: on this core the per-step overhead (Python,
+autograd, small elementwise kernels) costs less relative to its gemm, and 48-50% is reached with
+no change; 70% is still not. (A run of the whole protocol on this CPU: README, "The full protocol:
+time".)
+
 Measured here, 2026-12-01, issue 20 (one thread; the machine's 2 cores shared with two sweeps,
 load average 2.8-3.0; these supersede the figures of the loaded machine, load 14-20, that this
 docstring held before):
