@@ -198,7 +198,6 @@ def as_run(path: str | Path):
             "exclude_overlap": proto.get("exclude_overlap"),
             "sampler": (sub.get("sampler") or {}).get("name"),
             "sampler_version": (sub.get("sampler") or {}).get("version"),
-            "submission": sub["id"],
         }
     )
     return RunSource(path=path, config=config, rows=rows_frame(sub))
