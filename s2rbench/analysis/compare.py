@@ -180,7 +180,7 @@ def _labels(configs: list[dict[str, Any]], keys: list[str], dirs: list[Path]) ->
                 diff = [name for name in sorted(v) if len({_canon(o.get(name, "<unset>")) for o in others}) > 1]
                 parts.append(", ".join(f"{name}={_short(v[name])}" for name in diff) or "defaults")
                 continue
-            parts.append(str(v) if not isinstance(v, list) else _canon(v)[:40])
+            parts.append(_short(v))
         labels.append(" · ".join(parts) if parts else d.name)
     if len(set(labels)) < len(labels):
         labels = [f"{lab} ({d.name})" if keys else d.name for lab, d in zip(labels, dirs)]

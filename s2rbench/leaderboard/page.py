@@ -154,13 +154,7 @@ def load(root: Path) -> tuple[list[Entry], list[str]]:
     entries = []
     for rel in files:
         where = root / rel
-        data, err = S.load_json(where)
-        if err:
-            problems.append(f"{where}: {err}")
-            continue
-        found = S.schema_problems(data)
-        if not found:
-            found = S.structure_problems(data)
+        data, found = S.read_entry(where)
         if found:
             problems += [f"{where}: {p}" for p in found]
             continue

@@ -30,11 +30,7 @@ def select_entries(
             else:
                 problems.append(f"{name}: no such submission file or id under {root / 'submissions'}")
                 continue
-        sub, err = S.load_json(path)
-        if err:
-            problems.append(f"{path}: {err}")
-            continue
-        found = S.schema_problems(sub) or S.structure_problems(sub)
+        sub, found = S.read_entry(path)
         if found:
             problems += [f"{path}: {p}" for p in found]
             continue

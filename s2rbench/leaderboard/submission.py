@@ -179,10 +179,7 @@ def as_run(path: str | Path):
     from ..analysis.compare import RunSource
 
     path = Path(path)
-    sub, err = load_json(path)
-    if err:
-        raise S2RBenchError(f"submission {path} {err}")
-    problems = schema_problems(sub) or structure_problems(sub)
+    sub, problems = read_entry(path)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise S2RBenchError(
@@ -607,6 +604,15 @@ def fit_problems(sub: dict[str, Any]) -> list[str]:
         return [f"results: the raw trial data cannot be refitted ({exc})"]
     scale, y_max = fitcheck.curve_scale(summary)
     return fitcheck.compare_fit(sub["fit"], fit, y_max, scale) + fitcheck.compare_summary(sub["summary"], stats, scale)
+
+
+def read_entry(path: Path) -> tuple[Any, list[str]]:
+    """(submission, []) for a file that reads (bounded) and passes the schema and shape checks, else
+    (None or the parsed data, its problems): the first gate of every reader of a submission file."""
+    sub, err = load_json(path)
+    if err:
+        return None, [err]
+    return sub, schema_problems(sub) or structure_problems(sub)
 
 
 def load_json(path: Path) -> tuple[Any, str | None]:
