@@ -41,7 +41,7 @@ def entries(root: Path) -> list[dict]:
         out.append(
             {
                 "task": d["task"]["name"],
-                "strategy": d["model"]["name"],
+                "strategy": f"{d['model']['name']} v{d['model']['version']}",  # versions sit side by side
                 "protocol": "quick" if d["protocol"].get("quick") else "full",
                 "n": np.asarray(r["sizes"], dtype=float),
                 "mae": np.asarray(r["mae"], dtype=float),

@@ -56,9 +56,16 @@ column that is nearly constant on them gets a tiny std, and an unseen row a huge
 linear model would pass straight into its prediction). ``train_mask`` False rows and NaN real
 targets are never used; NaN sim targets are dropped in pretraining (as in ``mlp``). The network
 hyperparameters are ``mlp``'s, with ``mlp``'s defaults (``delta`` / ``stack`` keep only those that
-pretraining reads; ``mlp-head`` also keeps the fine-tuning epochs / patience for its n == 0 scratch
-baseline, which is ``mlp``'s; none has ``finetune_lr``, as none fine-tunes a pretrained network by
+pretraining reads, which since version 3 include the fine-tuning epochs / patience of the loss
+choice; ``mlp-head`` also uses them for its n == 0 scratch baseline, which is ``mlp``'s; none has ``finetune_lr``, as none fine-tunes a pretrained network by
 gradient steps).
+
+Version 3 (all three): pretraining is ``mlp`` version 5's, whose loss is chosen per trial
+(``pretrain_loss="auto"``: cross-validated scratch fits on the trial's real training rows pick
+among ``loss_candidates``, see ``mlp``'s "Version 5"), so the real rows now shape f_sim through that
+choice (and ``finetune_epochs`` / ``finetune_patience``, the probe's settings, are among the
+pretraining keys that ``delta`` and ``stack`` carry); ``selected`` adds the chosen
+``pretrain_loss`` at n > 0. ``pretrain_loss="mse"`` gives version 2's numbers.
 
 Version 2 (all three): pretraining is ``mlp`` version 4's (the fused AdamW kernel, inputs gathered
 ahead: the same procedure, numbers different by float32 rounding; version 1 pretrained as ``mlp``
@@ -183,6 +190,11 @@ def pretrain(net: MLP, block: TrainingBlock, ids: np.ndarray, X_sim, dev) -> tup
     return net._pretrain(block, ids, X_sim, dev)
 
 
+def _pretrain_choice(net: MLP, g: int) -> dict[str, Any]:
+    """The pretraining loss replica ``g`` of the last `pretrain` was chosen to train with ({} when fixed)."""
+    return {} if net.last_probe is None else {"pretrain_loss": str(net.last_probe[0][g])}
+
+
 def hidden_activations(net: MLP, params: list, X, scal: tuple, dev) -> np.ndarray:
     """The last hidden layer's activations of every replica at every row of X: (G, M, h) float64."""
     torch = nw.torch_module()
@@ -214,7 +226,7 @@ def _reduced(block: TrainingBlock) -> TrainingBlock:
 # ---------------------------------------------------------------------- mlp-head
 class MLPHead(MLP):
     name = "mlp-head"
-    version = "2"
+    version = "3"
     description = (
         "mlp's pretrained network with the body frozen and only the output layer refit on the real rows "
         "(closed-form ridge towards the pretrained head, penalty chosen on a validation split)."
@@ -255,7 +267,7 @@ class MLPHead(MLP):
             Hk = H[g][rows]
             t = (y - ymu[g]) / ysd[g] - Hk @ w0  # target of the change of the head
             v, c, sel = validated_ridge(Hk, np.ones((rows.size, 1)), t, grid, block.seeds[k], vf)
-            self._sel[int(k)] = sel
+            self._sel[int(k)] = {**sel, **_pretrain_choice(self, g)}
             if rows.size:
                 with torch.no_grad():
                     params[-2][g, 0] = torch.as_tensor(w0 + v, dtype=params[-2].dtype, device=params[-2].device)
@@ -267,7 +279,7 @@ class MLPHead(MLP):
 class _OnSim(Model):
     """A closed-form real-data model on top of ``mlp``'s pretrained network f_sim."""
 
-    version = "2"
+    version = "3"
     defaults: dict[str, Any] = {**{k: MLP.defaults[k] for k in PRETRAIN_KEYS}, "alphas": ALPHAS}
     param_specs: dict[str, ParamSpec] = {
         **{k: MLP.param_specs[k] for k in PRETRAIN_KEYS},
@@ -302,16 +314,19 @@ class _OnSim(Model):
         X_sim, X_real = nw.to_device_features(block.X_sim, dev), nw.to_device_features(block.X_real, dev)
         k = self._net.replicas_per_group(block, dev)
         out = np.empty((T, M))
+        self._losses: dict[int, dict[str, Any]] = {}
         with nw.precision_scope(str(self._net.params["precision"]), dev):
             for g0 in range(0, T, k):
                 ids = np.arange(g0, min(g0 + k, T))
                 params, scal = pretrain(self._net, block, ids, X_sim, dev)
+                self._losses.update({int(t): _pretrain_choice(self._net, g) for g, t in enumerate(ids)})
                 out[ids] = self._net._predict(params, X_real, scal, dev)
         return out
 
     def fit_predict(self, block: TrainingBlock) -> np.ndarray:
         T, M = block.n_trials, int(block.X_real.shape[0])
         reduced = _reduced(block)
+        self._losses = {}
         F = self._sim_predictions(reduced)
         X_real = np.asarray(reduced.X_real)
         grid, vf = self.params["alphas"], float(self.params["val_fraction"])
@@ -328,7 +343,7 @@ class _OnSim(Model):
             else:  # delta; stack at n == 0 (no f_sim column) or with < 5 rows (coefficient held at 1)
                 w, c, sel = validated_ridge(Z[rows], np.ones((rows.size, 1)), y - f[rows], grid, block.seeds[k], vf)
                 out[k] = f + Z @ w + c[0]
-            selected.append(sel)
+            selected.append({**sel, **self._losses.get(k, {})})
         self.selected = selected
         return out
 

@@ -11,7 +11,7 @@ import torch
 from s2rbench.errors import S2RBenchError
 from s2rbench.models import TrainingBlock, informative_columns
 from s2rbench_plugins.models import mlp as mlp_plugin
-from s2rbench_plugins.models.mlp import MLP
+from s2rbench_plugins.models.mlp import MLP, one_se_choice
 
 # a small, quick configuration for most tests (the defaults are exercised where it matters)
 FAST = dict(
@@ -355,13 +355,21 @@ def test_pretraining_memo_is_exact_and_keyed_on_what_pretraining_reads():
     np.testing.assert_array_equal(MLP(**FAST).fit_predict(block), cold)
     MLP(**FAST, finetune_lr=1e-4).fit_predict(block)  # fine-tuning only: a hit
     assert len(mlp_plugin._PRETRAINED) == 1
-    get_model("delta").with_params(
-        **{k: v for k, v in FAST.items() if k not in ("finetune_epochs", "finetune_patience")}
-    ).fit_predict(block)
-    assert len(mlp_plugin._PRETRAINED) == 1  # delta pretrains the same network: a hit
+    # delta pretrains the same network: a hit
+    get_model("delta").with_params(**FAST).fit_predict(block)
+    assert len(mlp_plugin._PRETRAINED) == 1
+    MLP(**{**FAST, "finetune_patience": 3}).fit_predict(block)  # the probe's setting: a miss under "auto"
+    assert len(mlp_plugin._PRETRAINED) == 2
+    MLP(**{**FAST, "finetune_patience": 3, "pretrain_loss": "l1"}).fit_predict(block)  # a fixed loss: no probe
+    MLP(**{**FAST, "finetune_patience": 4, "pretrain_loss": "l1"}).fit_predict(block)  # ... not in the key: a hit
+    assert len(mlp_plugin._PRETRAINED) == 3
+    real_changed = dataclasses.replace(block, y_train=block.y_train + np.float32(1.0))
+    MLP(**FAST).fit_predict(real_changed)  # under "auto" the real rows choose the loss: a miss
+    MLP(**FAST, pretrain_loss="l1").fit_predict(real_changed)  # a fixed loss reads no real row: a hit
+    assert len(mlp_plugin._PRETRAINED) == 4
     MLP(**{**FAST, "lr": 3e-3}).fit_predict(block)
     MLP(**FAST).fit_predict(dataclasses.replace(block, seeds=block.seeds + 1))
-    assert len(mlp_plugin._PRETRAINED) == 3
+    assert len(mlp_plugin._PRETRAINED) == 6
 
 
 def test_pretraining_memo_is_bounded_by_bytes_not_by_a_count_of_units(monkeypatch):
@@ -394,11 +402,43 @@ def test_finetuning_rate_is_chosen_per_trial_on_its_validation_rows():
     for sel in model.selected:
         assert sel["val_rows"] == 6 and len(sel["val_mae_std"]) == 3  # 15% of 40 rows
         assert sel["finetune_lr"] == grid[int(np.argmin(sel["val_mae_std"]))]
-    single = MLP(**FAST, finetune_lr=1e-3)
+    single = MLP(**FAST, finetune_lr=1e-3, pretrain_loss="mse", finetune_loss="mse")
     single.fit_predict(block)
-    assert single.selected is None
+    assert single.selected is None  # nothing chosen: nothing recorded
     with pytest.raises(S2RBenchError, match="finetune_lr"):
         MLP(finetune_lr=[1e-3, -1.0])
+
+
+def test_the_loss_is_chosen_per_trial_by_cross_validation_and_both_stages_train_with_it():
+    """Version 5: with "auto" losses each trial cross-validates scratch fits, one per candidate loss
+    and fold, on its own real training rows; the record is consistent with the one-standard-error
+    rule; each trial then equals the fixed-loss model with the loss it chose, bit for bit; the
+    scratch baseline (n == 0) makes the same choice; a trial alone makes the same choice, with the
+    same numbers, as in its block."""
+    block, _y, _t = make_block(T=4, n=100, m=40)
+    model = MLP(**FAST)
+    pred = model.fit_predict(block)
+    chosen = [sel["finetune_loss"] for sel in model.selected]
+    for sel in model.selected:
+        cv, se = sel["finetune_loss_cv_mae"], sel["finetune_loss_cv_se"]
+        assert len(cv) == 2 and sel["finetune_loss"] == ("mse", "l1")[one_se_choice(cv, se)]
+        assert sel["pretrain_loss"] == sel["finetune_loss"] and sel["finetune_loss_folds"] == 5
+        assert "finetune_lr" in sel and sel["val_rows"] == 6
+    for loss in set(chosen):
+        fixed = MLP(**FAST, pretrain_loss=loss, finetune_loss=loss).fit_predict(block)
+        for k, c in enumerate(chosen):
+            if c == loss:
+                np.testing.assert_array_equal(pred[k], fixed[k])
+    one = MLP(**FAST)
+    alone = one.fit_predict(sub_block(block, [2]))
+    assert one.selected[0]["finetune_loss"] == chosen[2]
+    np.testing.assert_array_equal(alone[0], pred[2])
+    scratch = MLP(**FAST)
+    scratch.fit_predict(dataclasses.replace(block, sim_idx=block.sim_idx[:, :0]))
+    assert [s["finetune_loss"] for s in scratch.selected] == chosen
+    assert all("pretrain_loss" not in s for s in scratch.selected)
+    with pytest.raises(S2RBenchError, match="loss_candidates"):
+        MLP(loss_candidates=["l1", "l1"])
 
 
 def test_torch_imported_by_the_first_fit_gets_the_units_thread_limit():
@@ -448,6 +488,7 @@ def test_pretraining_levers_are_opt_in_recorded_and_keep_trials_independent(monk
     monkeypatch.setattr(net.AdamW, "step", spy)
     block, _, _ = make_block(T=3, n=120, m=30)
     kw = {**FAST, "pretrain_epochs": 6, "pretrain_patience": 100, "finetune_lr": (3e-4, 1e-3)}
+    kw.update(pretrain_loss="mse", finetune_loss="mse")  # no loss probe: its scratch fit steps at lr too
     plain = MLP(**kw)
     plain.trace = []
     base = plain.fit_predict(block)
@@ -470,23 +511,24 @@ def test_pretraining_levers_are_opt_in_recorded_and_keep_trials_independent(monk
 
 
 def test_the_training_losses_are_opt_in_each_trains_its_stage_and_keep_trials_independent():
-    """``pretrain_loss`` / ``finetune_loss`` (mse | l1 | huber): mse is the version-4 path; the
-    fine-tuning loss changes the real-data stage (fine-tuning, and the scratch baseline's training),
-    never the pretrained weights; the pretraining loss changes those (and the memo key); a trial
-    trains to the same numbers alone as in its block whatever the loss."""
+    """``pretrain_loss`` / ``finetune_loss`` fixed (mse | l1 | huber; "auto", version 5's default,
+    is tested above): mse is the version-4 path; the fine-tuning loss changes the real-data stage
+    (fine-tuning, and the scratch baseline's training), never the pretrained weights; the
+    pretraining loss changes those (and the memo key); a trial trains to the same numbers alone as
+    in its block whatever the loss."""
     hp = MLP().hyperparameters
-    assert (hp["pretrain_loss"], hp["finetune_loss"]) == ("mse", "mse")
+    assert (hp["pretrain_loss"], hp["finetune_loss"], hp["loss_candidates"]) == ("auto", "auto", ("mse", "l1"))
     assert "pretrain_loss" in MLP.PRETRAIN_KEYS and "finetune_loss" not in MLP.PRETRAIN_KEYS
     for key in ("pretrain_loss", "finetune_loss"):
         with pytest.raises(S2RBenchError, match=key):
             MLP(**{key: "hinge"})
     block, _, _ = make_block(T=3, n=120, m=30)
-    kw = {**FAST, "finetune_lr": (3e-4, 1e-3)}
+    kw = {**FAST, "finetune_lr": (3e-4, 1e-3), "pretrain_loss": "mse"}
     preds, pretrained = {}, {}
     for loss in ("mse", "l1", "huber"):
         mlp_plugin._PRETRAINED.clear()
         preds[loss] = MLP(**kw, finetune_loss=loss).fit_predict(block)
-        ((key, (weights, _)),) = mlp_plugin._PRETRAINED.items()
+        ((key, (weights, _, _)),) = mlp_plugin._PRETRAINED.items()
         pretrained[loss] = (key, [w.clone() for w in weights])
     for loss in ("l1", "huber"):
         assert pretrained[loss][0] == pretrained["mse"][0]  # stage 1 does not read the loss...
@@ -499,11 +541,36 @@ def test_the_training_losses_are_opt_in_each_trains_its_stage_and_keep_trials_in
         alone = MLP(**kw, finetune_loss="l1").fit_predict(sub_block(block, [k]))
         np.testing.assert_array_equal(alone[0], preds["l1"][k])
     mlp_plugin._PRETRAINED.clear()
-    l1_pre = MLP(**kw, pretrain_loss="l1").fit_predict(block)
-    ((key, (weights, _)),) = mlp_plugin._PRETRAINED.items()
+    l1_pre = MLP(**{**kw, "pretrain_loss": "l1", "finetune_loss": "mse"}).fit_predict(block)
+    ((key, (weights, _, _)),) = mlp_plugin._PRETRAINED.items()
     assert key != pretrained["mse"][0]
     assert not all(torch.equal(a, b) for a, b in zip(weights, pretrained["mse"][1]))
     assert not np.allclose(l1_pre, preds["mse"])
     scratch, _, _ = make_block(T=3, n=0, m=30)
     s_mse, s_l1 = (MLP(**kw, finetune_loss=loss).fit_predict(scratch) for loss in ("mse", "l1"))
     assert not np.allclose(s_mse, s_l1)  # the scratch baseline trains with the same loss
+
+
+def test_one_standard_error_rule_keeps_the_default_unless_another_loss_is_clearly_better():
+    assert one_se_choice([1.0, 0.99], [0.0, 0.02]) == 0  # better by less than one s.e.: the default
+    assert one_se_choice([1.0, 0.95], [0.0, 0.02]) == 1
+    assert one_se_choice([1.0, 0.97, 0.90], [0.0, 0.01, 0.2]) == 1  # the best of the clear ones
+    assert one_se_choice([np.inf, 0.5], [0.0, 0.0]) == 1
+
+
+def test_the_loss_follows_the_noise_of_the_real_targets():
+    """Gaussian noise keeps the squared error; a heavy tail (a fifth of the rows off by several
+    units, as a spike-and-tail target is for a squared loss) makes the cross-validation choose l1,
+    and l1 then predicts the clean function better: the choice is made for a reason, not by chance."""
+    block, y_real, test_idx = make_block(T=4, n=0, m=150, M=300, noise=0.1)
+    rng = np.random.default_rng(5)
+    y = block.y_train.astype(np.float64)
+    tail = y + np.where(rng.random(y.shape) < 0.2, rng.standard_cauchy(y.shape) * 3.0, 0.0)
+    gauss = MLP(**FAST)
+    gauss.fit_predict(block)
+    assert [s["finetune_loss"] for s in gauss.selected].count("mse") >= 3
+    heavy = MLP(**FAST)
+    pred = heavy.fit_predict(dataclasses.replace(block, y_train=tail.astype(np.float32)))
+    assert [s["finetune_loss"] for s in heavy.selected].count("l1") >= 3
+    fixed = MLP(**FAST, finetune_loss="mse").fit_predict(dataclasses.replace(block, y_train=tail.astype(np.float32)))
+    assert test_mae(pred, y_real, test_idx) < test_mae(fixed, y_real, test_idx)

@@ -75,12 +75,16 @@ def real_equals(block, F):
 def test_registered_through_entry_points():
     for name in ALL:
         model = get_model(name)
-        assert model.name == name and model.version == ("1" if name in GBDT else "2") and model.description
+        assert model.name == name and model.version == ("1" if name in GBDT else "3") and model.description
         assert plugin_of("models", name).name == ("gbdt" if name in GBDT else "strategies")
     # the network hyperparameters are mlp's; the unused fine-tuning step is not recorded
     assert get_model("mlp-head").hyperparameters["hidden"] == MLP.defaults["hidden"]
     assert "finetune_lr" not in get_model("mlp-head").hyperparameters
-    assert "finetune_epochs" not in get_model("delta").hyperparameters
+    # delta does not fine-tune, but its pretraining chooses its loss as mlp's does, with the
+    # scratch settings for the real-row probe
+    assert "finetune_lr" not in get_model("delta").hyperparameters
+    probe_keys = {"loss_candidates", "loss_folds", "finetune_epochs", "finetune_patience"}
+    assert probe_keys <= set(get_model("delta").hyperparameters)
     assert max(get_model("delta").hyperparameters["alphas"]) >= OFFSET_ONLY
     with pytest.raises(S2RBenchError, match="alphas"):
         get_model("stack").with_params(alphas=[-1.0])
@@ -161,10 +165,11 @@ def test_missing_features_nan_sim_targets_and_tiny_real_sets(name):
 @pytest.mark.parametrize("name", ("delta", "stack"))
 def test_neural_delta_and_stack_reduce_to_the_sim_model(name):
     block, _, _ = make_block(T=3, n=150, m=40, M=80, pool=300)
-    model = fast(name)
+    # a fixed pretraining loss: under "auto" the real rows choose it, so f_sim would move with them
+    model = fast(name, pretrain_loss="l1")
     F = model.fit_predict(no_real(block))  # no real rows: the simulation model itself
     # ... which is mlp's pretrained network, bit for bit (same seeds, same code)
-    np.testing.assert_array_equal(F, MLP(**FAST).fit_predict(no_real(block)))
+    np.testing.assert_array_equal(F, MLP(**FAST, pretrain_loss="l1").fit_predict(no_real(block)))
     same = real_equals(block, F)  # real targets = the sim model's own predictions (float32)
     pred = model.fit_predict(same)
     np.testing.assert_allclose(pred, F, rtol=0, atol=1e-5)
@@ -198,8 +203,8 @@ def test_scratch_baselines_are_shared():
 
 def test_mlp_head_freezes_mlps_pretrained_body_and_refits_the_head():
     block, _, _ = make_block(T=3, n=150, m=40, M=80, pool=300)
-    head = fast("mlp-head")
-    pre = MLP(**FAST).fit_predict(no_real(block))  # mlp after stage 1 only
+    head = fast("mlp-head", pretrain_loss="l1")  # fixed: under "auto" the real rows choose the loss
+    pre = MLP(**FAST, pretrain_loss="l1").fit_predict(no_real(block))  # mlp after stage 1 only
     np.testing.assert_array_equal(head.fit_predict(no_real(block)), pre)  # body AND head are mlp's
     pred = head.fit_predict(block)
     assert np.abs(pred - pre).max() > 1e-3  # the head moved
@@ -214,10 +219,11 @@ def test_mlp_head_freezes_mlps_pretrained_body_and_refits_the_head():
         coef, *_ = np.linalg.lstsq(A, pred[k] - pre[k], rcond=None)
         assert np.abs(A @ coef - (pred[k] - pre[k])).max() < 1e-4 * max(1.0, np.abs(pred[k] - pre[k]).max())
     # a model fine-tuning the whole network (mlp) is not in that span: the test can fail
-    full = MLP(**FAST).fit_predict(block)
-    A = np.column_stack([H[0], np.ones(len(H[0]))])
-    coef, *_ = np.linalg.lstsq(A, full[0] - pre[0], rcond=None)
-    assert np.abs(A @ coef - (full[0] - pre[0])).max() > 1e-3
+    full = MLP(**FAST, pretrain_loss="l1").fit_predict(block)
+    k = int(np.argmax(np.abs(full - pre).max(1)))  # a trial whose fine-tuning moved the network
+    A = np.column_stack([H[k], np.ones(len(H[k]))])
+    coef, *_ = np.linalg.lstsq(A, full[k] - pre[k], rcond=None)
+    assert np.abs(A @ coef - (full[k] - pre[k])).max() > 1e-3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,15 +341,19 @@ def test_reduced_sweep_stores_selected_and_ignores_test_targets(name, tmp_path, 
     assert list(a["selected"]) == list(b["selected"])
     assert (b["mae"] > a["mae"] + 1).all()
     for n, sel in zip(a["n"], a["selected"]):
-        if name in ("mlp-head", "mlp") and n == 0:
-            assert sel is None  # mlp's scratch: one learning rate, nothing selected
-            continue
         got = json.loads(sel)
         assert got and got["val_rows"] == 36  # 15% of the 240 real training rows
+        if name == "mlp" or (name == "mlp-head" and n == 0):  # the loss chosen per trial by cross-validation
+            assert got["finetune_loss"] in MLP.defaults["loss_candidates"] and got["finetune_loss_folds"] == 5
+        if name in ("mlp-head", "mlp") and n == 0:  # mlp's scratch: one learning rate, the loss chosen
+            assert got["epochs"] >= 0 and "finetune_lr" not in got
+            continue
         if name == "mlp":
             assert got["finetune_lr"] in MLP.defaults["finetune_lr"] and got["epochs"] >= 0
             assert len(got["val_mae_std"]) == len(MLP.defaults["finetune_lr"])
             continue
+        if name in ("mlp-head", "delta", "stack") and n > 0:  # the loss their pretraining trained with
+            assert got["pretrain_loss"] in MLP.defaults["loss_candidates"]
         assert ("alpha" in got) if name in NEURAL else ("rounds_real" in got and ("rounds_sim" in got) == (n > 0))
 
 
