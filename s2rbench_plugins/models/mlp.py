@@ -124,7 +124,8 @@ then train with that loss, and the scratch baseline (n == 0) is the scratch fit 
 stays a like-for-like comparison. ``selected`` stores per trial ``pretrain_loss`` /
 ``finetune_loss`` and ``finetune_loss_cv_mae`` / ``finetune_loss_cv_se`` (per candidate, target
 units), ``finetune_loss_folds``; the scratch baseline's record now holds the choice (version 4
-stored None there).
+stored None there). With ``pretrain_loss="auto"`` and a fixed ``finetune_loss``, ``finetune_loss``
+records that fixed loss and the ``*_cv_*`` fields the evidence the pretraining loss was chosen on.
 
 Why: every task is scored by MAE, and which loss minimises it depends on the targets' distribution
 (the band gaps hold a spike of metals at 0 eV and a long tail; the synthetic task's noise is
@@ -791,6 +792,8 @@ class MLP(Model):
             params, scal = self._pretrain(block, ids, X_sim, dev, X_real)
             if self.last_probe is not None:  # both choices were made before pretraining
                 _, probed, chosen = self.last_probe
+                if p["finetune_loss"] != "auto":  # the record names the loss stage 2 trains with
+                    probed = [{**r, "finetune_loss": str(p["finetune_loss"])} for r in probed]
             elif p["finetune_loss"] == "auto":
                 _, _, chosen, probed = self._probe(block, ids, X_real, dev, scratch=False)
             lrs = self.finetune_grid()

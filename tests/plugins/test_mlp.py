@@ -437,6 +437,10 @@ def test_the_loss_is_chosen_per_trial_by_cross_validation_and_both_stages_train_
     scratch.fit_predict(dataclasses.replace(block, sim_idx=block.sim_idx[:, :0]))
     assert [s["finetune_loss"] for s in scratch.selected] == chosen
     assert all("pretrain_loss" not in s for s in scratch.selected)
+    mixed = MLP(**FAST, finetune_loss="huber")  # auto pretraining, a fixed fine-tuning loss
+    mixed.fit_predict(block)
+    assert [s["pretrain_loss"] for s in mixed.selected] == chosen
+    assert {s["finetune_loss"] for s in mixed.selected} == {"huber"}
     with pytest.raises(S2RBenchError, match="loss_candidates"):
         MLP(loss_candidates=["l1", "l1"])
 
