@@ -387,6 +387,16 @@ def pick_lowest(losses: np.ndarray) -> int:
     return int(np.argmin(np.where(np.isfinite(losses), losses, np.inf))) if np.isfinite(losses).any() else 0
 
 
+def _digest(*arrays: np.ndarray) -> Any:
+    """A blake2b hash of the arrays' dtypes, shapes and bytes: the content part of a memo key."""
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.dtype.str, a.shape)).encode())
+        h.update(memoryview(a.reshape(-1)).cast("B") if a.size else b"")
+    return h
+
+
 def _rounded(values: np.ndarray) -> list:
     return [round(float(v), 6) if np.isfinite(v) else None for v in values]
 
@@ -583,10 +593,6 @@ class MLP(Model):
         v = self.params.get("finetune_lr", self.params["lr"])
         return tuple(float(a) for a in (v if isinstance(v, (list, tuple)) else [v]))
 
-    def auto_losses(self) -> bool:
-        """Whether a stage's loss is chosen per trial (``pretrain_loss`` or ``finetune_loss`` "auto")."""
-        return "auto" in (self.params["pretrain_loss"], self.params["finetune_loss"])
-
     def stage_losses(self, stage: int, chosen: np.ndarray | None) -> Any:
         """The training loss of ``stage`` (1: pretraining, 2: fine-tuning / scratch), per replica
         when it is "auto" (``chosen``: each replica's loss from `_probe`), else the fixed name."""
@@ -685,11 +691,7 @@ class MLP(Model):
         settings = dict(lr=float(p["lr"]), epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]))
         # the choice depends on the trial's real rows and seed only, so every n of a trial makes the
         # same one: memoised in the process, a sweep cross-validates each block of trials once
-        h = hashlib.blake2b(digest_size=20)
-        for a in (X_np, real_rows, real_mask, y_train, seeds.astype(np.int64)):
-            a = np.ascontiguousarray(a)
-            h.update(repr((a.dtype.str, a.shape)).encode())
-            h.update(memoryview(a.reshape(-1)).cast("B") if a.size else b"")
+        h = _digest(X_np, real_rows, real_mask, y_train, seeds.astype(np.int64))
         keys = (
             "hidden",
             "activation",
@@ -913,15 +915,11 @@ class MLP(Model):
         p = self.params
         seeds = np.asarray(block.seeds)[ids]
         sim_rows = np.asarray(block.sim_idx, dtype=np.int64)[ids]
-        h = hashlib.blake2b(digest_size=20)
         auto = p["pretrain_loss"] == "auto"
         arrays = [block.X_sim, block.y_sim, sim_rows, seeds.astype(np.int64)]
         if auto:  # what the real-row probe reads
             arrays += [block.X_real, block.train_idx[ids], block.train_mask[ids], block.y_train[ids]]
-        for a in arrays:
-            a = np.ascontiguousarray(a)
-            h.update(repr((a.dtype.str, a.shape)).encode())
-            h.update(memoryview(a.reshape(-1)).cast("B") if a.size else b"")
+        h = _digest(*arrays)
         keys = [k for k in self.PRETRAIN_KEYS if auto or k not in self.PROBE_KEYS]
         h.update(repr((str(dev), [(k, p[k]) for k in keys])).encode())
         key = h.hexdigest()
