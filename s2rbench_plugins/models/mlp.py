@@ -601,7 +601,7 @@ class MLP(Model):
             return name
         return chosen if chosen is not None else str(self.params["loss_candidates"][0])
 
-    def _cv_losses(self, X, X_np, rows, y, mask, seeds, dev, *, stage, lr, epochs, patience, batch=None):
+    def _cv_losses(self, X, X_np, rows, y, mask, seeds, dev, *, lr, epochs, patience):
         """Cross-validated scratch fits, one per (replica, loss of ``loss_candidates``, fold).
 
         Each replica's usable rows (``rows[k][mask[k]]`` of the feature matrix ``X``; ``X_np`` the
@@ -622,7 +622,7 @@ class MLP(Model):
         for g in range(G):
             pos = np.flatnonzero(mask[g])
             if pos.size >= 2 * K and C > 1:
-                perm = np.random.default_rng([net.seed_u64(seeds[g]), 6 + stage]).permutation(pos)
+                perm = np.random.default_rng([net.seed_u64(seeds[g]), 8]).permutation(pos)  # its own stream
                 fold[g, perm] = np.arange(perm.size) % K
         cv, se = np.full((G, C), np.inf), np.zeros((G, C))
         cv[:, 0] = 0.0
@@ -642,12 +642,11 @@ class MLP(Model):
                 fit_mask,
                 scal,
                 seeds[rg],
-                stage=stage,
+                stage=2,
                 dev=dev,
                 lr=lr,
                 epochs=epochs,
                 patience=patience,
-                batch=batch,
                 loss=np.array([cands[c] for c in rc], dtype=object),
             )
             for r0 in range(0, rg.size, C * K):  # one replica's C x K fits at a time
@@ -691,48 +690,39 @@ class MLP(Model):
         settings = dict(lr=float(p["lr"]), epochs=int(p["finetune_epochs"]), patience=int(p["finetune_patience"]))
         # the choice depends on the trial's real rows and seed only, so every n of a trial makes the
         # same one: memoised in the process, a sweep cross-validates each block of trials once
+        # (keyed on every pretraining key, a superset of what the probe reads: the network, its
+        # optimizer, and the probe's own settings)
         h = _digest(X_np, real_rows, real_mask, y_train, seeds.astype(np.int64))
-        keys = (
-            "hidden",
-            "activation",
-            "weight_decay",
-            "batch_size",
-            "min_steps_per_epoch",
-            "val_fraction",
-            "precision",
-            "input_clip",
-            "optimizer",
-            *self.PROBE_KEYS,
-        )
-        h.update(repr((str(dev), settings, [(k, p[k]) for k in keys])).encode())
+        h.update(repr((str(dev), [(k, p[k]) for k in self.PRETRAIN_KEYS])).encode())
         key = h.hexdigest()
         if key not in _PROBED:
-            _PROBED[key] = self._cv_losses(X_real, X_np, real_rows, y_train, real_mask, seeds, dev, stage=2, **settings)
+            _PROBED[key] = self._cv_losses(X_real, X_np, real_rows, y_train, real_mask, seeds, dev, **settings)
             while len(_PROBED) > _PROBED_MAX:
                 _PROBED.popitem(last=False)
         _PROBED.move_to_end(key)
         cv, se, choice, folds = (np.array(a, copy=True) for a in _PROBED[key])
         chosen = np.array([cands[c] for c in choice], dtype=object)
-        scal = net.scalers(X_np, real_rows, y_train, real_mask)
-        params, best_epoch = None, np.zeros(G, dtype=np.int64)
-        if scratch:
-            params = net.init_params(seeds, [d, *p["hidden"], 1], dev)
-            if block.m > 0:
-                loss = chosen if len(set(chosen)) > 1 else str(chosen[0])
-                params, _, best_epoch = self._train_stage(
-                    params, X_real, real_rows, y_train, real_mask, scal, seeds, stage=2, dev=dev, loss=loss, **settings
-                )
-        n_val = self._val_rows(real_mask, seeds)
         records = [
             {
                 "finetune_loss": str(chosen[g]),
                 "finetune_loss_cv_mae": _rounded(cv[g]),
                 "finetune_loss_cv_se": _rounded(se[g]),
                 "finetune_loss_folds": int(folds[g]),
-                **({"epochs": int(best_epoch[g]), "val_rows": int(n_val[g])} if scratch else {}),
             }
             for g in range(G)
         ]
+        if not scratch:
+            return None, None, chosen, records
+        scal = net.scalers(X_np, real_rows, y_train, real_mask)
+        params, best_epoch = net.init_params(seeds, [d, *p["hidden"], 1], dev), np.zeros(G, dtype=np.int64)
+        if block.m > 0:
+            loss = chosen if len(set(chosen)) > 1 else str(chosen[0])
+            params, _, best_epoch = self._train_stage(
+                params, X_real, real_rows, y_train, real_mask, scal, seeds, stage=2, dev=dev, loss=loss, **settings
+            )
+        n_val = self._val_rows(real_mask, seeds)
+        for g, rec in enumerate(records):
+            rec.update(epochs=int(best_epoch[g]), val_rows=int(n_val[g]))
         return params, scal, chosen, records
 
     def _val_rows(self, mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
@@ -796,8 +786,8 @@ class MLP(Model):
         chosen, probed = None, [None] * G
         if block.n > 0:
             params, scal = self._pretrain(block, ids, X_sim, dev, X_real)
-            if self.last_probe is not None:  # both choices were made before pretraining
-                _, probed, chosen = self.last_probe
+            if self.last_probe is not None:  # the choice was made before pretraining
+                chosen, probed = self.last_probe
                 if p["finetune_loss"] != "auto":  # the record names the loss stage 2 trains with
                     probed = [{**r, "finetune_loss": str(p["finetune_loss"])} for r in probed]
             elif p["finetune_loss"] == "auto":
@@ -894,16 +884,15 @@ class MLP(Model):
     )
     #: the pretraining keys that only the loss probe reads (not part of the memo key for a fixed loss)
     PROBE_KEYS = ("loss_candidates", "loss_folds", "finetune_epochs", "finetune_patience")
-    #: (pretraining loss per replica, records, fine-tuning loss per replica) of the last `_pretrain`
-    #: whose loss was "auto", else None
-    last_probe: tuple[np.ndarray, list, np.ndarray] | None = None
+    #: (the loss chosen per replica, its records) of the last `_pretrain` whose loss was "auto", else None
+    last_probe: tuple[np.ndarray, list] | None = None
 
     def _pretrain(self, block: TrainingBlock, ids: np.ndarray, X_sim, dev, X_real=None) -> tuple[list, tuple]:
         """Stage 1 for the replicas ``ids``: (best parameters, scalers). ``block`` has its columns
         already reduced and ``X_sim`` is its simulated matrix on ``dev`` (``X_real`` the real one;
         None: made here when needed). With ``pretrain_loss="auto"`` each trial's loss is chosen
-        first, on its real rows (`_probe`), and `last_probe` holds (the pretraining losses, the
-        records, the fine-tuning losses); the key then also covers what the probe reads (the real
+        first, on its real rows (`_probe`), and `last_probe` holds (that loss per replica, the
+        records); the key then also covers what the probe reads (the real
         inputs, the trials' real training rows and targets, and ``finetune_epochs`` /
         ``finetune_patience``).
 
@@ -938,7 +927,7 @@ class MLP(Model):
             if auto:  # the trial's loss, chosen on its real rows, trains both stages
                 X_r = X_real if X_real is not None else net.to_device_features(block.X_real, dev)
                 _, _, chosen, records = self._probe(block, ids, X_r, dev, scratch=False)
-                probe = (chosen, [{"pretrain_loss": str(c), **r} for c, r in zip(chosen, records)], chosen)
+                probe = (chosen, [{"pretrain_loss": str(c), **r} for c, r in zip(chosen, records)])
             params = net.init_params(seeds, [d, *p["hidden"], 1], dev)
             scal = net.scalers(np.asarray(block.X_sim), sim_rows, y_sim, sim_mask)
             params, _, _ = self._train_stage(
@@ -961,7 +950,7 @@ class MLP(Model):
         else:
             _PRETRAINED.move_to_end(key)
         params, scal, probe = hit
-        self.last_probe = None if probe is None else (probe[0].copy(), [dict(r) for r in probe[1]], probe[2].copy())
+        self.last_probe = None if probe is None else (probe[0].copy(), [dict(r) for r in probe[1]])
         return [q.clone() for q in params], tuple(np.array(a, copy=True) for a in scal)
 
     def _train_stage(

@@ -314,7 +314,6 @@ class _OnSim(Model):
         X_sim, X_real = nw.to_device_features(block.X_sim, dev), nw.to_device_features(block.X_real, dev)
         k = self._net.replicas_per_group(block, dev)
         out = np.empty((T, M))
-        self._losses: dict[int, dict[str, Any]] = {}
         with nw.precision_scope(str(self._net.params["precision"]), dev):
             for g0 in range(0, T, k):
                 ids = np.arange(g0, min(g0 + k, T))
@@ -326,7 +325,7 @@ class _OnSim(Model):
     def fit_predict(self, block: TrainingBlock) -> np.ndarray:
         T, M = block.n_trials, int(block.X_real.shape[0])
         reduced = _reduced(block)
-        self._losses = {}
+        self._losses: dict[int, dict[str, Any]] = {}  # trial -> its pretraining loss, filled by _sim_predictions
         F = self._sim_predictions(reduced)
         X_real = np.asarray(reduced.X_real)
         grid, vf = self.params["alphas"], float(self.params["val_fraction"])
