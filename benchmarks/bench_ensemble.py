@@ -29,7 +29,7 @@ One step, without the run around it (``--steps``): gather, standardize, forward,
 fused AdamW of G replicas x batch B at the bandgap shapes, timed in a grid, the matmul peak in the
 same run; then the torch profiler's table of 50 steps of one shape (``--steps-profile GxB``):
 
-    python benchmarks/bench_ensemble.py --steps [--steps-profile 25x64]
+    python benchmarks/bench_ensemble.py --steps [--steps-profile 25x64] [--compile]
 
 Measured 2026-12-02 on another CPU (an AMD EPYC with AVX-512, 2 cores, idle: load 0.2; ``--bandgap``
 with its default units, one run): 2048^2 matmul 97.9 GFLOP/s, the ensemble's batched products 87-90;
@@ -479,7 +479,7 @@ def step_report(args) -> None:
         print(f"  {k:<40} {v:7.1f} GFLOP/s")
     ref = max(peak.values())
 
-    def make(G: int, B: int):
+    def make(G: int, B: int, compiled: bool = False):
         gen = torch.Generator().manual_seed(0)
         X = torch.randn(n, d, generator=gen)
         P = [q.clone().requires_grad_(True) for q in net.init_params(np.arange(G), [d, *hidden, 1], "cpu")]
@@ -489,25 +489,38 @@ def step_report(args) -> None:
         idx = torch.randint(0, n, (G, B), generator=gen)
         y = torch.randn(G, B, generator=gen)
 
-        def step() -> None:
+        def loss(params):
             xs = net.standardize(net.gather_rows(X, idx), mu, isd, False, 5.0)
-            (net.forward(opt.params, xs, act) - y).square().mean(1).sum().backward()
+            return (net.forward(params, xs, act) - y).square().mean(1).sum()
+
+        # torch.compile (inductor) of the forward pass and loss; the backward is compiled with it
+        f = torch.compile(loss, dynamic=False) if compiled else loss
+
+        def step() -> None:
+            f(opt.params).backward()
             opt.step()
 
         return step
 
-    print(f"\n{'replicas':>8} {'batch':>6} {'ms/step':>8} {'GFLOP/s':>8} {'% peak':>7} {'us/row':>7}")
+    kinds = (False, True) if args.compile else (False,)
+    print(f"\n{'replicas':>8} {'batch':>6} {'kernels':>8} {'ms/step':>8} {'GFLOP/s':>8} {'% peak':>7} {'us/row':>7}")
     for G in (4, 25):
         for B in (64, 128, 256, 512):
-            step = make(G, B)
-            step()
-            k = max(10, 4000 // (G * B // 16))
-            c0 = time.process_time()
-            for _ in range(k):
+            for compiled in kinds:  # side by side: eager then compiled, at each shape
+                step = make(G, B, compiled)
                 step()
-            ms = (time.process_time() - c0) / k * 1e3
-            rate = G * B * flop_row / ms / 1e6
-            print(f"{G:8d} {B:6d} {ms:8.2f} {rate:8.1f} {100 * rate / ref:6.0f}% {1e3 * ms / (G * B):7.2f}", flush=True)
+                step()  # compiled: the first calls compile
+                k = max(10, 4000 // (G * B // 16))
+                c0 = time.process_time()
+                for _ in range(k):
+                    step()
+                ms = (time.process_time() - c0) / k * 1e3
+                rate = G * B * flop_row / ms / 1e6
+                print(
+                    f"{G:8d} {B:6d} {'compiled' if compiled else 'eager':>8} {ms:8.2f} {rate:8.1f} "
+                    f"{100 * rate / ref:6.0f}% {1e3 * ms / (G * B):7.2f}",
+                    flush=True,
+                )
     G, B = (int(v) for v in args.steps_profile.split("x"))
     step = make(G, B)
     step()
@@ -565,6 +578,7 @@ def main() -> None:
         help="instead: one training step at the bandgap shapes, replicas x batch in a grid, with the peak",
     )
     ap.add_argument("--steps-profile", default="25x64", metavar="GxB", help="with --steps: the shape to profile")
+    ap.add_argument("--compile", action="store_true", help="with --steps: also time each shape under torch.compile")
     args = ap.parse_args()
     if args.steps:
         step_report(args)

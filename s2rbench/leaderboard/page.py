@@ -77,7 +77,12 @@ class Entry:
         ns = sorted({int(u["n"]) for u in rep["units"]})
         trials = sorted({int(t) for u in rep["units"] for t in u["trials"]})
         span = f"trial {trials[0]}" if len(trials) == 1 else f"trials {trials[0]}–{trials[-1]}"
-        return f"rescored · reproduced: n = {', '.join(map(str, ns))}, {span}"
+        out = f"rescored · reproduced: n = {', '.join(map(str, ns))}, {span}"
+        if rep.get("level") == "block":
+            from .reproduce import block_note
+
+            out += f" ({block_note(rep.get('diverged') or [])})"
+        return out
 
     @property
     def id(self) -> str:

@@ -332,6 +332,27 @@ issue's target: at the savings that keep the accuracy (0.65-0.72x at 3·10⁴, l
 long pretraining is what the accuracy needs) the full protocol would take ~1.5-1.7 CPU h, not
 <= 1, and version 4 stays the default.
 
+The same lever under version 5, at n = 10⁵ too (2026-12-02, another CPU: an Intel Xeon with
+AVX-512, 2 cores, whose fp32 matmul peak of 215.8 GFLOP/s is twice the other machines'; the other
+core ran a calibration job; ``bench_ensemble.py --bandgap --units 8x0,8x100,8x1000,8x10000,8x30000,8x100000
+--variant "b256:pretrain_batch_size=256;pretrain_lr=3e-3"``, one process, 8 trials; CPU s / mean
+test MAE in eV):
+=======  ===============  ======================================
+n        version 5        batch 256, constant 3e-3 (stage 1)
+=======  ===============  ======================================
+0        4.2 / 0.7388     4.2 / 0.7388 (no pretraining)
+10²      4.0 / 0.7303     4.4 / 0.7031
+10³      3.9 / 0.6843     3.8 / 0.6798
+10⁴      23.7 / 0.6191    16.8 / 0.6233
+3·10⁴    92.2 / 0.5726    62.0 / 0.5712
+10⁵      414.3 / 0.5078   450.2 / 0.5219
+=======  ===============  ======================================
+At n = 10⁵, where 70% of the protocol's time goes, the larger batch saves nothing: early stopping
+runs as many rounds (145 against 153) over as many rows (98 M against 104 M replica-rows), and the
+rate falls (26.8 against 31.6 GFLOP/s; not profiled, and the other core was busy during both
+units). It also loses 0.014 eV. Up to 3·10⁴ it saves 0.67-0.71x for the same accuracy.
+So the lever is not adopted: it would buy ~10% of the full protocol at the cost of its largest n.
+
 Memory: a unit's T replicas are stacked when they fit in the device's free memory (the model's own
 estimate, ``MLP.state_bytes``, which the harness also uses to plan units; with a 20% margin); otherwise they train in consecutive groups
 of as many as fit (``last_groups`` records the group sizes). On a CPU this changes no number (see

@@ -530,8 +530,9 @@ def test_a_forged_prediction_is_caught_by_reproduction(sub_a):
     assert [u["n"] for u in honest.units] == [min(sub_a["results"]["sizes"]), n_hi]
     caught = reproduce(forged, card)
     assert not caught.reproduced and any(
-        f"n={n_hi}, trial {t}: re-run predictions differ" in p for p in caught.problems
-    )
+        p.startswith(f"n={n_hi}, trial {t}: MAE ") and "beyond what a divergence of float32 training gives" in p
+        for p in caught.problems
+    ), caught.problems
 
 
 def test_the_reproduced_block_follows_the_protocol_not_the_entry(sub_a, sub_b):
@@ -610,6 +611,27 @@ def test_reproduce_cli_records_and_the_page_shows_what_was_rerun(two, sub_a, sub
     rec = two / "reproductions" / "synthetic" / f"{sub_a['id']}.json"
     shutil.copy(rec, rec.with_name(f"{sub_b['id']}.json"))
     assert any("is not of this entry's content" in p for p in lb.find_problems(two))
+
+
+def test_a_block_level_reproduction_is_recorded_and_the_page_says_what_was_accepted(two, sub_a):
+    """A record of diverged trials accepted by the block rule shows on the page as such; a record
+    with an unknown level or a malformed diverged list is refused, not rendered."""
+    from s2rbench.leaderboard.reproduce import Reproduction, write_record
+
+    sizes = sub_a["results"]["sizes"]
+    rep = Reproduction(entry=sub_a["id"], content_hash=S.content_hash(sub_a), reproduced=True, level="block")
+    rep.units = [{"n": int(n), "m": 20, "trials": [0, 1, 2, 3]} for n in (min(sizes), max(sizes))]
+    rep.diverged = [{"n": int(max(sizes)), "trial": 2, "d_pred": 0.21, "d_mae": 0.061}]
+    path = write_record(two, sub_a, rep)
+    lb.build(two)
+    assert lb.find_problems(two) == []
+    row = next(line for line in (two / "README.md").read_text().splitlines() if "Ridge RFF-64" in line)
+    assert f"1 trial at n = {max(sizes)} diverged (worst |ΔMAE| 6.1%), accepted at block level" in row
+    for bad in ({"level": "<b>x</b>"}, {"diverged": [{"n": "1", "trial": 2, "d_mae": 0.1}]}):
+        rec = json.loads(path.read_text())
+        rec.update(bad)
+        path.write_text(json.dumps(rec))
+        assert any("malformed reproduction record" in p for p in lb.find_problems(two)), bad
 
 
 def test_a_near_duplicate_entry_fails(two, sub_a):
