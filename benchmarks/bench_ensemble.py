@@ -43,6 +43,23 @@ autograd, small elementwise kernels) costs less relative to its gemm, and 48-50%
 no change; 70% is still not. (A run of the whole protocol on this CPU: README, "The full protocol:
 time".)
 
+Measured 2026-12-02 on a third CPU (an Intel Xeon with AVX-512 and AMX, 2 cores; AMX does not
+serve float32): its fp32 matmul peak is twice the others' (2048^2: 215.8 GFLOP/s with the other
+core running a job, 175.4 beside the reproduction of an entry), while the step overhead is not
+halved, so the fraction of peak is lower. ``--bandgap --units 8x0,...,8x100000`` (8 trials, the
+``mlp`` v5 default, one run; the table is in the ``mlp`` docstring, "Pretraining levers"): 31-35
+GFLOP/s at n >= 10^4, 15-16% of peak. ``--steps --compile`` (one run, eager and
+``torch.compile`` side by side at each shape, % of that run's 175.4 GFLOP/s): T = 25, batch 64:
+3.07 ms a step eager, 78.8 GFLOP/s (45%), compiled 3.14 ms (44%); T = 4, batch 64: 0.77 ms (29%)
+against 0.87 ms compiled; at batch 256-512 compiled is 0.95-1.08x eager. Inductor's CPU code fuses
+the elementwise work but leaves the batched products to the same gemm, and those are what the step
+is made of here (profile, T = 25, batch 64: bmm 28% and baddbmm 19% of self CPU time, fused AdamW
+14%, SiLU forward and backward 11%, the other elementwise work 12%, the gather 4%): compiling buys
+nothing, costs 4-19 s of compilation per shape (and per replica count, as replicas drop out), and
+would move the numbers' last bits. So 70% of peak is out of reach for this network's shapes with
+torch's kernels on any of the three CPUs measured; the ways that remain change the model (larger
+products: a batch of 512 reaches 54% at T = 4) or replace the kernels (a hand-fused step).
+
 Measured here, 2026-12-01, issue 20 (one thread; the machine's 2 cores shared with two sweeps,
 load average 2.8-3.0; these supersede the figures of the loaded machine, load 14-20, that this
 docstring held before):
