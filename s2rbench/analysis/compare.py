@@ -177,7 +177,14 @@ def _labels(configs: list[dict[str, Any]], keys: list[str], dirs: list[Path]) ->
             v = cfg.get(k)
             if isinstance(v, dict):  # e.g. hyperparameters: only the entries that differ between the runs
                 others = [c.get(k) if isinstance(c.get(k), dict) else {} for c in configs]
-                diff = [name for name in sorted(v) if len({_canon(o.get(name, "<unset>")) for o in others}) > 1]
+                # A name some runs lack is a parameter their model version did not have (a run records
+                # every hyperparameter of its version), not a setting the user changed: the version,
+                # a factor of its own, says it.
+                diff = [
+                    name
+                    for name in sorted(v)
+                    if all(name in o for o in others) and len({_canon(o[name]) for o in others}) > 1
+                ]
                 parts.append(", ".join(f"{name}={_short(v[name])}" for name in diff) or "defaults")
                 continue
             parts.append(_short(v))
