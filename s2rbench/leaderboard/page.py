@@ -74,13 +74,11 @@ class Entry:
         rep = self.reproduction
         if not rep:
             return "rescored · not reproduced yet"
-        ns = sorted({int(u["n"]) for u in rep["units"]})
-        trials = sorted({int(t) for u in rep["units"] for t in u["trials"]})
-        span = f"trial {trials[0]}" if len(trials) == 1 else f"trials {trials[0]}–{trials[-1]}"
-        out = f"rescored · reproduced: n = {', '.join(map(str, ns))}, {span}"
-        if rep.get("level") == "block":
-            from .reproduce import block_note
+        from .reproduce import block_note, units_span
 
+        sizes, span = units_span(rep["units"])
+        out = f"rescored · reproduced: n = {sizes}, {span}"
+        if rep.get("level") == "block":
             out += f" ({block_note(rep.get('diverged') or [])})"
         return out
 

@@ -122,16 +122,22 @@ class Reproduction:
     seconds: float = 0.0
 
     def describe(self) -> str:
-        ns = sorted({u["n"] for u in self.units})
-        trials = sorted({t for u in self.units for t in u["trials"]})
-        span = f"trial {trials[0]}" if len(trials) == 1 else f"trials {trials[0]}–{trials[-1]}"
-        out = f"n = {', '.join(map(str, ns))} · {span}"
+        sizes, span = units_span(self.units)
+        out = f"n = {sizes} · {span}"
         if self.level == "block":
             out += f" · {block_note(self.diverged)}"
         return out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def units_span(units: list[dict[str, Any]]) -> tuple[str, str]:
+    """("100, 100000", "trials 25–49"): the sizes and trials re-run, in words (the CLI, the page)."""
+    ns = sorted({int(u["n"]) for u in units})
+    trials = sorted({int(t) for u in units for t in u["trials"]})
+    span = f"trial {trials[0]}" if len(trials) == 1 else f"trials {trials[0]}–{trials[-1]}"
+    return ", ".join(map(str, ns)), span
 
 
 def protocol_key(sub: dict[str, Any]) -> str:
@@ -305,7 +311,8 @@ def judge(rep: Reproduction, units: list[list[dict[str, Any]]]) -> None:
     rep.worst_mae_rel = max([rep.worst_mae_rel] + [_rel(c) for c in cells])
     if all(_matches(c) for c in cells):
         return
-    first, problems = units[0] if units else [], []
+    first = units[0] if units else []
+    problems: list[str] = []
     if any(not _matches(c) for c in first):
         rep.problems += [_one_line(c) for c in first if not _matches(c)]
         rep.problems.append(
@@ -378,16 +385,26 @@ def read_record(root: Path, sub: dict[str, Any]) -> tuple[dict[str, Any] | None,
             None,
             f"{path}: the reproduction record is not of this entry's content; rerun `s2rbench leaderboard reproduce --record`",
         )
-    if not isinstance(rec.get("units"), list) or not all(
-        isinstance(u, dict) and isinstance(u.get("n"), int) and isinstance(u.get("trials"), list) for u in rec["units"]
-    ):
-        return None, f"{path}: malformed reproduction record; rerun `s2rbench leaderboard reproduce --record`"
-    if rec.get("level", "trial") not in ("trial", "block") or not all(
-        isinstance(d, dict)
-        and isinstance(d.get("n"), int)
-        and isinstance(d.get("trial"), int)
-        and isinstance(d.get("d_mae"), (int, float))
-        for d in rec.get("diverged") or []
-    ):
+    if not _well_formed(rec):
         return None, f"{path}: malformed reproduction record; rerun `s2rbench leaderboard reproduce --record`"
     return rec, None
+
+
+def _well_formed(rec: dict[str, Any]) -> bool:
+    """The fields the page reads have the types it formats: units (n, trials) and, at block level,
+    the diverged trials (n, trial, d_mae)."""
+    units, diverged = rec.get("units"), rec.get("diverged") or []
+    return (
+        isinstance(units, list)
+        and all(
+            isinstance(u, dict) and isinstance(u.get("n"), int) and isinstance(u.get("trials"), list) for u in units
+        )
+        and rec.get("level", "trial") in ("trial", "block")
+        and all(
+            isinstance(d, dict)
+            and isinstance(d.get("n"), int)
+            and isinstance(d.get("trial"), int)
+            and isinstance(d.get("d_mae"), (int, float))
+            for d in diverged
+        )
+    )
